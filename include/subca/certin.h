@@ -1,0 +1,47 @@
+/*
+ * Parsing of untrusted certificate input (root bundles, signed intermediates,
+ * uploads): PEM with LF or CRLF line endings (any number of CERTIFICATE,
+ * TRUSTED CERTIFICATE?, PKCS7 blocks; text around blocks is ignored), a DER
+ * certificate, or a DER PKCS#7 (.p7b) SignedData carrying certificates.
+ */
+#ifndef SUBCA_CERTIN_H
+#define SUBCA_CERTIN_H
+
+#include <openssl/x509.h>
+
+#include "subca/buf.h"
+#include "subca/error.h"
+
+/*
+ * Parse `in` into the certificates it holds, in input order (PKCS#7 contents
+ * in their stored order). On success *out is a new stack owned by the caller
+ * (free with sk_X509_pop_free(s, X509_free)) holding at least one certificate.
+ *
+ * Refusals, each with a reason that names the problem:
+ *  SUBCA_E_EMPTY           no bytes, or only whitespace
+ *  SUBCA_E_TOO_LARGE       more than SUBCA_MAX_CERT_INPUT bytes
+ *  SUBCA_E_PRIVATE_KEY     any private key, PEM (any "PRIVATE KEY" block,
+ *                          encrypted or not) or DER; the key is never echoed
+ *  SUBCA_E_CSR_NOT_CERT    a certificate request (PEM or DER)
+ *  SUBCA_E_NOT_CERTIFICATE a PEM block of another type (CRL, public key, ...)
+ *                          or a PKCS#7 without certificates
+ *  SUBCA_E_TRUNCATED       a PEM block without its END line, or DER shorter
+ *                          than its outer length says
+ *  SUBCA_E_GARBAGE         bytes that are none of the above (bad base64,
+ *                          bad DER inside a CERTIFICATE block, ...)
+ *  SUBCA_E_TRAILING_DATA   DER with bytes after the object
+ *  SUBCA_E_TOO_MANY_CERTS  more than SUBCA_MAX_BUNDLE_CERTS certificates
+ */
+SUBCA_MUST_CHECK subca_result subca_certin_parse(struct subca_slice in,
+						 STACK_OF(X509) **out);
+
+/*
+ * Parse an untrusted certificate signing request, PEM (LF/CRLF) or DER, at
+ * most SUBCA_MAX_CSR_INPUT bytes, and verify its self-signature.
+ * Errors: EMPTY, TOO_LARGE, PRIVATE_KEY, GARBAGE, TRUNCATED, TRAILING_DATA,
+ * BAD_CSR (a certificate or other object), CSR_SIGNATURE.
+ */
+SUBCA_MUST_CHECK subca_result subca_certin_parse_csr(struct subca_slice in,
+						     X509_REQ **out);
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * Leaf certificate issuance: the one leaf profile every front end uses.
+ */
+#ifndef SUBCA_ISSUE_H
+#define SUBCA_ISSUE_H
+
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "subca/csr.h"
+#include "subca/error.h"
+
+struct subca_issuer {
+	X509 *cert;    /* the active intermediate */
+	EVP_PKEY *key; /* its private key (a key-store handle) */
+	const char *crl_url;  /* optional CRL distribution point */
+	const char *ocsp_url; /* optional OCSP responder (AIA) */
+};
+
+struct subca_leaf_request {
+	/* Either a CSR (subject and SANs come from it; its self-signature
+	 * must verify) ... */
+	X509_REQ *csr;
+	/* ... or a public key with a CN and SANs. */
+	EVP_PKEY *pubkey;
+	const char *cn;
+	/* SANs as text: "DNS:a.example", "IP:10.0.0.1", "email:x@y",
+	 * "URI:https://x"; a bare value is guessed (IP if it parses as one,
+	 * email if it has '@', URI if it has "://", else DNS). Added to the
+	 * CSR's SANs when a CSR is given. */
+	struct subca_names sans;
+	long days; /* > 0, at most SUBCA_MAX_LEAF_DAYS */
+	time_t now;
+};
+
+/*
+ * Issue a leaf: v3, random positive serial (>= 64 random bits), subject
+ * (CSR subject, or CN=cn), notBefore = now - 1 minute, notAfter capped by
+ * the issuer's notAfter, critical basicConstraints CA:FALSE, critical
+ * keyUsage digitalSignature (+keyEncipherment for RSA), EKU serverAuth +
+ * clientAuth, SANs (when the only name is a DNS-looking CN, it becomes a
+ * DNS SAN too), subject key identifier, authority key identifier copied
+ * from the issuer's subject key identifier extension (never recomputed),
+ * CRL distribution point and AIA OCSP when set.
+ *
+ * Refuses: BAD_CSR / CSR_SIGNATURE; BAD_NAME for an invalid SAN;
+ * NAME_CONSTRAINTS when a name is outside the issuer's name constraints;
+ * WEAK_KEY; INVALID_ARGUMENT for a missing name or bad lifetime; NOT_CA
+ * when the issuer is not a CA. *out owned by the caller.
+ */
+SUBCA_MUST_CHECK subca_result subca_leaf_issue(const struct subca_issuer *iss,
+					       const struct subca_leaf_request *r,
+					       X509 **out);
+
+/*
+ * Check every name of `leaf` (subject CN/emailAddress and SANs) against the
+ * name constraints of every CA in `cas` (RFC 5280 4.2.1.10).
+ * SUBCA_E_NAME_CONSTRAINTS names the first violating name.
+ */
+SUBCA_MUST_CHECK subca_result subca_leaf_check_names(X509 *leaf,
+						     STACK_OF(X509) *cas);
+
+#endif

@@ -1,0 +1,33 @@
+/*
+ * Every size cap in subca lives here, so that each one is tested at the
+ * limit and one past it, and so that nobody invents a second value.
+ */
+#ifndef SUBCA_LIMITS_H
+#define SUBCA_LIMITS_H
+
+/* A certificate file or upload (root, signed intermediate, bundle). */
+#define SUBCA_MAX_CERT_INPUT (1024u * 1024u)
+/* Certificates in one bundle. */
+#define SUBCA_MAX_BUNDLE_CERTS 16
+/* A CSR file or upload. */
+#define SUBCA_MAX_CSR_INPUT (64u * 1024u)
+/* A private key PEM file for the offline signer. */
+#define SUBCA_MAX_KEY_INPUT (64u * 1024u)
+/* An encrypted key blob in the key store. */
+#define SUBCA_MAX_KEY_BLOB (64u * 1024u)
+/* A passphrase file. */
+#define SUBCA_MAX_PASSPHRASE 4096u
+/* Authority name and subdomain: one DNS label. */
+#define SUBCA_MAX_LABEL 63
+/* A subject attribute value given on the command line. */
+#define SUBCA_MAX_DN_VALUE 256
+/* Name-constraint and SAN entries per request. */
+#define SUBCA_MAX_NAMES 64
+/* A URL (CRL distribution point, OCSP responder). */
+#define SUBCA_MAX_URL 1024
+/* Lifetime caps in days. */
+#define SUBCA_MAX_INTERMEDIATE_DAYS (20 * 366)
+#define SUBCA_MAX_LEAF_DAYS 3660
+#define SUBCA_MAX_PATHLEN 16
+
+#endif

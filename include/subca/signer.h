@@ -1,0 +1,60 @@
+/*
+ * Signing CA certificates: the offline signer for a root held as PEM files
+ * (`subca sign-intermediate`), and self-signed roots for authorities whose
+ * root subca generates.
+ */
+#ifndef SUBCA_SIGNER_H
+#define SUBCA_SIGNER_H
+
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "subca/error.h"
+
+struct subca_sign_intermediate_opts {
+	int days;     /* > 0; capped by the root's notAfter */
+	int path_len; /* -2: take the CSR's requested path length (or 0 when
+		       * none requested); -1: none; >= 0: this value */
+	time_t now;
+};
+
+/*
+ * Sign `csr` with `root_key` as `root`: refuses a CSR whose self-signature
+ * fails (SUBCA_E_CSR_SIGNATURE) and a key that does not match the root
+ * certificate (SUBCA_E_ROOT_KEY_MISMATCH). The certificate keeps the CSR's
+ * subject (bytes unchanged) and public key, is X.509 v3 with a random
+ * positive serial of at least 64 random bits, notBefore = now - 1 minute,
+ * critical basicConstraints CA:TRUE with the path length, critical keyUsage
+ * keyCertSign+cRLSign+digitalSignature, subject key identifier, authority
+ * key identifier copied from the root's subject key identifier (issuer name
+ * and serial when the root has none), and the CSR's requested name
+ * constraints, copied critical. *out owned by the caller.
+ */
+SUBCA_MUST_CHECK subca_result
+subca_signer_sign_intermediate(X509 *root, EVP_PKEY *root_key, X509_REQ *csr,
+			       const struct subca_sign_intermediate_opts *o,
+			       X509 **out);
+
+/*
+ * A self-signed root CA certificate for `key`: subject CN=`cn` (plus O when
+ * org != NULL), critical CA:TRUE without path length, critical keyUsage
+ * keyCertSign+cRLSign+digitalSignature, subject key identifier, `days` of
+ * validity from now - 1 minute. *out owned by the caller.
+ */
+SUBCA_MUST_CHECK subca_result subca_signer_self_signed_root(
+	EVP_PKEY *key, const char *cn, const char *org, int days, time_t now,
+	X509 **out);
+
+/* A positive random serial with 159 random bits (RFC 5280 4.1.2.2, CA/B BR 7.1). */
+SUBCA_MUST_CHECK subca_result subca_serial_random(ASN1_INTEGER **out);
+
+/*
+ * Set notAfter = min(now + days, cap_not_after) and notBefore = now - 60s.
+ * Sets *capped when the cap shortened the lifetime (may be NULL).
+ */
+SUBCA_MUST_CHECK subca_result subca_validity_set(X509 *x, time_t now, long days,
+						 const ASN1_TIME *cap_not_after,
+						 int *capped);
+
+#endif
