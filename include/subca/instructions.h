@@ -33,6 +33,9 @@ struct subca_instructions_ctx {
 	const char *authority;	/* authority name */
 	const X509_REQ *csr;	/* the pending CSR: path length, name
 				 * constraints and subject come from it */
+	X509 *issuer;		/* the imported issuing CA (signature
+				 * digest and algorithm names come from its
+				 * key); may be NULL */
 	const char *csr_file;	/* e.g. "myca.csr" */
 	const char *cert_file;	/* where the signed certificate goes: "myca.crt" */
 	const char *root_cert_file; /* placeholder, e.g. "root.crt" */
@@ -41,9 +44,13 @@ struct subca_instructions_ctx {
 };
 
 /*
- * Append the instructions for `tool` to `out` (an initialised buffer):
- * every file's full content (extension sections, profiles, templates) and
- * every command, ending with the `subca intermediate import` command.
+ * Append the instructions for `tool` to `out` (an initialised buffer).
+ * The text is a POSIX shell script: explanations are `#` comment lines,
+ * every configuration file is written with a quoted here-document
+ * (cat > FILE <<'EOF' ... EOF), then the signing commands, ending with the
+ * `subca intermediate import` command. For the tools that run locally
+ * (openssl, openssl-ca, cfssl, certtool, subca) the script runs verbatim
+ * with `sh` in a directory holding the CSR and the root files.
  */
 SUBCA_MUST_CHECK subca_result
 subca_instructions_render(enum subca_tool tool,
