@@ -15,6 +15,7 @@
 #include <openssl/pkcs7.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <stdint.h>
 
 #include "subca/buf.h"
 #include "subca/error.h"
@@ -96,5 +97,25 @@ SUBCA_MUST_CHECK subca_result subca_pem_x509_req(const X509_REQ *x,
 /* Lower-case hex SHA-256 fingerprint of the DER certificate (64 chars+NUL). */
 SUBCA_MUST_CHECK subca_result subca_x509_fingerprint(const X509 *x,
 						     char out[65]);
+
+/* One-line RFC 2253 form of a name into buf (truncated to len-1). */
+void subca_name_oneline(const X509_NAME *n, char *buf, size_t len);
+
+/* ASN1_TIME to seconds since the epoch (UTC). SUBCA_E_INVALID_ARGUMENT. */
+SUBCA_MUST_CHECK subca_result subca_asn1_time_unix(const ASN1_TIME *t,
+						   int64_t *out);
+
+/* Lower-case hex of a certificate serial, no leading zeros ("0" for 0). */
+SUBCA_MUST_CHECK subca_result subca_serial_hex(const ASN1_INTEGER *serial,
+					       char *buf, size_t len);
+
+/*
+ * Parse PEM that subca itself wrote and stored (trusted bytes, e.g. from the
+ * database). Exactly the first object is returned; SUBCA_E_STORE when the
+ * stored text does not parse.
+ */
+SUBCA_MUST_CHECK subca_result subca_pem_load_x509(const char *pem, X509 **out);
+SUBCA_MUST_CHECK subca_result subca_pem_load_x509_req(const char *pem,
+						      X509_REQ **out);
 
 #endif

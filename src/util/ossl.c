@@ -2,8 +2,10 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <ctype.h>
 #include <limits.h>
 #include <string.h>
+#include <time.h>
 
 #include "subca/limits.h"
 
@@ -122,5 +124,85 @@ subca_result subca_x509_fingerprint(const X509 *x, char out[65])
 		out[2 * i + 1] = hex[md[i] & 15];
 	}
 	out[64] = '\0';
+	return SUBCA_OK;
+}
+
+void subca_name_oneline(const X509_NAME *n, char *buf, size_t len)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data = NULL;
+	long got;
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	if (bio == NULL)
+		return;
+	if (X509_NAME_print_ex(bio, n, 0,
+			       XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
+		got = BIO_get_mem_data(bio, &data);
+		if (got > 0) {
+			size_t k = (size_t)got < len - 1 ? (size_t)got : len - 1;
+
+			memcpy(buf, data, k);
+			buf[k] = '\0';
+		}
+	}
+	BIO_free(bio);
+	ERR_clear_error();
+}
+
+subca_result subca_asn1_time_unix(const ASN1_TIME *t, int64_t *out)
+{
+	struct tm tm;
+
+	SUBCA_ENSURE(t != NULL && ASN1_TIME_to_tm(t, &tm) == 1,
+		     SUBCA_E_INVALID_ARGUMENT, "invalid time value");
+	*out = (int64_t)timegm(&tm);
+	return SUBCA_OK;
+}
+
+subca_result subca_serial_hex(const ASN1_INTEGER *serial, char *buf,
+			      size_t len)
+{
+	SUBCA_AUTO(BIGNUM) BIGNUM *bn = ASN1_INTEGER_to_BN(serial, NULL);
+	char *hex;
+	size_t i = 0, n;
+
+	SUBCA_OSSL(bn != NULL, SUBCA_E_CRYPTO, "cannot read serial number");
+	hex = BN_bn2hex(bn);
+	SUBCA_OSSL(hex != NULL, SUBCA_E_NOMEM, "out of memory");
+	while (hex[i] == '0' && hex[i + 1] != '\0')
+		i++;
+	n = strlen(hex + i);
+	if (n + 1 > len) {
+		OPENSSL_free(hex);
+		SUBCA_BAIL(SUBCA_E_INTERNAL, "serial number too long");
+	}
+	for (size_t k = 0; k <= n; k++)
+		buf[k] = (char)tolower((unsigned char)hex[i + k]);
+	OPENSSL_free(hex);
+	return SUBCA_OK;
+}
+
+subca_result subca_pem_load_x509(const char *pem, X509 **out)
+{
+	SUBCA_AUTO(BIO) BIO *bio = BIO_new_mem_buf(pem, -1);
+
+	SUBCA_OSSL(bio != NULL, SUBCA_E_NOMEM, "out of memory");
+	*out = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	SUBCA_OSSL(*out != NULL, SUBCA_E_STORE,
+		   "stored certificate does not parse");
+	return SUBCA_OK;
+}
+
+subca_result subca_pem_load_x509_req(const char *pem, X509_REQ **out)
+{
+	SUBCA_AUTO(BIO) BIO *bio = BIO_new_mem_buf(pem, -1);
+
+	SUBCA_OSSL(bio != NULL, SUBCA_E_NOMEM, "out of memory");
+	*out = PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL);
+	SUBCA_OSSL(*out != NULL, SUBCA_E_STORE,
+		   "stored certificate request does not parse");
 	return SUBCA_OK;
 }
