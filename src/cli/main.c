@@ -1,9 +1,177 @@
+/*
+ * subca: entry point. Global options, then a command looked up in one table
+ * that also says whether the data directory must be open, so that every
+ * handler starts with what it needs.
+ */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "cli.h"
+
+static const struct cli_command cli_commands[] = {
+	{"init", NULL, 0, cmd_init, "",
+	 "create the data directory, database and key store"},
+	{"authority", "create", CLI_NEEDS_DATA, cmd_authority_create,
+	 "NAME [--subdomain SUB] [--generate-root [--key TYPE] [--root-cn CN] [--days N]]",
+	 "create an authority"},
+	{"authority", "list", CLI_NEEDS_DATA, cmd_authority_list, "[--json]",
+	 "list authorities and their state"},
+	{"authority", "show", CLI_NEEDS_DATA, cmd_authority_show, "NAME [--json]",
+	 "show one authority, its root and intermediates"},
+	{"root", "import", CLI_NEEDS_DATA, cmd_root_import, "NAME FILE",
+	 "import the authority's root certificate (PEM, DER or PKCS#7)"},
+	{"intermediate", "request", CLI_NEEDS_DATA, cmd_intermediate_request,
+	 "NAME --cn CN [--org O] [--ou OU] [--country C] [--state S] "
+	 "[--locality L] [--key TYPE] [--days N] [--path-len N] "
+	 "[--permit-dns D]... [--exclude-dns D]... [--permit-ip CIDR]... "
+	 "[--exclude-ip CIDR]... [--permit-email E]... [--exclude-email E]... "
+	 "[--crl-url URL] [--ocsp-url URL] [--out FILE] [--tool T]",
+	 "generate the intermediate key and its CSR"},
+	{"intermediate", "csr", CLI_NEEDS_DATA, cmd_intermediate_csr,
+	 "NAME [--out FILE]", "print the pending intermediate's CSR again"},
+	{"intermediate", "instructions", CLI_NEEDS_DATA,
+	 cmd_intermediate_instructions,
+	 "NAME [--tool openssl|openssl-ca|cfssl|certtool|step|vault|adcs|aws-pca|subca] "
+	 "[--csr-file F] [--cert-file F] [--root-cert F] [--root-key F]",
+	 "print the commands that sign the CSR with your root's tooling"},
+	{"intermediate", "import", CLI_NEEDS_DATA, cmd_intermediate_import,
+	 "NAME FILE [--accept-weaker] [--json]",
+	 "verify the signed intermediate against the root and activate it"},
+	{"intermediate", "list", CLI_NEEDS_DATA, cmd_intermediate_list,
+	 "NAME [--json]", "list the authority's intermediates"},
+	{"sign-intermediate", NULL, 0, cmd_sign_intermediate,
+	 "--root-cert F --root-key F [--days N] [--path-len N] CSR [--out F]",
+	 "offline signer: sign a CSR with a root held as PEM files"},
+	{"issue", NULL, CLI_NEEDS_DATA, cmd_issue,
+	 "NAME (--csr FILE [--out F] | --cn CN [--san V]... [--key TYPE] "
+	 "--out-key F --out-cert F) [--san V]... [--days N]",
+	 "issue a leaf certificate from the active intermediate"},
+	{"audit", NULL, CLI_NEEDS_DATA, cmd_audit, "[NAME] [--json] [--limit N]",
+	 "show the audit log, newest first"},
+};
+
+#define CLI_NCOMMANDS (sizeof(cli_commands) / sizeof(cli_commands[0]))
+
+static void cli_help(FILE *out)
+{
+	fprintf(out,
+		"usage: subca [--data DIR] [--passphrase-file FILE] COMMAND ...\n\n"
+		"An online intermediate CA for your own root.\n\n"
+		"commands:\n");
+	for (size_t i = 0; i < CLI_NCOMMANDS; i++) {
+		const struct cli_command *c = &cli_commands[i];
+		char name[64];
+
+		snprintf(name, sizeof(name), "%s%s%s", c->group,
+			 c->name ? " " : "", c->name ? c->name : "");
+		fprintf(out, "  %-26s %s\n", name, c->summary);
+	}
+	fprintf(out,
+		"\nenvironment: SUBCA_DATA (data directory, default "
+		"./subca-data), SUBCA_PASSPHRASE (key store passphrase)\n"
+		"`subca COMMAND --help` shows a command's options.\n");
+}
+
+static const struct cli_command *cli_lookup(int argc, char **argv, int *used)
+{
+	for (size_t i = 0; i < CLI_NCOMMANDS; i++) {
+		const struct cli_command *c = &cli_commands[i];
+
+		if (strcmp(argv[0], c->group) != 0)
+			continue;
+		if (c->name == NULL) {
+			*used = 1;
+			return c;
+		}
+		if (argc > 1 && strcmp(argv[1], c->name) == 0) {
+			*used = 2;
+			return c;
+		}
+	}
+	return NULL;
+}
+
+/* Global options come before the command. Returns the index of the
+ * command word, or -1 after printing a usage error. */
+static int cli_globals(struct cli *cli, int argc, char **argv)
+{
+	int i = 1;
+
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--data") == 0 && i + 1 < argc) {
+			cli->data_dir = argv[++i];
+		} else if (strncmp(argv[i], "--data=", 7) == 0) {
+			cli->data_dir = argv[i] + 7;
+		} else if (strcmp(argv[i], "--passphrase-file") == 0 &&
+			   i + 1 < argc) {
+			cli->passphrase_file = argv[++i];
+		} else if (strncmp(argv[i], "--passphrase-file=", 18) == 0) {
+			cli->passphrase_file = argv[i] + 18;
+		} else if (strcmp(argv[i], "--help") == 0 ||
+			   strcmp(argv[i], "-h") == 0) {
+			cli_help(stdout);
+			exit(0);
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("subca 0.1.0 (%s)\n",
+			       OpenSSL_version(OPENSSL_VERSION));
+			exit(0);
+		} else {
+			fprintf(stderr, "subca: unknown global option %s\n\n",
+				argv[i]);
+			cli_help(stderr);
+			return -1;
+		}
+	}
+	if (i >= argc) {
+		cli_help(stderr);
+		return -1;
+	}
+	return i;
+}
 
 int main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "subca: no commands yet\n");
-	return 64;
+	struct cli cli = {0};
+	const struct cli_command *cmd;
+	int first, used = 0, status;
+
+	cli.data_dir = getenv("SUBCA_DATA");
+	if (cli.data_dir == NULL || cli.data_dir[0] == '\0')
+		cli.data_dir = "./subca-data";
+	first = cli_globals(&cli, argc, argv);
+	if (first < 0)
+		return 64;
+	cmd = cli_lookup(argc - first, argv + first, &used);
+	if (cmd == NULL) {
+		fprintf(stderr, "subca: unknown command \"%s%s%s\"\n\n",
+			argv[first], first + 1 < argc ? " " : "",
+			first + 1 < argc ? argv[first + 1] : "");
+		cli_help(stderr);
+		return 64;
+	}
+	cli_current = cmd;
+	snprintf(cli.actor, sizeof(cli.actor), "cli:uid=%u",
+		 (unsigned)getuid());
+	cli.ctx.actor = cli.actor;
+	cli.ctx.now = time(NULL);
+	for (int i = first + used; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0) {
+			cli_print_usage(cmd, stdout);
+			return 0;
+		}
+	}
+	if (cmd->flags & CLI_NEEDS_DATA) {
+		if (cli_data_open(&cli) != SUBCA_OK)
+			return cli_fail(subca_error_code());
+	}
+	/* handlers see argv[0] = the command word, getopt-style */
+	status = cmd->run(&cli, argc - first - used + 1,
+			  argv + first + used - 1);
+	cli_data_close(&cli);
+	return status;
 }

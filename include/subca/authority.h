@@ -1,0 +1,132 @@
+/*
+ * The authority lifecycle: create an authority, import its root, request an
+ * intermediate, import the signed intermediate, issue leaves. Each step
+ * decides with the core modules, then records the result and an audit entry
+ * in one store transaction. Front ends (CLI, server) call only this.
+ */
+#ifndef SUBCA_AUTHORITY_H
+#define SUBCA_AUTHORITY_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "subca/buf.h"
+#include "subca/csr.h"
+#include "subca/error.h"
+#include "subca/issue.h"
+#include "subca/key.h"
+#include "subca/keystore.h"
+#include "subca/report.h"
+#include "subca/root.h"
+#include "subca/store.h"
+
+/* What every lifecycle call needs: where to record, where keys live, who
+ * asks (for the audit log) and the time of the decision. Borrowed. */
+struct subca_ctx {
+	struct subca_store *store;
+	struct subca_keystore *keys;
+	const char *actor; /* "cli:uid=1000", "token:<id>" */
+	time_t now;
+};
+
+/*
+ * Check that `s` is one DNS label (RFC 1035 2.3.1, lower case): 1..63 of
+ * a-z, 0-9, '-', not starting or ending with '-'. `what` names it in the
+ * reason ("authority name"). SUBCA_E_BAD_NAME.
+ */
+SUBCA_MUST_CHECK subca_result subca_label_validate(const char *what,
+						   const char *s);
+
+/*
+ * Create an authority in state needs-root. `subdomain` defaults to `name`.
+ * SUBCA_E_BAD_NAME, SUBCA_E_EXISTS (name or subdomain taken).
+ */
+SUBCA_MUST_CHECK subca_result subca_authority_create(const struct subca_ctx *c,
+						     const char *name,
+						     const char *subdomain);
+
+struct subca_generated_root_opts {
+	enum subca_key_type root_key;	     /* root key type */
+	enum subca_key_type intermediate_key; /* intermediate key type */
+	const char *root_cn;		     /* default "<name> Root CA" */
+	int root_days;			     /* default 10 years */
+	int intermediate_days;		     /* default 5 years */
+};
+
+/*
+ * Create an authority whose root subca generates (key in the key store),
+ * sign its intermediate at once, verify it like an imported one, and
+ * activate it. Errors as subca_authority_create plus key-store/crypto.
+ */
+SUBCA_MUST_CHECK subca_result subca_authority_create_generated(
+	const struct subca_ctx *c, const char *name, const char *subdomain,
+	const struct subca_generated_root_opts *o);
+
+/*
+ * Import the root (subca_root_parse) of an authority that has none yet:
+ * SUBCA_E_STATE when it already has one. Warnings go to `report`.
+ */
+SUBCA_MUST_CHECK subca_result subca_authority_import_root(
+	const struct subca_ctx *c, const char *name, struct subca_slice in,
+	struct subca_report *report);
+
+struct subca_intermediate_request {
+	struct subca_intermediate_params params; /* params.days: 0 = 5 years */
+	enum subca_key_type key;
+	const char *crl_url;  /* optional, http(s) URL */
+	const char *ocsp_url; /* optional, http(s) URL */
+};
+
+/*
+ * Generate the intermediate key in the key store and its CSR, record a
+ * pending intermediate, and hand out the CSR PEM in `csr_pem` (initialised
+ * here). The lifetime is capped by the root's notAfter (*capped_days set
+ * when it was, may be NULL). SUBCA_E_STATE when the authority has no root.
+ */
+SUBCA_MUST_CHECK subca_result subca_authority_request_intermediate(
+	const struct subca_ctx *c, const char *name,
+	const struct subca_intermediate_request *r, struct subca_buf *csr_pem,
+	int *days_out);
+
+/*
+ * Verify an uploaded signed intermediate (subca_intermediate_verify) against
+ * the pending intermediate whose key it carries (the newest pending one when
+ * none does), then activate it: the previously active one becomes retired.
+ * Refusals and warnings go to `report`; the first refusal is the error.
+ */
+SUBCA_MUST_CHECK subca_result subca_authority_import_intermediate(
+	const struct subca_ctx *c, const char *name, struct subca_slice upload,
+	bool accept_weaker, struct subca_report *report);
+
+/*
+ * Issue a leaf from the active intermediate (`r` without issuer fields),
+ * record it durably before returning, and hand out the chain PEM (leaf then
+ * intermediate) in `chain_pem` (initialised here). SUBCA_E_NOT_ACTIVE when
+ * there is no active intermediate.
+ */
+SUBCA_MUST_CHECK subca_result subca_authority_issue(
+	const struct subca_ctx *c, const char *name,
+	const struct subca_leaf_request *r, struct subca_buf *chain_pem,
+	X509 **leaf_out);
+
+/* Everything `intermediate instructions` needs about the newest pending
+ * intermediate. Free with subca_pending_cleanup. */
+struct subca_pending {
+	struct subca_intermediate_rec rec;
+	X509_REQ *csr;
+	struct subca_root *root;
+};
+SUBCA_MUST_CHECK subca_result subca_authority_pending(const struct subca_ctx *c,
+						      const char *name,
+						      struct subca_pending *out);
+void subca_pending_cleanup(struct subca_pending *p);
+
+/* Record an audit entry outside the lifecycle calls (e.g. "init"). */
+SUBCA_MUST_CHECK subca_result subca_audit(const struct subca_ctx *c,
+					  const char *authority,
+					  const char *action, const char *fmt,
+					  ...) SUBCA_PRINTF(4, 5);
+
+#endif

@@ -1,0 +1,291 @@
+/* subca intermediate request | csr | instructions | import */
+#include <string.h>
+
+#include "cli.h"
+#include "subca/instructions.h"
+#include "subca/limits.h"
+#include "subca/ossl.h"
+
+struct cli_request_opts {
+	struct subca_intermediate_request r;
+	struct cli_list permit_dns, exclude_dns, permit_ip, exclude_ip;
+	struct cli_list permit_email, exclude_email;
+	const char *out;
+	const char *tool;
+};
+
+static subca_result cli_request_opt(struct cli_request_opts *o, int ch)
+{
+	struct subca_intermediate_params *p = &o->r.params;
+
+	switch (ch) {
+	case 'n': p->cn = optarg; break;
+	case 'o': p->org = optarg; break;
+	case 'u': p->ou = optarg; break;
+	case 'c': p->country = optarg; break;
+	case 's': p->state = optarg; break;
+	case 'l': p->locality = optarg; break;
+	case 'k': return subca_key_type_parse(optarg, &o->r.key);
+	case 'd':
+		return cli_parse_int("--days", optarg, 1,
+				     SUBCA_MAX_INTERMEDIATE_DAYS, &p->days);
+	case 'p':
+		return cli_parse_int("--path-len", optarg, 0, SUBCA_MAX_PATHLEN,
+				     &p->path_len);
+	case 'P': p->path_len = -1; break;
+	case '1': return cli_list_add(&o->permit_dns, "--permit-dns", optarg);
+	case '2': return cli_list_add(&o->exclude_dns, "--exclude-dns", optarg);
+	case '3': return cli_list_add(&o->permit_ip, "--permit-ip", optarg);
+	case '4': return cli_list_add(&o->exclude_ip, "--exclude-ip", optarg);
+	case '5':
+		return cli_list_add(&o->permit_email, "--permit-email", optarg);
+	case '6':
+		return cli_list_add(&o->exclude_email, "--exclude-email", optarg);
+	case 'C': o->r.crl_url = optarg; break;
+	case 'O': o->r.ocsp_url = optarg; break;
+	case 'f': o->out = optarg; break;
+	case 't': o->tool = optarg; break;
+	default:
+		SUBCA_BAIL(SUBCA_E_USAGE, "unknown option");
+	}
+	return SUBCA_OK;
+}
+
+static subca_result cli_request_parse(struct cli_request_opts *o, int argc,
+				      char **argv)
+{
+	static const struct option opts[] = {
+		{"cn", required_argument, NULL, 'n'},
+		{"org", required_argument, NULL, 'o'},
+		{"ou", required_argument, NULL, 'u'},
+		{"country", required_argument, NULL, 'c'},
+		{"state", required_argument, NULL, 's'},
+		{"locality", required_argument, NULL, 'l'},
+		{"key", required_argument, NULL, 'k'},
+		{"days", required_argument, NULL, 'd'},
+		{"path-len", required_argument, NULL, 'p'},
+		{"no-path-len", no_argument, NULL, 'P'},
+		{"permit-dns", required_argument, NULL, '1'},
+		{"exclude-dns", required_argument, NULL, '2'},
+		{"permit-ip", required_argument, NULL, '3'},
+		{"exclude-ip", required_argument, NULL, '4'},
+		{"permit-email", required_argument, NULL, '5'},
+		{"exclude-email", required_argument, NULL, '6'},
+		{"crl-url", required_argument, NULL, 'C'},
+		{"ocsp-url", required_argument, NULL, 'O'},
+		{"out", required_argument, NULL, 'f'},
+		{"tool", required_argument, NULL, 't'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1)
+		SUBCA_TRY(cli_request_opt(o, ch));
+	SUBCA_ENSURE(optind + 1 == argc, SUBCA_E_USAGE, "expected one NAME");
+	SUBCA_ENSURE(o->r.params.cn != NULL, SUBCA_E_USAGE,
+		     "--cn is required (the intermediate's common name)");
+	o->r.params.nc.permit_dns = cli_names(&o->permit_dns);
+	o->r.params.nc.exclude_dns = cli_names(&o->exclude_dns);
+	o->r.params.nc.permit_ip = cli_names(&o->permit_ip);
+	o->r.params.nc.exclude_ip = cli_names(&o->exclude_ip);
+	o->r.params.nc.permit_email = cli_names(&o->permit_email);
+	o->r.params.nc.exclude_email = cli_names(&o->exclude_email);
+	return SUBCA_OK;
+}
+
+static int cli_fail_usage(subca_result rv)
+{
+	if (rv == SUBCA_E_USAGE)
+		return cli_usage(cli_current, "%s", subca_error_reason());
+	return cli_fail(rv);
+}
+
+int cmd_intermediate_request(struct cli *cli, int argc, char **argv)
+{
+	struct cli_request_opts o = {.r.key = SUBCA_KEY_EC_P256};
+	SUBCA_BUF_AUTO struct subca_buf csr;
+	const char *name;
+	int days = 0;
+	subca_result rv;
+
+	o.r.params.path_len = 0;
+	rv = cli_request_parse(&o, argc, argv);
+	if (rv != SUBCA_OK)
+		return cli_fail_usage(rv);
+	name = argv[optind];
+	rv = subca_authority_request_intermediate(&cli->ctx, name, &o.r, &csr,
+						  &days);
+	if (rv == SUBCA_OK)
+		rv = subca_file_write(o.out ? o.out : "-", csr.p, csr.len,
+				      0644);
+	if (rv != SUBCA_OK)
+		return cli_fail(rv);
+	fprintf(stderr,
+		"subca: generated a %s key in the key store (it never leaves "
+		"it) and a CSR for \"%s\"%s%s.\n"
+		"subca: requested: path length %d, %d days%s%s.\n\n",
+		subca_key_type_name(o.r.key), o.r.params.cn,
+		o.out ? ", written to " : "", o.out ? o.out : "",
+		o.r.params.path_len, days,
+		o.permit_dns.n + o.exclude_dns.n + o.permit_ip.n +
+				o.exclude_ip.n + o.permit_email.n +
+				o.exclude_email.n
+			? ", name constraints"
+			: "",
+		o.r.crl_url ? ", CRL URL" : "");
+	fprintf(stderr, "Sign it with your root, for example:\n\n");
+	if (cli_instructions(cli, name, o.tool ? o.tool : "openssl", stderr) !=
+	    SUBCA_OK)
+		return cli_fail(subca_error_code());
+	fprintf(stderr,
+		"\nOther tools: subca intermediate instructions %s --tool "
+		"openssl-ca|cfssl|certtool|step|vault|adcs|aws-pca|subca\n",
+		name);
+	return 0;
+}
+
+int cmd_intermediate_csr(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"out", required_argument, NULL, 'f'},
+		{NULL, 0, NULL, 0},
+	};
+	struct subca_pending p;
+	const char *out = "-";
+	subca_result rv;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch != 'f')
+			return cli_usage(cli_current, "unknown option");
+		out = optarg;
+	}
+	if (optind + 1 != argc)
+		return cli_usage(cli_current, "expected one NAME");
+	rv = subca_authority_pending(&cli->ctx, argv[optind], &p);
+	if (rv != SUBCA_OK)
+		return cli_fail(rv);
+	rv = subca_file_write(out, p.rec.csr_pem, strlen(p.rec.csr_pem), 0644);
+	subca_pending_cleanup(&p);
+	return rv == SUBCA_OK ? 0 : cli_fail(rv);
+}
+
+struct cli_instr_files {
+	const char *csr_file, *cert_file, *root_cert, *root_key;
+};
+
+static subca_result cli_instructions_files(struct cli *cli, const char *name,
+					   const char *tool,
+					   const struct cli_instr_files *f,
+					   FILE *out)
+{
+	SUBCA_BUF_AUTO struct subca_buf text;
+	struct subca_pending p;
+	struct subca_instructions_ctx ctx = {0};
+	enum subca_tool t;
+	char csr_file[128], cert_file[128];
+	subca_result rv;
+
+	SUBCA_TRY(subca_tool_parse(tool, &t));
+	SUBCA_TRY(subca_authority_pending(&cli->ctx, name, &p));
+	snprintf(csr_file, sizeof(csr_file), "%s.csr", name);
+	snprintf(cert_file, sizeof(cert_file), "%s.crt", name);
+	ctx.authority = name;
+	ctx.csr = p.csr;
+	ctx.issuer = subca_root_issuer(p.root);
+	ctx.csr_file = f->csr_file ? f->csr_file : csr_file;
+	ctx.cert_file = f->cert_file ? f->cert_file : cert_file;
+	ctx.root_cert_file = f->root_cert ? f->root_cert : "root.crt";
+	ctx.root_key_file = f->root_key ? f->root_key : "root.key";
+	ctx.days = p.rec.days;
+	subca_buf_init(&text, 256 * 1024);
+	rv = subca_instructions_render(t, &ctx, &text);
+	if (rv == SUBCA_OK && fwrite(text.p, 1, text.len, out) != text.len)
+		rv = subca_error_set(SUBCA_E_IO, __FILE__, __LINE__,
+				     "cannot write the instructions");
+	subca_pending_cleanup(&p);
+	return rv;
+}
+
+subca_result cli_instructions(struct cli *cli, const char *name,
+			      const char *tool, FILE *out)
+{
+	struct cli_instr_files f = {0};
+
+	return cli_instructions_files(cli, name, tool, &f, out);
+}
+
+int cmd_intermediate_instructions(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"tool", required_argument, NULL, 't'},
+		{"csr-file", required_argument, NULL, 'c'},
+		{"cert-file", required_argument, NULL, 'o'},
+		{"root-cert", required_argument, NULL, 'r'},
+		{"root-key", required_argument, NULL, 'k'},
+		{NULL, 0, NULL, 0},
+	};
+	struct cli_instr_files f = {0};
+	const char *tool = "openssl";
+	subca_result rv;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 't': tool = optarg; break;
+		case 'c': f.csr_file = optarg; break;
+		case 'o': f.cert_file = optarg; break;
+		case 'r': f.root_cert = optarg; break;
+		case 'k': f.root_key = optarg; break;
+		default: return cli_usage(cli_current, "unknown option");
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage(cli_current, "expected one NAME");
+	rv = cli_instructions_files(cli, argv[optind], tool, &f, stdout);
+	return rv == SUBCA_OK ? 0 : cli_fail(rv);
+}
+
+int cmd_intermediate_import(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"accept-weaker", no_argument, NULL, 'w'},
+		{"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0},
+	};
+	SUBCA_BUF_AUTO struct subca_buf in;
+	struct subca_report report;
+	bool weaker = false, json = false;
+	subca_result rv;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'w': weaker = true; break;
+		case 'j': json = true; break;
+		default: return cli_usage(cli_current, "unknown option");
+		}
+	}
+	if (optind + 2 != argc)
+		return cli_usage(cli_current, "expected NAME FILE");
+	subca_report_init(&report);
+	rv = subca_file_read(argv[optind + 1], SUBCA_MAX_CERT_INPUT, &in);
+	if (rv == SUBCA_OK)
+		rv = subca_authority_import_intermediate(
+			&cli->ctx, argv[optind], subca_buf_slice(&in), weaker,
+			&report);
+	else
+		subca_report_refuse_current(&report);
+	if (json)
+		cli_print_json(cli_report_json(&report));
+	cli_print_warnings(&report);
+	if (rv != SUBCA_OK)
+		return cli_fail_report(rv, &report);
+	fprintf(stderr,
+		"subca: intermediate verified against the root and activated; "
+		"authority \"%s\" is active.\n"
+		"next: subca issue %s --cn host.example --out-key host.key "
+		"--out-cert host.crt\n",
+		argv[optind], argv[optind]);
+	return 0;
+}

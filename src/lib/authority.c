@@ -1,0 +1,734 @@
+/*
+ * The authority lifecycle. Every public function here follows one shape:
+ * load what it needs from the store, let the core decide (parse, verify,
+ * sign), then record the result and an audit entry in one transaction.
+ */
+#include "subca/authority.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "subca/alloc.h"
+#include "subca/certin.h"
+#include "subca/chain.h"
+#include "subca/limits.h"
+#include "subca/ossl.h"
+#include "subca/signer.h"
+
+#define SUBCA__DEFAULT_INTERMEDIATE_DAYS 1826
+#define SUBCA__DEFAULT_ROOT_DAYS 3653
+#define SUBCA__ISSUE_ATTEMPTS 3
+
+/* ---- small pieces ---------------------------------------------------- */
+
+subca_result subca_label_validate(const char *what, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	SUBCA_ENSURE(n > 0, SUBCA_E_BAD_NAME, "%s is empty", what);
+	SUBCA_ENSURE(n <= SUBCA_MAX_LABEL, SUBCA_E_BAD_NAME,
+		     "%s is %zu characters long; a DNS label has at most %d",
+		     what, n, SUBCA_MAX_LABEL);
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		int ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+			 ch == '-';
+
+		SUBCA_ENSURE(ok, SUBCA_E_BAD_NAME,
+			     "%s \"%.63s\" has an invalid character at position "
+			     "%zu: use lower-case letters, digits and '-'",
+			     what, s, i + 1);
+	}
+	SUBCA_ENSURE(s[0] != '-' && s[n - 1] != '-', SUBCA_E_BAD_NAME,
+		     "%s \"%s\" must not start or end with '-'", what, s);
+	return SUBCA_OK;
+}
+
+static subca_result subca__vaudit(const struct subca_ctx *c,
+				  const char *authority, const char *action,
+				  const char *fmt, va_list ap)
+	SUBCA_PRINTF(4, 0);
+static subca_result subca__vaudit(const struct subca_ctx *c,
+				  const char *authority, const char *action,
+				  const char *fmt, va_list ap)
+{
+	char detail[1024];
+	struct subca_audit_rec rec = {0};
+
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	rec.ts = (int64_t)c->now;
+	rec.authority = (char *)authority;
+	rec.action = (char *)action;
+	rec.detail = detail;
+	rec.actor = (char *)(c->actor ? c->actor : "unknown");
+	return c->store->ops->audit_append(c->store, &rec);
+}
+
+subca_result subca_audit(const struct subca_ctx *c, const char *authority,
+			 const char *action, const char *fmt, ...)
+{
+	va_list ap;
+	subca_result rv;
+
+	va_start(ap, fmt);
+	rv = subca__vaudit(c, authority, action, fmt, ap);
+	va_end(ap);
+	return rv;
+}
+
+static subca_result subca__begin(const struct subca_ctx *c)
+{
+	return c->store->ops->begin(c->store);
+}
+
+/* Commit, or roll back when `rv` (the body's result) is a failure. */
+static subca_result subca__finish(const struct subca_ctx *c, subca_result rv)
+{
+	if (rv == SUBCA_OK)
+		rv = c->store->ops->commit(c->store);
+	if (rv != SUBCA_OK)
+		c->store->ops->rollback(c->store);
+	return rv;
+}
+
+static subca_result subca__authority_get(const struct subca_ctx *c,
+					 const char *name,
+					 struct subca_authority_rec *out)
+{
+	subca_result rv;
+
+	memset(out, 0, sizeof(*out));
+	SUBCA_TRY(subca_label_validate("authority name", name));
+	rv = c->store->ops->authority_get(c->store, name, out);
+	if (rv == SUBCA_E_NOT_FOUND)
+		SUBCA_BAIL(SUBCA_E_NOT_FOUND, "no authority named \"%s\"", name);
+	return rv;
+}
+
+#define SUBCA_AUTO_AUTHORITY \
+	__attribute__((cleanup(subca_authority_rec_cleanup)))
+#define SUBCA_AUTO_INTERMEDIATES \
+	__attribute__((cleanup(subca_intermediate_list_cleanup)))
+#define SUBCA_AUTO_ROOTREC __attribute__((cleanup(subca_root_rec_cleanup)))
+
+static void subca__root_freep(struct subca_root **r)
+{
+	subca_root_free(*r);
+	*r = NULL;
+}
+#define SUBCA_AUTO_ROOT __attribute__((cleanup(subca__root_freep)))
+
+/* The stored root chain, parsed again (it was checked on import). */
+static subca_result subca__root_load(const struct subca_ctx *c,
+				     const struct subca_authority_rec *a,
+				     struct subca_root **out)
+{
+	SUBCA_AUTO_ROOTREC struct subca_root_rec rec = {0};
+	subca_result rv;
+
+	rv = c->store->ops->root_get(c->store, a->id, &rec);
+	if (rv == SUBCA_E_NOT_FOUND)
+		SUBCA_BAIL(SUBCA_E_STATE,
+			   "authority \"%s\" has no root yet: run `subca root "
+			   "import %s ROOT.pem` first",
+			   a->name, a->name);
+	SUBCA_TRY(rv);
+	return subca_root_parse(subca_slice_of(rec.pem, strlen(rec.pem)),
+				c->now, NULL, out);
+}
+
+static subca_result subca__pem_of(const X509 *x, char **out)
+{
+	SUBCA_BUF_AUTO struct subca_buf pem;
+
+	SUBCA_TRY(subca_pem_x509(x, &pem));
+	*out = (char *)subca_buf_steal(&pem, NULL);
+	return SUBCA_OK;
+}
+
+static subca_result subca__validity_of(const X509 *x, int64_t *nb,
+				       int64_t *na)
+{
+	SUBCA_TRY(subca_asn1_time_unix(X509_get0_notBefore(x), nb));
+	return subca_asn1_time_unix(X509_get0_notAfter(x), na);
+}
+
+static subca_result subca__check_url(const char *what, const char *url)
+{
+	size_t n;
+
+	if (url == NULL)
+		return SUBCA_OK;
+	n = strlen(url);
+	SUBCA_ENSURE(n <= SUBCA_MAX_URL, SUBCA_E_INVALID_ARGUMENT,
+		     "%s is longer than %d characters", what, SUBCA_MAX_URL);
+	SUBCA_ENSURE(strncmp(url, "http://", 7) == 0 ||
+			     strncmp(url, "https://", 8) == 0,
+		     SUBCA_E_INVALID_ARGUMENT,
+		     "%s \"%s\" must be an http:// or https:// URL", what, url);
+	for (size_t i = 0; i < n; i++)
+		SUBCA_ENSURE((unsigned char)url[i] > 0x20 &&
+				     (unsigned char)url[i] < 0x7f,
+			     SUBCA_E_INVALID_ARGUMENT,
+			     "%s contains a space or a non-ASCII character",
+			     what);
+	return SUBCA_OK;
+}
+
+/* ---- create ------------------------------------------------------------ */
+
+subca_result subca_authority_create(const struct subca_ctx *c,
+				    const char *name, const char *subdomain)
+{
+	struct subca_authority_rec rec = {0};
+	subca_result rv;
+
+	if (subdomain == NULL)
+		subdomain = name;
+	SUBCA_TRY(subca_label_validate("authority name", name));
+	SUBCA_TRY(subca_label_validate("subdomain", subdomain));
+	rec.name = (char *)name;
+	rec.subdomain = (char *)subdomain;
+	rec.state = SUBCA_AUTH_NEEDS_ROOT;
+	rec.created = (int64_t)c->now;
+	SUBCA_TRY(subca__begin(c));
+	rv = c->store->ops->authority_create(c->store, &rec);
+	if (rv == SUBCA_OK)
+		rv = subca_audit(c, name, "authority.create",
+				 "authority \"%s\" created, subdomain \"%s\"",
+				 name, subdomain);
+	return subca__finish(c, rv);
+}
+
+/* ---- root import ------------------------------------------------------- */
+
+static subca_result subca__root_record(const struct subca_ctx *c,
+				       const struct subca_authority_rec *a,
+				       const struct subca_root *root)
+{
+	X509 *anchor = subca_root_anchor(root);
+	SUBCA_BUF_AUTO struct subca_buf pem;
+	char subject[512], fp[65];
+	struct subca_root_rec rec = {0};
+	struct subca_authority_rec upd = *a;
+	int64_t nb;
+
+	SUBCA_TRY(subca_root_to_pem(root, &pem));
+	SUBCA_TRY(subca_x509_fingerprint(anchor, fp));
+	SUBCA_TRY(subca__validity_of(anchor, &nb, &rec.not_after));
+	subca_name_oneline(X509_get_subject_name(anchor), subject,
+			   sizeof(subject));
+	rec.authority_id = a->id;
+	rec.pem = (char *)pem.p;
+	rec.subject = subject;
+	rec.fingerprint = fp;
+	rec.imported = (int64_t)c->now;
+	SUBCA_TRY(c->store->ops->root_put(c->store, &rec));
+	upd.state = SUBCA_AUTH_NEEDS_INTERMEDIATE;
+	SUBCA_TRY(c->store->ops->authority_update(c->store, &upd));
+	return subca_audit(c, a->name, "root.import",
+			   "root \"%s\" (sha256 %s, %d certificate(s)) imported",
+			   subject, fp, sk_X509_num(root->chain));
+}
+
+subca_result subca_authority_import_root(const struct subca_ctx *c,
+					 const char *name,
+					 struct subca_slice in,
+					 struct subca_report *report)
+{
+	SUBCA_AUTO_AUTHORITY struct subca_authority_rec a;
+	SUBCA_AUTO_ROOT struct subca_root *root = NULL;
+
+	SUBCA_TRY(subca__authority_get(c, name, &a));
+	SUBCA_ENSURE(a.state == SUBCA_AUTH_NEEDS_ROOT, SUBCA_E_STATE,
+		     "authority \"%s\" already has a root; create a new "
+		     "authority for another root",
+		     name);
+	SUBCA_TRY(subca_root_parse(in, c->now, report, &root));
+	SUBCA_TRY(subca__begin(c));
+	return subca__finish(c, subca__root_record(c, &a, root));
+}
+
+/* ---- intermediate request ----------------------------------------------- */
+
+/* Days left before the issuing CA expires (the cap of an intermediate). */
+static int subca__days_left(const struct subca_root *root, time_t now)
+{
+	int64_t nb = 0, na = 0;
+
+	if (subca__validity_of(subca_root_issuer(root), &nb, &na) != SUBCA_OK)
+		return 0;
+	if (na <= (int64_t)now)
+		return 0;
+	return (int)((na - (int64_t)now) / 86400);
+}
+
+static subca_result subca__csr_make(const struct subca_ctx *c,
+				    const char *key_id,
+				    const struct subca_intermediate_params *p,
+				    X509_REQ **csr)
+{
+	SUBCA_AUTO(EVP_PKEY) EVP_PKEY *key = NULL;
+
+	SUBCA_TRY(c->keys->ops->load(c->keys, key_id, &key));
+	return subca_csr_build(p, key, csr);
+}
+
+static subca_result subca__pending_record(const struct subca_ctx *c,
+					  const struct subca_authority_rec *a,
+					  const struct subca_intermediate_request *r,
+					  const char *key_id, X509_REQ *csr,
+					  const char *csr_pem, int days)
+{
+	struct subca_intermediate_rec rec = {0};
+	struct subca_authority_rec upd = *a;
+	char subject[512];
+
+	subca_name_oneline(X509_REQ_get_subject_name(csr), subject,
+			   sizeof(subject));
+	rec.authority_id = a->id;
+	rec.state = SUBCA_INT_PENDING;
+	rec.key_id = (char *)key_id;
+	rec.key_type = (char *)subca_key_type_name(r->key);
+	rec.subject = subject;
+	rec.csr_pem = (char *)csr_pem;
+	rec.crl_url = (char *)r->crl_url;
+	rec.ocsp_url = (char *)r->ocsp_url;
+	rec.days = days;
+	rec.created = (int64_t)c->now;
+	SUBCA_TRY(c->store->ops->intermediate_add(c->store, &rec));
+	if (a->state == SUBCA_AUTH_NEEDS_INTERMEDIATE) {
+		upd.state = SUBCA_AUTH_PENDING;
+		SUBCA_TRY(c->store->ops->authority_update(c->store, &upd));
+	}
+	return subca_audit(c, a->name, "intermediate.request",
+			   "intermediate \"%s\" requested: %s key %s, %d days",
+			   subject, subca_key_type_name(r->key), key_id, days);
+}
+
+subca_result subca_authority_request_intermediate(
+	const struct subca_ctx *c, const char *name,
+	const struct subca_intermediate_request *r, struct subca_buf *csr_pem,
+	int *days_out)
+{
+	SUBCA_AUTO_AUTHORITY struct subca_authority_rec a;
+	SUBCA_AUTO_ROOT struct subca_root *root = NULL;
+	SUBCA_AUTO(X509_REQ) X509_REQ *csr = NULL;
+	SUBCA_AUTO(EVP_PKEY) EVP_PKEY *pub = NULL;
+	struct subca_intermediate_params p = r->params;
+	char key_id[SUBCA_KEY_ID_MAX];
+	int left;
+	subca_result rv;
+
+	subca_buf_init(csr_pem, SUBCA_MAX_CSR_INPUT);
+	SUBCA_TRY(subca__authority_get(c, name, &a));
+	SUBCA_TRY(subca__check_url("--crl-url", r->crl_url));
+	SUBCA_TRY(subca__check_url("--ocsp-url", r->ocsp_url));
+	SUBCA_TRY(subca__root_load(c, &a, &root));
+	if (p.days == 0)
+		p.days = SUBCA__DEFAULT_INTERMEDIATE_DAYS;
+	SUBCA_ENSURE(p.days > 0 && p.days <= SUBCA_MAX_INTERMEDIATE_DAYS,
+		     SUBCA_E_INVALID_ARGUMENT,
+		     "lifetime of %d days is outside 1..%d", p.days,
+		     SUBCA_MAX_INTERMEDIATE_DAYS);
+	left = subca__days_left(root, c->now);
+	SUBCA_ENSURE(left > 0, SUBCA_E_EXPIRED,
+		     "the root expires in less than a day");
+	if (p.days > left)
+		p.days = left;
+	SUBCA_TRY(c->keys->ops->generate(c->keys, r->key, key_id, &pub));
+	rv = subca__csr_make(c, key_id, &p, &csr);
+	if (rv == SUBCA_OK)
+		rv = subca_pem_x509_req(csr, csr_pem);
+	if (rv == SUBCA_OK && (rv = subca__begin(c)) == SUBCA_OK)
+		rv = subca__finish(c, subca__pending_record(c, &a, r, key_id,
+							    csr,
+							    (char *)csr_pem->p,
+							    p.days));
+	if (rv != SUBCA_OK) {
+		subca_result keep = rv;
+
+		(void)c->keys->ops->destroy(c->keys, key_id);
+		subca_buf_cleanup(csr_pem);
+		return keep;
+	}
+	if (days_out != NULL)
+		*days_out = p.days;
+	return SUBCA_OK;
+}
+
+/* ---- intermediate import ------------------------------------------------ */
+
+/* Index of the newest pending intermediate whose key is in `upload`
+ * (the newest pending one when none matches); -1 when none is pending. */
+static long subca__pending_for(const struct subca_intermediate_list *l,
+			       struct subca_slice upload)
+{
+	SUBCA_AUTO_X509_STACK STACK_OF(X509) *certs = NULL;
+	long newest = -1;
+
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].state == SUBCA_INT_PENDING)
+			newest = (long)i;
+	if (newest < 0 || subca_certin_parse(upload, &certs) != SUBCA_OK) {
+		subca_error_clear();
+		return newest;
+	}
+	for (long i = (long)l->n - 1; i >= 0; i--) {
+		SUBCA_AUTO(X509_REQ) X509_REQ *csr = NULL;
+
+		if (l->v[i].state != SUBCA_INT_PENDING ||
+		    subca_pem_load_x509_req(l->v[i].csr_pem, &csr) != SUBCA_OK)
+			continue;
+		for (int k = 0; k < sk_X509_num(certs); k++)
+			if (EVP_PKEY_eq(X509_get0_pubkey(sk_X509_value(certs, k)),
+					X509_REQ_get0_pubkey(csr)) == 1)
+				return i;
+	}
+	subca_error_clear();
+	return newest;
+}
+
+static subca_result subca__activate(const struct subca_ctx *c,
+				    const struct subca_authority_rec *a,
+				    struct subca_intermediate_list *l,
+				    size_t idx, X509 *cert,
+				    const struct subca_report *report)
+{
+	struct subca_intermediate_rec upd = l->v[idx];
+	struct subca_authority_rec aupd = *a;
+	SUBCA_AUTOFREE char *pem = NULL;
+	char fp[65];
+
+	SUBCA_TRY(subca__pem_of(cert, &pem));
+	SUBCA_TRY(subca_x509_fingerprint(cert, fp));
+	SUBCA_TRY(subca__validity_of(cert, &upd.not_before, &upd.not_after));
+	for (size_t i = 0; i < l->n; i++) {
+		struct subca_intermediate_rec old = l->v[i];
+
+		if (old.state != SUBCA_INT_ACTIVE)
+			continue;
+		old.state = SUBCA_INT_RETIRED;
+		SUBCA_TRY(c->store->ops->intermediate_update(c->store, &old));
+		SUBCA_TRY(subca_audit(c, a->name, "intermediate.retire",
+				      "intermediate \"%s\" (sha256 %s) retired",
+				      old.subject, old.fingerprint));
+	}
+	upd.state = SUBCA_INT_ACTIVE;
+	upd.cert_pem = pem;
+	upd.fingerprint = fp;
+	SUBCA_TRY(c->store->ops->intermediate_update(c->store, &upd));
+	aupd.state = SUBCA_AUTH_ACTIVE;
+	SUBCA_TRY(c->store->ops->authority_update(c->store, &aupd));
+	return subca_audit(c, a->name, "intermediate.activate",
+			   "intermediate \"%s\" (sha256 %s) verified against "
+			   "the root and activated, %zu warning(s)",
+			   upd.subject, fp, report->warnings);
+}
+
+subca_result subca_authority_import_intermediate(const struct subca_ctx *c,
+						 const char *name,
+						 struct subca_slice upload,
+						 bool accept_weaker,
+						 struct subca_report *report)
+{
+	SUBCA_AUTO_AUTHORITY struct subca_authority_rec a;
+	SUBCA_AUTO_INTERMEDIATES struct subca_intermediate_list l = {0};
+	SUBCA_AUTO_ROOT struct subca_root *root = NULL;
+	SUBCA_AUTO(X509_REQ) X509_REQ *csr = NULL;
+	SUBCA_AUTO(EVP_PKEY) EVP_PKEY *key = NULL;
+	SUBCA_AUTO(X509) X509 *cert = NULL;
+	struct subca_intermediate_check chk = {0};
+	long idx;
+
+	SUBCA_TRY(subca__authority_get(c, name, &a));
+	SUBCA_TRY(subca__root_load(c, &a, &root));
+	SUBCA_TRY(c->store->ops->intermediate_list(c->store, a.id, &l));
+	idx = subca__pending_for(&l, upload);
+	SUBCA_ENSURE(idx >= 0, SUBCA_E_NO_PENDING,
+		     "authority \"%s\" has no pending intermediate: run "
+		     "`subca intermediate request %s --cn NAME` first",
+		     name, name);
+	SUBCA_TRY(subca_pem_load_x509_req(l.v[idx].csr_pem, &csr));
+	SUBCA_TRY(c->keys->ops->load(c->keys, l.v[idx].key_id, &key));
+	chk.root = root;
+	chk.csr = csr;
+	chk.key = key;
+	chk.now = c->now;
+	chk.accept_weaker = accept_weaker;
+	SUBCA_TRY(subca_intermediate_verify(&chk, upload, report, &cert));
+	EVP_PKEY_free(subca_steal(&key)); /* the signing handle is done */
+	SUBCA_TRY(subca__begin(c));
+	return subca__finish(c, subca__activate(c, &a, &l, (size_t)idx, cert,
+						report));
+}
+
+/* ---- issuance ------------------------------------------------------------ */
+
+static long subca__active_index(const struct subca_intermediate_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].state == SUBCA_INT_ACTIVE)
+			return (long)i;
+	return -1;
+}
+
+/* "DNS:a,IP:1.2.3.4" from the leaf's subjectAltName, into buf. */
+static void subca__sans_text(X509 *leaf, char *buf, size_t len)
+{
+	SUBCA_AUTO(GENERAL_NAMES) GENERAL_NAMES *gens =
+		X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {
+		GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		SUBCA_AUTO(BIO) BIO *bio = BIO_new(BIO_s_mem());
+		char *data = NULL;
+		long n;
+
+		if (bio == NULL || GENERAL_NAME_print(bio, g) <= 0)
+			continue;
+		n = BIO_get_mem_data(bio, &data);
+		if (n <= 0 || used + (size_t)n + 2 >= len)
+			break;
+		if (used > 0)
+			buf[used++] = ',';
+		memcpy(buf + used, data, (size_t)n);
+		used += (size_t)n;
+		buf[used] = '\0';
+	}
+}
+
+static subca_result subca__cert_record(const struct subca_ctx *c,
+				       const struct subca_authority_rec *a,
+				       const struct subca_intermediate_rec *im,
+				       X509 *leaf, const char *pem)
+{
+	struct subca_cert_rec rec = {0};
+	char serial[128], subject[512], sans[2048];
+	subca_result rv;
+
+	SUBCA_TRY(subca_serial_hex(X509_get0_serialNumber(leaf), serial,
+				   sizeof(serial)));
+	SUBCA_TRY(subca__validity_of(leaf, &rec.not_before, &rec.not_after));
+	subca_name_oneline(X509_get_subject_name(leaf), subject,
+			   sizeof(subject));
+	subca__sans_text(leaf, sans, sizeof(sans));
+	rec.authority_id = a->id;
+	rec.intermediate_id = im->id;
+	rec.serial = serial;
+	rec.subject = subject;
+	rec.sans = sans;
+	rec.pem = (char *)pem;
+	rec.issued_by = (char *)(c->actor ? c->actor : "unknown");
+	rec.created = (int64_t)c->now;
+	SUBCA_TRY(subca__begin(c));
+	rv = c->store->ops->cert_add(c->store, &rec);
+	if (rv == SUBCA_OK)
+		rv = subca_audit(c, a->name, "certificate.issue",
+				 "certificate serial %s for \"%s\" [%s] issued",
+				 serial, subject, sans);
+	return subca__finish(c, rv);
+}
+
+static subca_result subca__issue_once(const struct subca_ctx *c,
+				      const struct subca_authority_rec *a,
+				      const struct subca_intermediate_rec *im,
+				      const struct subca_issuer *iss,
+				      const struct subca_root *root,
+				      const struct subca_leaf_request *r,
+				      struct subca_buf *chain_pem, X509 **leaf_out)
+{
+	SUBCA_AUTO(X509) X509 *leaf = NULL;
+	SUBCA_BUF_AUTO struct subca_buf leaf_pem;
+
+	SUBCA_TRY(subca_leaf_issue(iss, r, &leaf));
+	SUBCA_TRY(subca_leaf_check_names(leaf, root->chain));
+	SUBCA_TRY(subca_pem_x509(leaf, &leaf_pem));
+	SUBCA_TRY(subca__cert_record(c, a, im, leaf, (char *)leaf_pem.p));
+	subca_buf_init(chain_pem, SUBCA_MAX_CERT_INPUT);
+	SUBCA_TRY(subca_buf_append(chain_pem, leaf_pem.p, leaf_pem.len));
+	SUBCA_TRY(subca_buf_append_str(chain_pem, im->cert_pem));
+	if (leaf_out != NULL)
+		*leaf_out = subca_steal(&leaf);
+	return SUBCA_OK;
+}
+
+subca_result subca_authority_issue(const struct subca_ctx *c,
+				   const char *name,
+				   const struct subca_leaf_request *r,
+				   struct subca_buf *chain_pem, X509 **leaf_out)
+{
+	SUBCA_AUTO_AUTHORITY struct subca_authority_rec a;
+	SUBCA_AUTO_INTERMEDIATES struct subca_intermediate_list l = {0};
+	SUBCA_AUTO_ROOT struct subca_root *root = NULL;
+	SUBCA_AUTO(X509) X509 *cert = NULL;
+	SUBCA_AUTO(EVP_PKEY) EVP_PKEY *key = NULL;
+	struct subca_issuer iss = {0};
+	subca_result rv = SUBCA_E_INTERNAL;
+	long idx;
+
+	subca_buf_init(chain_pem, SUBCA_MAX_CERT_INPUT);
+	SUBCA_TRY(subca__authority_get(c, name, &a));
+	SUBCA_TRY(c->store->ops->intermediate_list(c->store, a.id, &l));
+	idx = subca__active_index(&l);
+	SUBCA_ENSURE(idx >= 0, SUBCA_E_NOT_ACTIVE,
+		     "authority \"%s\" has no active intermediate (state %s)",
+		     name, subca_authority_state_name(a.state));
+	SUBCA_TRY(subca__root_load(c, &a, &root));
+	SUBCA_TRY(subca_pem_load_x509(l.v[idx].cert_pem, &cert));
+	SUBCA_TRY(c->keys->ops->load(c->keys, l.v[idx].key_id, &key));
+	iss.cert = cert;
+	iss.key = key;
+	iss.crl_url = l.v[idx].crl_url;
+	iss.ocsp_url = l.v[idx].ocsp_url;
+	/* A serial collision is astronomically unlikely with 159 random bits,
+	 * but the store's unique constraint is the rule: draw again. */
+	for (int i = 0; i < SUBCA__ISSUE_ATTEMPTS; i++) {
+		subca_buf_cleanup(chain_pem);
+		rv = subca__issue_once(c, &a, &l.v[idx], &iss, root, r,
+				       chain_pem, leaf_out);
+		if (rv != SUBCA_E_EXISTS)
+			break;
+	}
+	return rv;
+}
+
+/* ---- pending ------------------------------------------------------------- */
+
+void subca_pending_cleanup(struct subca_pending *p)
+{
+	subca_intermediate_rec_cleanup(&p->rec);
+	X509_REQ_free(p->csr);
+	subca_root_free(p->root);
+	memset(p, 0, sizeof(*p));
+}
+
+subca_result subca_authority_pending(const struct subca_ctx *c,
+				     const char *name,
+				     struct subca_pending *out)
+{
+	SUBCA_AUTO_AUTHORITY struct subca_authority_rec a;
+	SUBCA_AUTO_INTERMEDIATES struct subca_intermediate_list l = {0};
+	long idx = -1;
+	subca_result rv;
+
+	memset(out, 0, sizeof(*out));
+	SUBCA_TRY(subca__authority_get(c, name, &a));
+	SUBCA_TRY(c->store->ops->intermediate_list(c->store, a.id, &l));
+	for (size_t i = 0; i < l.n; i++)
+		if (l.v[i].state == SUBCA_INT_PENDING)
+			idx = (long)i;
+	SUBCA_ENSURE(idx >= 0, SUBCA_E_NO_PENDING,
+		     "authority \"%s\" has no pending intermediate: run "
+		     "`subca intermediate request %s --cn NAME` first",
+		     name, name);
+	out->rec = l.v[idx];
+	/* the record now belongs to `out`; keep the list from freeing it */
+	memmove(&l.v[idx], &l.v[l.n - 1], sizeof(l.v[0]));
+	l.n--;
+	rv = subca_pem_load_x509_req(out->rec.csr_pem, &out->csr);
+	if (rv == SUBCA_OK)
+		rv = subca__root_load(c, &a, &out->root);
+	if (rv != SUBCA_OK)
+		subca_pending_cleanup(out);
+	return rv;
+}
+
+/* ---- generated root ------------------------------------------------------ */
+
+static subca_result subca__generated_root(const struct subca_ctx *c,
+					  const char *name,
+					  const struct subca_generated_root_opts *o,
+					  char root_key_id[SUBCA_KEY_ID_MAX],
+					  X509 **root_out)
+{
+	SUBCA_AUTO(EVP_PKEY) EVP_PKEY *pub = NULL;
+	SUBCA_AUTO(EVP_PKEY) EVP_PKEY *key = NULL;
+	SUBCA_AUTO_AUTHORITY struct subca_authority_rec a;
+	SUBCA_BUF_AUTO struct subca_buf pem;
+	char cn[128];
+
+	snprintf(cn, sizeof(cn), "%s Root CA", name);
+	SUBCA_TRY(c->keys->ops->generate(c->keys, o->root_key, root_key_id,
+					 &pub));
+	SUBCA_TRY(c->keys->ops->load(c->keys, root_key_id, &key));
+	SUBCA_TRY(subca_signer_self_signed_root(
+		key, o->root_cn ? o->root_cn : cn, NULL,
+		o->root_days ? o->root_days : SUBCA__DEFAULT_ROOT_DAYS, c->now,
+		root_out));
+	SUBCA_TRY(subca_pem_x509(*root_out, &pem));
+	SUBCA_TRY(subca_authority_import_root(c, name, subca_buf_slice(&pem),
+					      NULL));
+	SUBCA_TRY(subca__authority_get(c, name, &a));
+	a.generated_root = true;
+	a.root_key_id = subca_strdup(root_key_id);
+	SUBCA_ENSURE(a.root_key_id != NULL, SUBCA_E_NOMEM, "out of memory");
+	return c->store->ops->authority_update(c->store, &a);
+}
+
+static subca_result subca__generated_intermediate(
+	const struct subca_ctx *c, const char *name,
+	const struct subca_generated_root_opts *o, X509 *root,
+	const char *root_key_id)
+{
+	struct subca_intermediate_request r = {0};
+	SUBCA_BUF_AUTO struct subca_buf csr_pem;
+	SUBCA_BUF_AUTO struct subca_buf cert_pem;
+	SUBCA_AUTO(X509_REQ) X509_REQ *csr = NULL;
+	SUBCA_AUTO(EVP_PKEY) EVP_PKEY *root_key = NULL;
+	SUBCA_AUTO(X509) X509 *cert = NULL;
+	struct subca_sign_intermediate_opts so = {0};
+	struct subca_report report;
+	char cn[128];
+
+	snprintf(cn, sizeof(cn), "%s Intermediate CA", name);
+	r.params.cn = cn;
+	r.params.path_len = 0;
+	r.params.days = o->intermediate_days;
+	r.key = o->intermediate_key;
+	SUBCA_TRY(subca_authority_request_intermediate(c, name, &r, &csr_pem,
+						       &so.days));
+	SUBCA_TRY(subca_pem_load_x509_req((char *)csr_pem.p, &csr));
+	SUBCA_TRY(c->keys->ops->load(c->keys, root_key_id, &root_key));
+	so.path_len = -2;
+	so.now = c->now;
+	SUBCA_TRY(subca_signer_sign_intermediate(root, root_key, csr, &so,
+						 &cert));
+	EVP_PKEY_free(subca_steal(&root_key));
+	SUBCA_TRY(subca_pem_x509(cert, &cert_pem));
+	subca_report_init(&report);
+	return subca_authority_import_intermediate(
+		c, name, subca_buf_slice(&cert_pem), false, &report);
+}
+
+subca_result subca_authority_create_generated(
+	const struct subca_ctx *c, const char *name, const char *subdomain,
+	const struct subca_generated_root_opts *o)
+{
+	char root_key_id[SUBCA_KEY_ID_MAX] = "";
+	SUBCA_AUTO(X509) X509 *root = NULL;
+	subca_result rv;
+
+	SUBCA_TRY(subca__begin(c));
+	rv = subca_authority_create(c, name, subdomain);
+	if (rv == SUBCA_OK)
+		rv = subca__generated_root(c, name, o, root_key_id, &root);
+	if (rv == SUBCA_OK)
+		rv = subca__generated_intermediate(c, name, o, root,
+						   root_key_id);
+	if (rv == SUBCA_OK)
+		rv = subca_audit(c, name, "root.generate",
+				 "root generated by subca (%s key %s)",
+				 subca_key_type_name(o->root_key), root_key_id);
+	rv = subca__finish(c, rv);
+	if (rv != SUBCA_OK && root_key_id[0] != '\0') {
+		subca_result keep = rv;
+
+		(void)c->keys->ops->destroy(c->keys, root_key_id);
+		return keep;
+	}
+	return rv;
+}
