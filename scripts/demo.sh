@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# `make start`: build subca and take a demo root through the whole
+# bring-your-own-root flow, end to end, in ./demo:
+#   a demo "customer root" made with OpenSSL (standing in for your own root),
+#   subca init -> authority create -> root import -> intermediate request ->
+#   sign the CSR with the root exactly as `subca intermediate instructions`
+#   says -> intermediate import (verified against the root) -> issue a leaf
+#   -> verify the chain with OpenSSL against the root alone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+
+echo "== building subca"
+cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build/release -j "$(nproc 2>/dev/null || echo 2)" --target subca >/dev/null
+bin="$top/build/release/subca"
+
+demo="$top/demo"
+rm -rf "$demo"
+mkdir -p "$demo/customer-root" "$demo/bin"
+ln -s "$bin" "$demo/bin/subca"
+export PATH="$demo/bin:$PATH"
+export SUBCA_DATA="$demo/subca-data"
+unset SUBCA_PASSPHRASE
+
+echo "== a demo customer root (your own root CA stands here)"
+cd "$demo/customer-root"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes \
+  -keyout root.key -out root.crt -days 3650 -subj "/O=Demo Org/CN=Demo Org Root CA" \
+  -addext "basicConstraints=critical,CA:true" \
+  -addext "keyUsage=critical,keyCertSign,cRLSign" \
+  -addext "subjectKeyIdentifier=hash" 2>/dev/null
+chmod 600 root.key
+
+echo "== subca init / authority create / root import"
+subca init
+subca authority create demo
+subca root import demo root.crt
+
+echo "== subca intermediate request (the key is generated inside subca)"
+subca intermediate request demo --cn "Demo Intermediate CA" --org "Demo Org" \
+  --path-len 0 --days 365 --out demo.csr 2>/dev/null
+
+echo "== signing the CSR with the root, as \`subca intermediate instructions demo\` prints:"
+subca intermediate instructions demo --tool openssl > sign-with-openssl.sh
+sed 's/^/    /' sign-with-openssl.sh
+sh sign-with-openssl.sh
+
+echo "== issuing a leaf for localhost"
+cd "$demo"
+subca issue demo --cn localhost --san DNS:localhost --san IP:127.0.0.1 \
+  --days 30 --out-key localhost.key --out-cert localhost.crt
+openssl verify -x509_strict -CAfile customer-root/root.crt -untrusted localhost.crt localhost.crt
+
+echo
+subca authority show demo
+echo
+echo "The chain in $demo/localhost.crt:"
+openssl crl2pkcs7 -nocrl -certfile localhost.crt | openssl pkcs7 -print_certs -noout | sed 's/^/    /'
+cat <<NEXT
+
+What to do next (SUBCA_DATA=$SUBCA_DATA, subca is $bin):
+  - Issue more:          subca issue demo --cn app.example --san DNS:app.example --out-key app.key --out-cert app.crt
+  - Issue from a CSR:    subca issue demo --csr app.csr --out app-chain.pem
+  - Your own root:       subca authority create corp && subca root import corp /path/to/your-root.pem
+                         subca intermediate request corp --cn "Corp Issuing CA" --out corp.csr
+                         subca intermediate instructions corp --tool openssl|openssl-ca|cfssl|certtool|step|vault|adcs|aws-pca|subca
+                         subca intermediate import corp corp.crt
+  - Inspect:             subca authority list; subca intermediate list demo; subca audit demo
+The demo key store is in development mode (master.key next to the keys);
+initialise a real data directory with SUBCA_PASSPHRASE set.
+NEXT
