@@ -1,0 +1,374 @@
+/*
+ * The authority lifecycle against the real SQLite store and software key
+ * store in a temporary directory: every state change, every refusal, and
+ * that a refused step leaves nothing behind.
+ */
+#include "helpers.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "subca/authority.h"
+#include "subca/keystore_soft.h"
+#include "subca/ossl.h"
+#include "subca/signer.h"
+#include "subca/store_sqlite.h"
+
+struct fx {
+	char *dir;
+	struct subca_store *store;
+	struct subca_keystore *keys;
+	struct subca_ctx c;
+	EVP_PKEY *root_key;
+	X509 *root;
+	char *root_pem;
+};
+
+static int fx_setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char db[512];
+
+	f->dir = th_tmpdir();
+	snprintf(db, sizeof(db), "%s/subca.db", f->dir);
+	assert_int_equal(subca_keystore_soft_create(f->dir, NULL, 0), SUBCA_OK);
+	assert_int_equal(subca_keystore_soft_open(f->dir, NULL, 0, &f->keys), SUBCA_OK);
+	assert_int_equal(subca_store_sqlite_open(db, true, &f->store), SUBCA_OK);
+	f->c.store = f->store;
+	f->c.keys = f->keys;
+	f->c.actor = "test";
+	f->c.now = TH_NOW;
+	f->root_key = th_key("ec-p384");
+	f->root = th_cert(&(struct th_cert_opts){.subject = "/O=Example/CN=Example Root"},
+			  f->root_key, NULL, NULL);
+	f->root_pem = th_pem(f->root);
+	*state = f;
+	return 0;
+}
+
+static int fx_teardown(void **state)
+{
+	struct fx *f = *state;
+
+	f->store->ops->close(f->store);
+	f->keys->ops->close(f->keys);
+	th_rmrf(f->dir);
+	free(f->dir);
+	free(f->root_pem);
+	X509_free(f->root);
+	EVP_PKEY_free(f->root_key);
+	free(f);
+	return 0;
+}
+
+static struct subca_slice fx_root_slice(struct fx *f)
+{
+	return subca_slice_of(f->root_pem, strlen(f->root_pem));
+}
+
+static enum subca_authority_state fx_state(struct fx *f, const char *name)
+{
+	struct subca_authority_rec a = {0};
+	enum subca_authority_state s;
+
+	assert_int_equal(f->store->ops->authority_get(f->store, name, &a), SUBCA_OK);
+	s = a.state;
+	subca_authority_rec_cleanup(&a);
+	return s;
+}
+
+/* Request an intermediate and sign its CSR with the fixture's root. */
+static char *fx_request_and_sign(struct fx *f, const char *name, int path_len)
+{
+	struct subca_intermediate_request r = {0};
+	struct subca_sign_intermediate_opts so = {.days = 365, .path_len = -2, .now = TH_NOW};
+	struct subca_buf csr_pem;
+	X509_REQ *csr = NULL;
+	X509 *cert = NULL;
+	char *pem;
+
+	r.params.cn = "Example Issuing CA";
+	r.params.path_len = path_len;
+	r.key = SUBCA_KEY_EC_P256;
+	assert_int_equal(subca_authority_request_intermediate(&f->c, name, &r, &csr_pem, NULL),
+			 SUBCA_OK);
+	assert_int_equal(subca_pem_load_x509_req((char *)csr_pem.p, &csr), SUBCA_OK);
+	assert_int_equal(subca_signer_sign_intermediate(f->root, f->root_key, csr, &so, &cert),
+			 SUBCA_OK);
+	pem = th_pem(cert);
+	X509_free(cert);
+	X509_REQ_free(csr);
+	subca_buf_cleanup(&csr_pem);
+	return pem;
+}
+
+static void fx_activate(struct fx *f, const char *name)
+{
+	struct subca_report rep;
+	char *pem;
+
+	assert_int_equal(subca_authority_create(&f->c, name, NULL), SUBCA_OK);
+	assert_int_equal(subca_authority_import_root(&f->c, name, fx_root_slice(f), NULL),
+			 SUBCA_OK);
+	pem = fx_request_and_sign(f, name, 0);
+	subca_report_init(&rep);
+	assert_int_equal(subca_authority_import_intermediate(
+				 &f->c, name, subca_slice_of(pem, strlen(pem)), false, &rep),
+			 SUBCA_OK);
+	free(pem);
+}
+
+static void test_label_validate_accepts_dns_labels_only(void **state)
+{
+	char long_name[80];
+
+	assert_int_equal(subca_label_validate("name", "corp-1"), SUBCA_OK);
+	th_assert_error(subca_label_validate("authority name", ""), SUBCA_E_BAD_NAME,
+			"authority name is empty");
+	th_assert_error(subca_label_validate("name", "Corp"), SUBCA_E_BAD_NAME,
+			"invalid character at position 1");
+	th_assert_error(subca_label_validate("name", "a_b"), SUBCA_E_BAD_NAME,
+			"position 2");
+	th_assert_error(subca_label_validate("name", "-ab"), SUBCA_E_BAD_NAME,
+			"must not start or end with '-'");
+	th_assert_error(subca_label_validate("name", "ab-"), SUBCA_E_BAD_NAME,
+			"must not start or end with '-'");
+	memset(long_name, 'a', 63);
+	long_name[63] = '\0';
+	assert_int_equal(subca_label_validate("name", long_name), SUBCA_OK);
+	long_name[63] = 'a';
+	long_name[64] = '\0';
+	th_assert_error(subca_label_validate("name", long_name), SUBCA_E_BAD_NAME,
+			"64 characters long");
+}
+
+static void test_lifecycle_goes_from_needs_root_to_active_and_issues(void **state)
+{
+	struct fx *f = *state;
+	struct subca_leaf_request lr = {0};
+	const char *sans[] = {"DNS:www.example.com"};
+	struct subca_buf chain;
+	struct subca_audit_list audit = {0};
+	EVP_PKEY *leaf_key = th_key("ec-p256");
+	X509 *leaf = NULL;
+	int64_t count = 0;
+	struct subca_report rep;
+	char *pem;
+
+	assert_int_equal(subca_authority_create(&f->c, "corp", "pki"), SUBCA_OK);
+	assert_int_equal(fx_state(f, "corp"), SUBCA_AUTH_NEEDS_ROOT);
+	assert_int_equal(subca_authority_import_root(&f->c, "corp", fx_root_slice(f), NULL),
+			 SUBCA_OK);
+	assert_int_equal(fx_state(f, "corp"), SUBCA_AUTH_NEEDS_INTERMEDIATE);
+	pem = fx_request_and_sign(f, "corp", 0);
+	assert_int_equal(fx_state(f, "corp"), SUBCA_AUTH_PENDING);
+	subca_report_init(&rep);
+	assert_int_equal(subca_authority_import_intermediate(
+				 &f->c, "corp", subca_slice_of(pem, strlen(pem)), false, &rep),
+			 SUBCA_OK);
+	free(pem);
+	assert_int_equal(fx_state(f, "corp"), SUBCA_AUTH_ACTIVE);
+
+	lr.pubkey = leaf_key;
+	lr.cn = "www.example.com";
+	lr.sans = (struct subca_names){sans, 1};
+	lr.days = 30;
+	lr.now = TH_NOW;
+	assert_int_equal(subca_authority_issue(&f->c, "corp", &lr, &chain, &leaf), SUBCA_OK);
+	/* leaf then intermediate */
+	assert_non_null(strstr((char *)chain.p, "-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----"));
+	assert_int_equal(f->store->ops->cert_count(f->store, 1, &count), SUBCA_OK);
+	assert_int_equal(count, 1);
+	assert_int_equal(f->store->ops->audit_list(f->store, "corp", 100, &audit), SUBCA_OK);
+	/* create, root import, request, activate, issue */
+	assert_int_equal(audit.n, 5);
+	assert_string_equal(audit.v[0].action, "certificate.issue");
+	assert_string_equal(audit.v[4].action, "authority.create");
+	subca_audit_list_cleanup(&audit);
+	subca_buf_cleanup(&chain);
+	X509_free(leaf);
+	EVP_PKEY_free(leaf_key);
+}
+
+static void test_create_refuses_duplicates_and_bad_names(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(subca_authority_create(&f->c, "corp", NULL), SUBCA_OK);
+	assert_int_equal(subca_authority_create(&f->c, "corp", "other"), SUBCA_E_EXISTS);
+	assert_int_equal(subca_authority_create(&f->c, "other", "corp"), SUBCA_E_EXISTS);
+	th_assert_error(subca_authority_create(&f->c, "ok", "Bad.Sub"), SUBCA_E_BAD_NAME,
+			"subdomain \"Bad.Sub\"");
+}
+
+static void test_steps_out_of_order_are_refused_with_the_next_step(void **state)
+{
+	struct fx *f = *state;
+	struct subca_intermediate_request r = {.params = {.cn = "x", .path_len = 0}};
+	struct subca_buf csr;
+	struct subca_report rep;
+	struct subca_leaf_request lr = {.cn = "a.example", .days = 1, .now = TH_NOW};
+
+	subca_report_init(&rep);
+	th_assert_error(subca_authority_import_root(&f->c, "nope", fx_root_slice(f), NULL),
+			SUBCA_E_NOT_FOUND, "no authority named \"nope\"");
+	assert_int_equal(subca_authority_create(&f->c, "corp", NULL), SUBCA_OK);
+	th_assert_error(subca_authority_request_intermediate(&f->c, "corp", &r, &csr, NULL),
+			SUBCA_E_STATE, "subca root import corp");
+	th_assert_error(subca_authority_import_intermediate(&f->c, "corp",
+							    fx_root_slice(f), false, &rep),
+			SUBCA_E_STATE, "has no root yet");
+	th_assert_error(subca_authority_issue(&f->c, "corp", &lr, &csr, NULL),
+			SUBCA_E_NOT_ACTIVE, "no active intermediate (state needs-root)");
+	assert_int_equal(subca_authority_import_root(&f->c, "corp", fx_root_slice(f), NULL),
+			 SUBCA_OK);
+	th_assert_error(subca_authority_import_root(&f->c, "corp", fx_root_slice(f), NULL),
+			SUBCA_E_STATE, "already has a root");
+	th_assert_error(subca_authority_import_intermediate(&f->c, "corp",
+							    fx_root_slice(f), false, &rep),
+			SUBCA_E_NO_PENDING, "subca intermediate request corp");
+}
+
+static void test_refused_intermediate_leaves_the_authority_pending(void **state)
+{
+	struct fx *f = *state;
+	struct subca_report rep;
+	struct subca_intermediate_list l = {0};
+	char *pem;
+
+	assert_int_equal(subca_authority_create(&f->c, "corp", NULL), SUBCA_OK);
+	assert_int_equal(subca_authority_import_root(&f->c, "corp", fx_root_slice(f), NULL),
+			 SUBCA_OK);
+	pem = fx_request_and_sign(f, "corp", 0);
+	free(pem);
+	subca_report_init(&rep);
+	/* the root itself is not the intermediate */
+	assert_int_equal(subca_authority_import_intermediate(&f->c, "corp", fx_root_slice(f),
+							     false, &rep),
+			 SUBCA_E_KEY_MISMATCH);
+	assert_true(rep.refusals >= 1);
+	assert_int_equal(fx_state(f, "corp"), SUBCA_AUTH_PENDING);
+	assert_int_equal(f->store->ops->intermediate_list(f->store, 1, &l), SUBCA_OK);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.v[0].state, SUBCA_INT_PENDING);
+	assert_null(l.v[0].cert_pem);
+	subca_intermediate_list_cleanup(&l);
+}
+
+static void test_second_intermediate_retires_the_first(void **state)
+{
+	struct fx *f = *state;
+	struct subca_report rep;
+	struct subca_intermediate_list l = {0};
+	char *pem;
+
+	fx_activate(f, "corp");
+	pem = fx_request_and_sign(f, "corp", 0);
+	/* still active while the next one is pending */
+	assert_int_equal(fx_state(f, "corp"), SUBCA_AUTH_ACTIVE);
+	subca_report_init(&rep);
+	assert_int_equal(subca_authority_import_intermediate(
+				 &f->c, "corp", subca_slice_of(pem, strlen(pem)), false, &rep),
+			 SUBCA_OK);
+	free(pem);
+	assert_int_equal(f->store->ops->intermediate_list(f->store, 1, &l), SUBCA_OK);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.v[0].state, SUBCA_INT_RETIRED);
+	assert_int_equal(l.v[1].state, SUBCA_INT_ACTIVE);
+	subca_intermediate_list_cleanup(&l);
+}
+
+static void test_request_refuses_bad_urls_and_destroys_nothing_it_keeps(void **state)
+{
+	struct fx *f = *state;
+	struct subca_intermediate_request r = {.params = {.cn = "x", .path_len = 0}};
+	struct subca_buf csr;
+
+	assert_int_equal(subca_authority_create(&f->c, "corp", NULL), SUBCA_OK);
+	assert_int_equal(subca_authority_import_root(&f->c, "corp", fx_root_slice(f), NULL),
+			 SUBCA_OK);
+	r.crl_url = "ftp://crl.example/x.crl";
+	th_assert_error(subca_authority_request_intermediate(&f->c, "corp", &r, &csr, NULL),
+			SUBCA_E_INVALID_ARGUMENT, "must be an http:// or https:// URL");
+	r.crl_url = "http://crl.example/a b";
+	th_assert_error(subca_authority_request_intermediate(&f->c, "corp", &r, &csr, NULL),
+			SUBCA_E_INVALID_ARGUMENT, "contains a space");
+	assert_int_equal(fx_state(f, "corp"), SUBCA_AUTH_NEEDS_INTERMEDIATE);
+}
+
+static void test_request_caps_lifetime_at_the_root_expiry(void **state)
+{
+	struct fx *f = *state;
+	struct subca_intermediate_request r = {.params = {.cn = "x", .path_len = 0, .days = 20 * 365}};
+	struct subca_buf csr;
+	int days = 0;
+
+	assert_int_equal(subca_authority_create(&f->c, "corp", NULL), SUBCA_OK);
+	assert_int_equal(subca_authority_import_root(&f->c, "corp", fx_root_slice(f), NULL),
+			 SUBCA_OK);
+	assert_int_equal(subca_authority_request_intermediate(&f->c, "corp", &r, &csr, &days),
+			 SUBCA_OK);
+	/* the fixture root lives 3650 days from TH_NOW */
+	assert_int_equal(days, 3649);
+	subca_buf_cleanup(&csr);
+}
+
+static void test_generated_root_authority_is_active_at_once(void **state)
+{
+	struct fx *f = *state;
+	struct subca_generated_root_opts o = {.root_key = SUBCA_KEY_EC_P256,
+					      .intermediate_key = SUBCA_KEY_ED25519};
+	struct subca_leaf_request lr = {.cn = "a.example", .days = 1, .now = TH_NOW};
+	EVP_PKEY *k = th_key("ec-p256");
+	struct subca_buf chain;
+	struct subca_authority_rec a = {0};
+
+	assert_int_equal(subca_authority_create_generated(&f->c, "lab", NULL, &o), SUBCA_OK);
+	assert_int_equal(f->store->ops->authority_get(f->store, "lab", &a), SUBCA_OK);
+	assert_int_equal(a.state, SUBCA_AUTH_ACTIVE);
+	assert_true(a.generated_root);
+	assert_non_null(a.root_key_id);
+	subca_authority_rec_cleanup(&a);
+	lr.pubkey = k;
+	assert_int_equal(subca_authority_issue(&f->c, "lab", &lr, &chain, NULL), SUBCA_OK);
+	subca_buf_cleanup(&chain);
+	EVP_PKEY_free(k);
+}
+
+static void test_pending_returns_csr_and_root_for_instructions(void **state)
+{
+	struct fx *f = *state;
+	struct subca_pending p;
+	char *pem;
+
+	th_assert_error(subca_authority_pending(&f->c, "corp", &p), SUBCA_E_NOT_FOUND, "corp");
+	assert_int_equal(subca_authority_create(&f->c, "corp", NULL), SUBCA_OK);
+	assert_int_equal(subca_authority_import_root(&f->c, "corp", fx_root_slice(f), NULL),
+			 SUBCA_OK);
+	th_assert_error(subca_authority_pending(&f->c, "corp", &p), SUBCA_E_NO_PENDING,
+			"no pending intermediate");
+	pem = fx_request_and_sign(f, "corp", 0);
+	free(pem);
+	assert_int_equal(subca_authority_pending(&f->c, "corp", &p), SUBCA_OK);
+	assert_non_null(p.csr);
+	assert_non_null(p.root);
+	assert_int_equal(X509_cmp(subca_root_issuer(p.root), f->root), 0);
+	subca_pending_cleanup(&p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_label_validate_accepts_dns_labels_only),
+		cmocka_unit_test_setup_teardown(test_lifecycle_goes_from_needs_root_to_active_and_issues, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_create_refuses_duplicates_and_bad_names, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_steps_out_of_order_are_refused_with_the_next_step, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_refused_intermediate_leaves_the_authority_pending, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_second_intermediate_retires_the_first, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_request_refuses_bad_urls_and_destroys_nothing_it_keeps, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_request_caps_lifetime_at_the_root_expiry, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_generated_root_authority_is_active_at_once, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_pending_returns_csr_and_root_for_instructions, fx_setup, fx_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
