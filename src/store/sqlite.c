@@ -1,0 +1,478 @@
+/*
+ * The embedded SQLite store: opening, schema migrations, transactions,
+ * the integrity check, and the statement helpers the record operations in
+ * sqlite_ops.c are written with.
+ *
+ * Every statement that carries data is prepared with bound parameters; the
+ * only SQL text ever built at run time is `PRAGMA user_version = <int>`,
+ * from this file's own migration counter.
+ */
+#include "sqlite_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "subca/alloc.h"
+
+/*
+ * Forward-only migrations: entry i takes the schema from version i to
+ * version i + 1. Never edit a shipped entry; append a new one.
+ */
+static const char *const subca__migrations[] = {
+	/* 1: the first schema */
+	"CREATE TABLE meta ("
+	"  key TEXT PRIMARY KEY NOT NULL,"
+	"  value TEXT NOT NULL"
+	");"
+	"CREATE TABLE authorities ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE COLLATE NOCASE"
+	"    CHECK (length(name) BETWEEN 1 AND 63),"
+	"  subdomain TEXT NOT NULL UNIQUE COLLATE NOCASE"
+	"    CHECK (length(subdomain) BETWEEN 1 AND 63),"
+	"  state TEXT NOT NULL CHECK (state IN"
+	"    ('needs-root', 'needs-intermediate', 'pending', 'active')),"
+	"  generated_root INTEGER NOT NULL DEFAULT 0"
+	"    CHECK (generated_root IN (0, 1)),"
+	"  root_key_id TEXT,"
+	"  created INTEGER NOT NULL"
+	");"
+	"CREATE TABLE roots ("
+	"  authority_id INTEGER PRIMARY KEY REFERENCES authorities(id),"
+	"  pem TEXT NOT NULL,"
+	"  subject TEXT NOT NULL,"
+	"  fingerprint TEXT NOT NULL,"
+	"  not_after INTEGER NOT NULL,"
+	"  imported INTEGER NOT NULL"
+	");"
+	"CREATE TABLE intermediates ("
+	"  id INTEGER PRIMARY KEY,"
+	"  authority_id INTEGER NOT NULL REFERENCES authorities(id),"
+	"  state TEXT NOT NULL CHECK (state IN ('pending', 'active', 'retired')),"
+	"  key_id TEXT NOT NULL,"
+	"  key_type TEXT NOT NULL,"
+	"  subject TEXT NOT NULL,"
+	"  csr_pem TEXT NOT NULL,"
+	"  cert_pem TEXT,"
+	"  fingerprint TEXT,"
+	"  crl_url TEXT,"
+	"  ocsp_url TEXT,"
+	"  days INTEGER NOT NULL CHECK (days > 0),"
+	"  not_before INTEGER NOT NULL DEFAULT 0,"
+	"  not_after INTEGER NOT NULL DEFAULT 0,"
+	"  created INTEGER NOT NULL,"
+	/* only a verified certificate can issue */
+	"  CHECK (state = 'pending' OR cert_pem IS NOT NULL),"
+	"  UNIQUE (id, authority_id)"
+	");"
+	"CREATE UNIQUE INDEX intermediates_one_active"
+	"  ON intermediates(authority_id) WHERE state = 'active';"
+	"CREATE INDEX intermediates_by_authority"
+	"  ON intermediates(authority_id, id);"
+	"CREATE TABLE certificates ("
+	"  id INTEGER PRIMARY KEY,"
+	"  authority_id INTEGER NOT NULL REFERENCES authorities(id),"
+	"  intermediate_id INTEGER NOT NULL,"
+	"  serial TEXT NOT NULL CHECK (length(serial) BETWEEN 1 AND 40"
+	"    AND serial NOT GLOB '*[^0-9a-f]*'"
+	"    AND (serial = '0' OR serial NOT GLOB '0*')),"
+	"  subject TEXT NOT NULL,"
+	"  sans TEXT,"
+	"  pem TEXT NOT NULL,"
+	"  not_before INTEGER NOT NULL,"
+	"  not_after INTEGER NOT NULL,"
+	"  issued_by TEXT NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  UNIQUE (authority_id, serial),"
+	/* the issuing intermediate belongs to the same authority */
+	"  FOREIGN KEY (intermediate_id, authority_id)"
+	"    REFERENCES intermediates(id, authority_id)"
+	");"
+	"CREATE INDEX certificates_by_expiry"
+	"  ON certificates(authority_id, not_after);"
+	"CREATE INDEX certificates_by_intermediate"
+	"  ON certificates(intermediate_id);"
+	"CREATE TABLE audit_log ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  ts INTEGER NOT NULL,"
+	"  authority TEXT,"
+	"  action TEXT NOT NULL,"
+	"  detail TEXT NOT NULL,"
+	"  actor TEXT NOT NULL"
+	");"
+	"CREATE INDEX audit_log_by_authority ON audit_log(authority, id);"
+	"CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log"
+	"  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+	"CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
+	"  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+};
+
+#define SUBCA__SCHEMA_VERSION \
+	((int)(sizeof(subca__migrations) / sizeof(subca__migrations[0])))
+
+int subca_store_sqlite_schema_version(void)
+{
+	return SUBCA__SCHEMA_VERSION;
+}
+
+/* ---- statement helpers ------------------------------------------------ */
+
+subca_result subca__sqlite_fail(struct subca__sqlite *s, const char *what)
+{
+	int ext = sqlite3_extended_errcode(s->db);
+
+	if ((ext & 0xff) == SQLITE_NOMEM)
+		SUBCA_BAIL(SUBCA_E_NOMEM, "out of memory (sqlite) while %s",
+			   what);
+	SUBCA_BAIL(SUBCA_E_STORE, "database error while %s: %s", what,
+		   sqlite3_errmsg(s->db));
+}
+
+subca_result subca__sqlite_prepare(struct subca__sqlite *s, const char *sql,
+				   sqlite3_stmt **out)
+{
+	*out = NULL;
+	if (sqlite3_prepare_v2(s->db, sql, -1, out, NULL) != SQLITE_OK)
+		return subca__sqlite_fail(s, "preparing a statement");
+	return SUBCA_OK;
+}
+
+subca_result subca__sqlite_bind_text(struct subca__sqlite *s,
+				     sqlite3_stmt *stmt, int idx,
+				     const char *v)
+{
+	int rc = v == NULL ? sqlite3_bind_null(stmt, idx)
+			   : sqlite3_bind_text(stmt, idx, v, -1,
+					       SQLITE_TRANSIENT);
+
+	if (rc != SQLITE_OK)
+		return subca__sqlite_fail(s, "binding a value");
+	return SUBCA_OK;
+}
+
+subca_result subca__sqlite_bind_int(struct subca__sqlite *s,
+				    sqlite3_stmt *stmt, int idx, int64_t v)
+{
+	if (sqlite3_bind_int64(stmt, idx, v) != SQLITE_OK)
+		return subca__sqlite_fail(s, "binding a value");
+	return SUBCA_OK;
+}
+
+subca_result subca__sqlite_done(struct subca__sqlite *s, sqlite3_stmt *stmt,
+				const char *exists, const char *missing)
+{
+	int rc = sqlite3_step(stmt);
+
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		return SUBCA_OK;
+	switch (sqlite3_extended_errcode(s->db)) {
+	case SQLITE_CONSTRAINT_UNIQUE:
+	case SQLITE_CONSTRAINT_PRIMARYKEY:
+		SUBCA_BAIL(SUBCA_E_EXISTS, "%s",
+			   exists != NULL ? exists : "the record already exists");
+	case SQLITE_CONSTRAINT_FOREIGNKEY:
+		SUBCA_BAIL(SUBCA_E_NOT_FOUND, "%s",
+			   missing != NULL ? missing
+					   : "the record refers to a missing one");
+	default:
+		return subca__sqlite_fail(s, "writing");
+	}
+}
+
+subca_result subca__sqlite_row(struct subca__sqlite *s, sqlite3_stmt *stmt,
+			       bool *row)
+{
+	int rc = sqlite3_step(stmt);
+
+	*row = rc == SQLITE_ROW;
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return SUBCA_OK;
+	return subca__sqlite_fail(s, "reading");
+}
+
+subca_result subca__sqlite_text(sqlite3_stmt *stmt, int col, char **out)
+{
+	const unsigned char *t = sqlite3_column_text(stmt, col);
+
+	*out = NULL;
+	if (t == NULL) {
+		/* NULL both for SQL NULL and for SQLite running out of memory */
+		SUBCA_ENSURE(sqlite3_column_type(stmt, col) == SQLITE_NULL,
+			     SUBCA_E_NOMEM, "out of memory (sqlite)");
+		return SUBCA_OK;
+	}
+	*out = subca_strdup((const char *)t);
+	SUBCA_ENSURE(*out != NULL, SUBCA_E_NOMEM, "out of memory");
+	return SUBCA_OK;
+}
+
+/* Run constant SQL with no parameters (pragmas, transaction control). */
+static subca_result subca__exec(struct subca__sqlite *s, const char *sql,
+				const char *what)
+{
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return subca__sqlite_fail(s, what);
+	return SUBCA_OK;
+}
+
+/* A pragma (or other query) whose first column of its first row is an int. */
+static subca_result subca__query_int(struct subca__sqlite *s, const char *sql,
+				     int64_t *out)
+{
+	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
+	bool row;
+
+	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
+	SUBCA_TRY(subca__sqlite_row(s, stmt, &row));
+	SUBCA_ENSURE(row, SUBCA_E_STORE, "no result from %s", sql);
+	*out = sqlite3_column_int64(stmt, 0);
+	return SUBCA_OK;
+}
+
+/* ---- transactions ------------------------------------------------------ */
+
+/*
+ * The outermost transaction takes the write lock at once (BEGIN IMMEDIATE)
+ * so that a read-then-write never fails half-way with SQLITE_BUSY; inner
+ * ones are savepoints, so an inner rollback undoes only its own work.
+ */
+subca_result subca__sqlite_begin(struct subca_store *st)
+{
+	struct subca__sqlite *s = subca__sqlite_of(st);
+
+	SUBCA_TRY(subca__exec(s,
+			      s->depth == 0 ? "BEGIN IMMEDIATE"
+					    : "SAVEPOINT subca",
+			      "starting a transaction"));
+	s->depth++;
+	return SUBCA_OK;
+}
+
+void subca__sqlite_rollback(struct subca_store *st)
+{
+	struct subca__sqlite *s = subca__sqlite_of(st);
+
+	if (s->depth == 0)
+		return;
+	s->depth--;
+	/* errors ignored: SQLite may already have rolled back on its own */
+	sqlite3_exec(s->db,
+		     s->depth == 0 ? "ROLLBACK"
+				   : "ROLLBACK TO subca; RELEASE subca",
+		     NULL, NULL, NULL);
+}
+
+subca_result subca__sqlite_commit(struct subca_store *st)
+{
+	struct subca__sqlite *s = subca__sqlite_of(st);
+	subca_result rv;
+
+	SUBCA_ENSURE(s->depth > 0, SUBCA_E_INTERNAL,
+		     "commit without a transaction");
+	rv = subca__exec(s, s->depth == 1 ? "COMMIT" : "RELEASE subca",
+			 "committing");
+	if (rv != SUBCA_OK) {
+		subca__sqlite_rollback(st);
+		return rv;
+	}
+	s->depth--;
+	return SUBCA_OK;
+}
+
+/* ---- open, migrate, close --------------------------------------------- */
+
+static subca_result subca__migrate_one(struct subca__sqlite *s, int to)
+{
+	char sql[64];
+	int64_t now;
+	subca_result rv;
+
+	SUBCA_TRY(subca__sqlite_begin(&s->base));
+	/* re-read under the write lock: another process may have migrated */
+	rv = subca__query_int(s, "PRAGMA user_version", &now);
+	if (rv == SUBCA_OK && now < to) {
+		rv = subca__exec(s, subca__migrations[to - 1],
+				 "migrating the schema");
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", to);
+		if (rv == SUBCA_OK)
+			rv = subca__exec(s, sql, "migrating the schema");
+	}
+	if (rv == SUBCA_OK)
+		return subca__sqlite_commit(&s->base);
+	subca__sqlite_rollback(&s->base);
+	return rv;
+}
+
+/* Refuse what this build cannot use before changing anything in the file. */
+static subca_result subca__check_version(struct subca__sqlite *s,
+					 const char *path, bool create,
+					 int64_t *v)
+{
+	SUBCA_TRY(subca__query_int(s, "PRAGMA user_version", v));
+	SUBCA_ENSURE(*v <= SUBCA__SCHEMA_VERSION, SUBCA_E_STORE,
+		     "database schema version %lld is newer than this subca (%d)",
+		     (long long)*v, SUBCA__SCHEMA_VERSION);
+	SUBCA_ENSURE(*v > 0 || create, SUBCA_E_NOT_INITIALISED,
+		     "%s is not a subca database (no schema)", path);
+	return SUBCA_OK;
+}
+
+static subca_result subca__migrate(struct subca__sqlite *s, int64_t from)
+{
+	for (int to = (int)from + 1; to <= SUBCA__SCHEMA_VERSION; to++)
+		SUBCA_TRY(subca__migrate_one(s, to));
+	return SUBCA_OK;
+}
+
+static subca_result subca__configure(struct subca__sqlite *s)
+{
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, 5000);
+	/* refuse schema tricks (writable_schema, corrupting shadow tables) */
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	SUBCA_TRY(subca__exec(s,
+			      "PRAGMA foreign_keys = ON;"
+			      "PRAGMA synchronous = FULL;"
+			      "PRAGMA secure_delete = ON;"
+			      "PRAGMA trusted_schema = OFF;",
+			      "configuring the database"));
+	return SUBCA_OK;
+}
+
+static subca_result subca__wal(struct subca__sqlite *s)
+{
+	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
+	bool row;
+
+	SUBCA_TRY(subca__sqlite_prepare(s, "PRAGMA journal_mode = WAL", &stmt));
+	SUBCA_TRY(subca__sqlite_row(s, stmt, &row));
+	SUBCA_ENSURE(row && sqlite3_column_text(stmt, 0) != NULL &&
+			     strcmp((const char *)sqlite3_column_text(stmt, 0),
+				    "wal") == 0,
+		     SUBCA_E_STORE,
+		     "the database cannot use write-ahead logging (WAL) on this file system");
+	return SUBCA_OK;
+}
+
+/* Create the file ourselves so that it is born 0600 whatever the umask. */
+static subca_result subca__create_file(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+		      0600);
+
+	if (fd < 0 && errno == EEXIST)
+		return SUBCA_OK;
+	SUBCA_ENSURE(fd >= 0, SUBCA_E_IO, "cannot create %s: %s", path,
+		     strerror(errno));
+	close(fd);
+	return SUBCA_OK;
+}
+
+void subca__sqlite_close(struct subca_store *st)
+{
+	struct subca__sqlite *s = subca__sqlite_of(st);
+
+	if (s == NULL)
+		return;
+	while (s->depth > 0)
+		subca__sqlite_rollback(st);
+	sqlite3_close_v2(s->db);
+	subca_free(s);
+}
+
+static subca_result subca__open_db(struct subca__sqlite *s, const char *path)
+{
+	int rc = sqlite3_open_v2(path, &s->db,
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW |
+					 SQLITE_OPEN_EXRESCODE,
+				 NULL);
+
+	if (rc == SQLITE_OK)
+		return SUBCA_OK;
+	if (s->db == NULL)
+		SUBCA_BAIL(SUBCA_E_NOMEM, "out of memory opening %s", path);
+	SUBCA_BAIL(SUBCA_E_STORE, "cannot open database %s: %s", path,
+		   sqlite3_errmsg(s->db));
+}
+
+subca_result subca_store_sqlite_open(const char *path, bool create,
+				     struct subca_store **out)
+{
+	struct subca__sqlite *s;
+	struct stat sb;
+	subca_result rv;
+	int64_t v = 0;
+
+	*out = NULL;
+	if (create)
+		SUBCA_TRY(subca__create_file(path));
+	else
+		SUBCA_ENSURE(stat(path, &sb) == 0, SUBCA_E_NOT_INITIALISED,
+			     "no database at %s", path);
+	s = subca_calloc(1, sizeof(*s));
+	SUBCA_ENSURE(s != NULL, SUBCA_E_NOMEM, "out of memory");
+	s->base.ops = &subca__sqlite_ops;
+	rv = subca__open_db(s, path);
+	if (rv == SUBCA_OK)
+		rv = subca__configure(s);
+	if (rv == SUBCA_OK)
+		rv = subca__check_version(s, path, create, &v);
+	if (rv == SUBCA_OK)
+		rv = subca__wal(s);
+	if (rv == SUBCA_OK)
+		rv = subca__migrate(s, v);
+	if (rv != SUBCA_OK) {
+		subca__sqlite_close(&s->base);
+		return rv;
+	}
+	*out = &s->base;
+	return SUBCA_OK;
+}
+
+/* ---- integrity ------------------------------------------------------- */
+
+static subca_result subca__integrity(struct subca__sqlite *s)
+{
+	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
+	const unsigned char *msg;
+	bool row;
+
+	SUBCA_TRY(subca__sqlite_prepare(s, "PRAGMA integrity_check", &stmt));
+	SUBCA_TRY(subca__sqlite_row(s, stmt, &row));
+	msg = row ? sqlite3_column_text(stmt, 0) : NULL;
+	SUBCA_ENSURE(msg != NULL, SUBCA_E_STORE,
+		     "integrity check returned nothing");
+	SUBCA_ENSURE(strcmp((const char *)msg, "ok") == 0, SUBCA_E_STORE,
+		     "integrity check failed: %s", msg);
+	return SUBCA_OK;
+}
+
+static subca_result subca__foreign_keys(struct subca__sqlite *s)
+{
+	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
+	bool row;
+
+	SUBCA_TRY(subca__sqlite_prepare(s, "PRAGMA foreign_key_check", &stmt));
+	SUBCA_TRY(subca__sqlite_row(s, stmt, &row));
+	/* columns: table, rowid, parent table, foreign key index */
+	SUBCA_ENSURE(!row, SUBCA_E_STORE,
+		     "foreign key check failed: %s row %lld refers to a missing %s row",
+		     sqlite3_column_text(stmt, 0),
+		     (long long)sqlite3_column_int64(stmt, 1),
+		     sqlite3_column_text(stmt, 2));
+	return SUBCA_OK;
+}
+
+subca_result subca_store_sqlite_check(struct subca_store *st)
+{
+	struct subca__sqlite *s = subca__sqlite_of(st);
+
+	SUBCA_ENSURE(st->ops == &subca__sqlite_ops, SUBCA_E_INVALID_ARGUMENT,
+		     "not a SQLite store");
+	SUBCA_TRY(subca__integrity(s));
+	return subca__foreign_keys(s);
+}
