@@ -155,7 +155,8 @@ int main(int argc, char **argv)
 		return 64;
 	}
 	cli_current = cmd;
-	snprintf(cli.actor, sizeof(cli.actor), "cli:uid=%u",
+	snprintf(cli.actor, sizeof(cli.actor), "cli:%s%s%s uid=%u", cmd->group,
+		 cmd->name ? " " : "", cmd->name ? cmd->name : "",
 		 (unsigned)getuid());
 	cli.ctx.actor = cli.actor;
 	cli.ctx.now = time(NULL);
