@@ -33,7 +33,8 @@ struct subca_intermediate_params {
 	const char *cn; /* required */
 	const char *org, *ou, *country, *state, *locality; /* optional */
 	int path_len; /* >= 0; -1 = no path length constraint */
-	int days;
+	int days;     /* 0 (unset) or 1..SUBCA_MAX_INTERMEDIATE_DAYS; not in
+		       * the CSR, only validated here */
 	struct subca_name_constraints nc;
 };
 
@@ -65,9 +66,26 @@ SUBCA_MUST_CHECK subca_result subca_csr_requested(const X509_REQ *csr,
 						  struct subca_csr_request *out);
 void subca_csr_request_cleanup(struct subca_csr_request *r);
 
-/* Build an OpenSSL NAME_CONSTRAINTS from text (NULL *out when empty). */
+/*
+ * Build an OpenSSL NAME_CONSTRAINTS from text (NULL *out when empty).
+ * Each list holds at most SUBCA_MAX_NAMES entries (SUBCA_E_TOO_LARGE past
+ * it); a bad entry fails with SUBCA_E_BAD_NAME naming it. IP ranges need a
+ * prefix length and zero host bits.
+ */
 SUBCA_MUST_CHECK subca_result
 subca_name_constraints_build(const struct subca_name_constraints *nc,
 			     NAME_CONSTRAINTS **out);
+
+/*
+ * Validate the subject fields of `p` (CN required, C two letters A-Z, each
+ * value valid UTF-8 without control characters, at most SUBCA_MAX_DN_VALUE
+ * bytes and within the RFC 5280 appendix A upper bound in characters) and
+ * build the name in the order C, ST, L, O, OU, CN: UTF8String everywhere,
+ * PrintableString for countryName. SUBCA_E_INVALID_ARGUMENT naming the
+ * field. *out owned by the caller.
+ */
+SUBCA_MUST_CHECK subca_result
+subca_csr_subject_build(const struct subca_intermediate_params *p,
+			X509_NAME **out);
 
 #endif
