@@ -40,4 +40,11 @@ SUBCA_MUST_CHECK subca_result subca_keystore_soft_open(const char *dir,
 /* true when the key store in `dir` is in development (key file) mode. */
 bool subca_keystore_soft_is_dev(const char *dir);
 
+/*
+ * Tests only: the scrypt cost N that subca_keystore_soft_create records
+ * (a power of two, 1024 to 131072; 0 restores the default 32768). Opening
+ * always uses the N recorded in keystore.conf.
+ */
+void subca__keystore_soft_set_scrypt_n(unsigned long n);
+
 #endif

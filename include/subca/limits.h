@@ -29,5 +29,7 @@
 #define SUBCA_MAX_INTERMEDIATE_DAYS (20 * 366)
 #define SUBCA_MAX_LEAF_DAYS 3660
 #define SUBCA_MAX_PATHLEN 16
+/* The software key store's keystore.conf. */
+#define SUBCA_MAX_KEYSTORE_CONF 4096u
 
 #endif
