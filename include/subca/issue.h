@@ -4,6 +4,7 @@
 #ifndef SUBCA_ISSUE_H
 #define SUBCA_ISSUE_H
 
+#include <stdbool.h>
 #include <time.h>
 
 #include <openssl/x509.h>
@@ -60,5 +61,15 @@ SUBCA_MUST_CHECK subca_result subca_leaf_issue(const struct subca_issuer *iss,
  */
 SUBCA_MUST_CHECK subca_result subca_leaf_check_names(X509 *leaf,
 						     STACK_OF(X509) *cas);
+
+/*
+ * The same check for any certificate: with leaf == false (a CA certificate)
+ * the subject CN is not read as a host name, as in RFC 5280 path
+ * validation; with leaf == true it is (NAME_CONSTRAINTS_check_CN), as
+ * OpenSSL does for end-entity certificates.
+ */
+SUBCA_MUST_CHECK subca_result subca_cert_check_names(X509 *x,
+						     STACK_OF(X509) *cas,
+						     bool leaf);
 
 #endif
