@@ -14,8 +14,9 @@
 
 struct subca_sign_intermediate_opts {
 	int days;     /* > 0; capped by the root's notAfter */
-	int path_len; /* -2: take the CSR's requested path length (or 0 when
-		       * none requested); -1: none; >= 0: this value */
+	int path_len; /* -2: take the CSR's requested path length (none when
+		       * it requests CA:TRUE without one, 0 when it has no
+		       * basicConstraints); -1: none; >= 0: this value */
 	time_t now;
 };
 
@@ -29,7 +30,14 @@ struct subca_sign_intermediate_opts {
  * keyCertSign+cRLSign+digitalSignature, subject key identifier, authority
  * key identifier copied from the root's subject key identifier (issuer name
  * and serial when the root has none), and the CSR's requested name
- * constraints, copied critical. *out owned by the caller.
+ * constraints, copied critical. notAfter is capped at the root's notAfter.
+ * Also refuses: a root or CSR key that subca_key_check_strength refuses
+ * (SUBCA_E_WEAK_KEY / SUBCA_E_UNSUPPORTED_KEY), a root whose keyUsage lacks
+ * keyCertSign (SUBCA_E_NO_KEYCERTSIGN), that is not a CA (SUBCA_E_NOT_CA) or
+ * has pathLenConstraint 0 (SUBCA_E_PATHLEN_FORBIDDEN), days outside
+ * 1..SUBCA_MAX_INTERMEDIATE_DAYS or path_len outside -2..SUBCA_MAX_PATHLEN
+ * (SUBCA_E_INVALID_ARGUMENT), a malformed extension request
+ * (SUBCA_E_BAD_CSR). *out owned by the caller.
  */
 SUBCA_MUST_CHECK subca_result
 subca_signer_sign_intermediate(X509 *root, EVP_PKEY *root_key, X509_REQ *csr,
@@ -39,19 +47,32 @@ subca_signer_sign_intermediate(X509 *root, EVP_PKEY *root_key, X509_REQ *csr,
 /*
  * A self-signed root CA certificate for `key`: subject CN=`cn` (plus O when
  * org != NULL), critical CA:TRUE without path length, critical keyUsage
- * keyCertSign+cRLSign+digitalSignature, subject key identifier, `days` of
- * validity from now - 1 minute. *out owned by the caller.
+ * keyCertSign+cRLSign+digitalSignature, subject key identifier (no
+ * authority key identifier: RFC 5280 4.2.1.1 allows omitting it when
+ * self-signed), `days` (1..SUBCA_MAX_VALIDITY_DAYS) of validity from
+ * now - 1 minute. cn/org are validated as in subca_csr_subject_build.
+ * *out owned by the caller.
  */
 SUBCA_MUST_CHECK subca_result subca_signer_self_signed_root(
 	EVP_PKEY *key, const char *cn, const char *org, int days, time_t now,
 	X509 **out);
 
-/* A positive random serial with 159 random bits (RFC 5280 4.1.2.2, CA/B BR 7.1). */
+/*
+ * A positive random serial of exactly 20 octets with 158 random bits from
+ * the CSPRNG (RFC 5280 4.1.2.2, CA/B BR 7.1): top bit clear (positive),
+ * next bit set (so the encoding never shrinks).
+ */
 SUBCA_MUST_CHECK subca_result subca_serial_random(ASN1_INTEGER **out);
 
+/* The longest lifetime subca_validity_set accepts (100 years). */
+#define SUBCA_MAX_VALIDITY_DAYS 36600
+
 /*
- * Set notAfter = min(now + days, cap_not_after) and notBefore = now - 60s.
+ * Set notAfter = min(now + days, cap_not_after) and notBefore = now - 60s,
+ * UTCTime through 2049 and GeneralizedTime from 2050 (RFC 5280 4.1.2.5).
  * Sets *capped when the cap shortened the lifetime (may be NULL).
+ * Errors: SUBCA_E_INVALID_ARGUMENT for days outside 1..SUBCA_MAX_VALIDITY_DAYS
+ * or an unreadable cap; SUBCA_E_EXPIRED when the cap is not after notBefore.
  */
 SUBCA_MUST_CHECK subca_result subca_validity_set(X509 *x, time_t now, long days,
 						 const ASN1_TIME *cap_not_after,
