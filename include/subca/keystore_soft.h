@@ -19,8 +19,10 @@
  * Create the key store in `dir` (which must exist). With a passphrase,
  * derive the master key with scrypt (N=2^15, r=8, p=1, random 16-byte salt);
  * with passphrase == NULL write a random master.key (development mode).
- * SUBCA_E_EXISTS if a key store is already there. The passphrase is not
- * kept.
+ * SUBCA_E_EXISTS if a key store (or a stray master.key) is already there;
+ * SUBCA_E_BAD_PASSPHRASE for an empty passphrase, SUBCA_E_TOO_LARGE past
+ * SUBCA_MAX_PASSPHRASE. The passphrase bytes are used as given (strip a
+ * passphrase file's trailing newline before). The passphrase is not kept.
  */
 SUBCA_MUST_CHECK subca_result subca_keystore_soft_create(const char *dir,
 							 const char *passphrase,
@@ -28,9 +30,17 @@ SUBCA_MUST_CHECK subca_result subca_keystore_soft_create(const char *dir,
 
 /*
  * Open the key store in `dir`. In passphrase mode `passphrase` is required
- * (SUBCA_E_BAD_PASSPHRASE when missing or wrong). SUBCA_E_NOT_INITIALISED
- * when there is no key store. Close with (*out)->ops->close(*out), which
- * wipes the master key.
+ * (SUBCA_E_BAD_PASSPHRASE when missing, empty or wrong; SUBCA_E_TOO_LARGE
+ * past SUBCA_MAX_PASSPHRASE); in key-file mode it is ignored, and
+ * master.key must not be accessible to group or others (SUBCA_E_KEYSTORE).
+ * SUBCA_E_NOT_INITIALISED when there is no keystore.conf; SUBCA_E_KEYSTORE
+ * for a damaged one. Close with (*out)->ops->close(*out), which wipes the
+ * master key.
+ *
+ * Key operations: ids are 32 lower-case hex digits (anything else is
+ * SUBCA_E_INVALID_ARGUMENT); load/destroy of an unknown id is
+ * SUBCA_E_NOT_FOUND; a key file that does not decrypt or decode is
+ * SUBCA_E_KEYSTORE naming the id.
  */
 SUBCA_MUST_CHECK subca_result subca_keystore_soft_open(const char *dir,
 						       const char *passphrase,

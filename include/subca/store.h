@@ -108,13 +108,16 @@ struct subca_store;
 struct subca_store_ops {
 	const char *name;
 	void (*close)(struct subca_store *st);
-	/* Transactions nest by counting; only the outermost commits. */
+	/* Transactions nest by counting; only the outermost commits. Inner
+	 * levels are savepoints: an inner rollback undoes only its own work
+	 * and the outer transaction goes on. The outermost takes the write
+	 * lock at once. close() rolls back whatever is still open. */
 	subca_result (*begin)(struct subca_store *st);
 	subca_result (*commit)(struct subca_store *st);
 	void (*rollback)(struct subca_store *st);
 
 	subca_result (*authority_create)(struct subca_store *st,
-					 struct subca_authority_rec *r); /* sets id */
+					 struct subca_authority_rec *r); /* sets id; name and subdomain are unique ignoring case (EXISTS names which) */
 	subca_result (*authority_get)(struct subca_store *st, const char *name,
 				      struct subca_authority_rec *out);
 	subca_result (*authority_list)(struct subca_store *st,
@@ -128,15 +131,15 @@ struct subca_store_ops {
 				 struct subca_root_rec *out);
 
 	subca_result (*intermediate_add)(struct subca_store *st,
-					 struct subca_intermediate_rec *r); /* sets id */
+					 struct subca_intermediate_rec *r); /* sets id; EXISTS for a second active one */
 	subca_result (*intermediate_update)(struct subca_store *st,
-					    const struct subca_intermediate_rec *r); /* state, cert, fingerprint, validity */
+					    const struct subca_intermediate_rec *r); /* state, cert, fingerprint, validity; at most one active per authority: retire the old one first, in the same transaction */
 	subca_result (*intermediate_list)(struct subca_store *st,
 					  int64_t authority_id,
 					  struct subca_intermediate_list *out); /* oldest first */
 
 	subca_result (*cert_add)(struct subca_store *st,
-				 struct subca_cert_rec *r); /* sets id; EXISTS on duplicate serial */
+				 struct subca_cert_rec *r); /* sets id; EXISTS on duplicate serial; NOT_FOUND unless the intermediate belongs to the authority */
 	subca_result (*cert_get)(struct subca_store *st, int64_t authority_id,
 				 const char *serial, struct subca_cert_rec *out);
 	subca_result (*cert_count)(struct subca_store *st, int64_t authority_id,
@@ -145,7 +148,7 @@ struct subca_store_ops {
 	subca_result (*audit_append)(struct subca_store *st,
 				     const struct subca_audit_rec *r); /* sets nothing; ts given */
 	subca_result (*audit_list)(struct subca_store *st, const char *authority,
-				   size_t limit, struct subca_audit_list *out); /* newest first; authority NULL = all */
+				   size_t limit, struct subca_audit_list *out); /* newest first; authority NULL = all; limit 0 = no limit */
 
 	subca_result (*meta_get)(struct subca_store *st, const char *key,
 				 char **value); /* NOT_FOUND when unset */

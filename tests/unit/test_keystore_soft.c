@@ -269,14 +269,14 @@ static void test_keystore_passphrase_at_limit_works_one_past_is_refused(void **s
 static void test_keystore_master_key_of_another_store_is_refused(void **state)
 {
 	struct fx *f = *state;
-	unsigned char other[32] = {1, 2, 3};
+	unsigned char other[33] = {1, 2, 3};
 	char p[600];
 
 	fx_dev(f);
 	f->ks->ops->close(f->ks);
 	f->ks = NULL;
 	path_of(p, sizeof(p), f, "master.key");
-	write_file(p, other, sizeof(other));
+	write_file(p, other, 32);
 	th_assert_error(subca_keystore_soft_open(f->dir, NULL, 0, &f->ks),
 			SUBCA_E_KEYSTORE, "master.key does not belong");
 	/* a short one is refused before any decryption */
