@@ -151,13 +151,14 @@ static subca_result subca__read_fd(int fd, const char *path, size_t max,
 			     strerror(errno));
 		if (n == 0)
 			return SUBCA_OK;
-		if (subca_buf_append(out, chunk, (size_t)n) != SUBCA_OK) {
-			subca_wipe(chunk, sizeof(chunk));
+		subca_result rv = subca_buf_append(out, chunk, (size_t)n);
+
+		subca_wipe(chunk, sizeof(chunk));
+		if (rv == SUBCA_E_TOO_LARGE)
 			SUBCA_BAIL(SUBCA_E_TOO_LARGE,
 				   "%s is larger than the limit of %zu bytes",
 				   path, max);
-		}
-		subca_wipe(chunk, sizeof(chunk));
+		SUBCA_TRY(rv);
 	}
 }
 
