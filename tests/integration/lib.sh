@@ -18,7 +18,7 @@ TOOLS=$(dirname "$SUBCA_TEST_LIB")/tools
 
 # Always Debian's python with python3-cryptography, never a pyenv one.
 PY=/usr/bin/python3
-export PYTHONWARNINGS=ignore
+export PYTHONWARNINGS=ignore PYTHONDONTWRITEBYTECODE=1
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/subca-it.XXXXXX")
 export SUBCA_DATA=$T/data
