@@ -13,20 +13,22 @@ BYOR_INT_KINDS=(ec-p256 ec-p384 rsa-2048 rsa-3072 ed25519)
 # leaving DIR/NAME.crt, and import it. For the instruction-script signers the
 # import is the script's own last line.
 byor_sign() {
-	local signer=$1 name=$2 d=$3
+	local signer=$1 name=$2 d=$3 rc=0
+	# Explicit statuses: this also runs under expect_fail, where errexit
+	# is off, and must then return the import's own exit status.
 	if [ "$signer" = python ]; then
 		(cd "$d" && "$PY" "$TOOLS/sign_intermediate.py" --root-cert root.crt \
 			--root-key root.key --csr "$name.csr" --path-len "${4:-0}" \
-			--days 365 --out "$name.crt")
+			--days 365 --out "$name.crt") || return 1
 		sc intermediate import "$name" "$d/$name.crt"
 		return
 	fi
-	sc intermediate instructions "$name" --tool "$signer" >"$d/sign.sh"
-	[ -s "$d/sign.sh" ]
+	sc intermediate instructions "$name" --tool "$signer" >"$d/sign.sh" || return 1
 	tail -n 1 "$d/sign.sh" | grep -q "subca intermediate import $name" ||
 		{ log "last line of the script is not the import:"; tail -n 1 "$d/sign.sh" >&2; return 1; }
-	(cd "$d" && sh sign.sh)
-	[ -s "$d/$name.crt" ]
+	(cd "$d" && sh sign.sh) || rc=$?
+	[ -s "$d/$name.crt" ] || { log "the script wrote no $name.crt"; return 1; }
+	return "$rc"
 }
 
 # byor_issue_and_verify NAME DIR HOST: issue a leaf for HOST, verify the chain

@@ -1,0 +1,8 @@
+#!/bin/bash
+# Bring your own root, signed with openssl ca (copy_extensions, -preserveDN) from subca's instructions.
+# Roots made by openssl, one authority per root key type, then one with
+# name constraints. See tools/byor.sh.
+. "$SUBCA_TEST_LIB"
+. "$TOOLS/byor.sh"
+byor_suite openssl-ca openssl 1
+finish
