@@ -1,5 +1,6 @@
 #!/bin/bash
-# Bring your own root, signed with GnuTLS certtool (honor_crq_extensions) from subca's instructions.
+# Bring your own root, signed with GnuTLS certtool using the template
+# from subca's instructions.
 # Roots made by certtool, one authority per root key type, then one with
 # name constraints. See tools/byor.sh.
 . "$SUBCA_TEST_LIB"

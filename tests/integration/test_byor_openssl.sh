@@ -1,5 +1,6 @@
 #!/bin/bash
-# Bring your own root, signed with openssl x509 -req with the extfile from subca's instructions.
+# Bring your own root, signed with `openssl x509 -req` and the extfile
+# from subca's instructions.
 # Roots made by openssl, one authority per root key type, then one with
 # name constraints. See tools/byor.sh.
 . "$SUBCA_TEST_LIB"

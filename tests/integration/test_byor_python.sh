@@ -1,5 +1,6 @@
 #!/bin/bash
-# Bring your own root, signed with tools/sign_intermediate.py (python-cryptography), then subca intermediate import.
+# Bring your own root, signed with tools/sign_intermediate.py
+# (python-cryptography), then `subca intermediate import`.
 # Roots made by python, one authority per root key type, then one with
 # name constraints. See tools/byor.sh.
 . "$SUBCA_TEST_LIB"
