@@ -549,11 +549,6 @@ static void subca__culprit(X509 *x, NAME_CONSTRAINTS *nc, bool leaf,
 	char name[SUBCA_ERROR_REASON_MAX / 2];
 
 	ERR_clear_error();
-	if (probe != NULL && subca__nc_check(probe, nc, leaf) != X509_V_OK) {
-		subca__name_text(X509_get_subject_name(x), name, sizeof(name));
-		snprintf(buf, len, "subject \"%s\"", name);
-		return;
-	}
 	for (int i = 0; gns != NULL && i < sk_GENERAL_NAME_num(gns); i++) {
 		const GENERAL_NAME *gn = sk_GENERAL_NAME_value(gns, i);
 		SUBCA_AUTO(X509) X509 *p = subca__probe(NULL, gn);
@@ -562,6 +557,11 @@ static void subca__culprit(X509 *x, NAME_CONSTRAINTS *nc, bool leaf,
 			subca__gn_text(gn, buf, len);
 			return;
 		}
+	}
+	if (probe != NULL && subca__nc_check(probe, nc, leaf) != X509_V_OK) {
+		subca__name_text(X509_get_subject_name(x), name, sizeof(name));
+		snprintf(buf, len, "subject \"%s\"", name);
+		return;
 	}
 	snprintf(buf, len, "the certificate's names");
 }

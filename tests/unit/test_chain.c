@@ -321,7 +321,9 @@ static void test_intermediate_verify_refuses_a_private_key(void **state)
 	snprintf(buf, sizeof(buf), "%s%.*s", pem, (int)n, data);
 	assert_int_equal(verify_text(f, buf, &out), SUBCA_E_PRIVATE_KEY);
 	assert_item(&f->rep, false, SUBCA_E_PRIVATE_KEY, "", NULL);
-	assert_null(strstr(subca_error_reason(), data + 40));
+	/* no piece of the key's base64 is echoed */
+	snprintf(buf, 21, "%.20s", data + 40);
+	assert_null(strstr(subca_error_reason(), buf));
 	BIO_free(b);
 	free(pem);
 	X509_free(x);
