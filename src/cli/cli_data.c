@@ -18,7 +18,7 @@ static subca_result cli_db_path(const struct cli *cli, char *buf, size_t len)
 
 static subca_result cli_keystore_open(struct cli *cli)
 {
-	SUBCA_BUF_AUTO struct subca_buf pass;
+	SUBCA_BUF_AUTO struct subca_buf pass = {0};
 
 	SUBCA_TRY(cli_passphrase(cli, &pass));
 	return subca_keystore_soft_open(cli->data_dir,
@@ -76,7 +76,7 @@ static subca_result cli_mkdir_private(const char *dir)
 
 static subca_result cli_init(struct cli *cli, bool *dev)
 {
-	SUBCA_BUF_AUTO struct subca_buf pass;
+	SUBCA_BUF_AUTO struct subca_buf pass = {0};
 	char db[4096];
 	struct stat st;
 

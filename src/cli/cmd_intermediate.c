@@ -103,7 +103,7 @@ static int cli_fail_usage(subca_result rv)
 int cmd_intermediate_request(struct cli *cli, int argc, char **argv)
 {
 	struct cli_request_opts o = {.r.key = SUBCA_KEY_EC_P256};
-	SUBCA_BUF_AUTO struct subca_buf csr;
+	SUBCA_BUF_AUTO struct subca_buf csr = {0};
 	const char *name;
 	int days = 0;
 	subca_result rv;
@@ -179,7 +179,7 @@ static subca_result cli_instructions_files(struct cli *cli, const char *name,
 					   const struct cli_instr_files *f,
 					   FILE *out)
 {
-	SUBCA_BUF_AUTO struct subca_buf text;
+	SUBCA_BUF_AUTO struct subca_buf text = {0};
 	struct subca_pending p;
 	struct subca_instructions_ctx ctx = {0};
 	enum subca_tool t;
@@ -253,7 +253,7 @@ int cmd_intermediate_import(struct cli *cli, int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{NULL, 0, NULL, 0},
 	};
-	SUBCA_BUF_AUTO struct subca_buf in;
+	SUBCA_BUF_AUTO struct subca_buf in = {0};
 	struct subca_report report;
 	bool weaker = false, json = false;
 	subca_result rv;

@@ -36,8 +36,8 @@ static subca_result cli_write_key(const char *path, EVP_PKEY *key)
 static subca_result cli_issue_csr(struct cli *cli, const char *name,
 				  struct cli_issue_opts *o)
 {
-	SUBCA_BUF_AUTO struct subca_buf in;
-	SUBCA_BUF_AUTO struct subca_buf chain;
+	SUBCA_BUF_AUTO struct subca_buf in = {0};
+	SUBCA_BUF_AUTO struct subca_buf chain = {0};
 	SUBCA_AUTO(X509_REQ) X509_REQ *csr = NULL;
 
 	SUBCA_TRY(subca_file_read(o->csr, SUBCA_MAX_CSR_INPUT, &in));
@@ -52,7 +52,7 @@ static subca_result cli_issue_key(struct cli *cli, const char *name,
 				  struct cli_issue_opts *o)
 {
 	SUBCA_AUTO(EVP_PKEY) EVP_PKEY *key = NULL;
-	SUBCA_BUF_AUTO struct subca_buf chain;
+	SUBCA_BUF_AUTO struct subca_buf chain = {0};
 
 	SUBCA_TRY(subca_key_generate(o->key, &key));
 	o->r.pubkey = key;

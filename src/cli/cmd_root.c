@@ -4,7 +4,7 @@
 
 int cmd_root_import(struct cli *cli, int argc, char **argv)
 {
-	SUBCA_BUF_AUTO struct subca_buf in;
+	SUBCA_BUF_AUTO struct subca_buf in = {0};
 	struct subca_report report;
 	subca_result rv;
 

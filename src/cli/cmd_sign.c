@@ -21,7 +21,7 @@ struct cli_sign_opts {
  * OpenSSL ask for its passphrase on the terminal. */
 static subca_result cli_load_root_key(const char *path, EVP_PKEY **out)
 {
-	SUBCA_BUF_AUTO struct subca_buf pem;
+	SUBCA_BUF_AUTO struct subca_buf pem = {0};
 	SUBCA_AUTO(BIO) BIO *bio = NULL;
 
 	SUBCA_TRY(subca_file_read(path, SUBCA_MAX_KEY_INPUT, &pem));
@@ -40,7 +40,7 @@ static subca_result cli_load_root_key(const char *path, EVP_PKEY **out)
 static subca_result cli_load_root_cert(const char *path, EVP_PKEY *key,
 				       X509 **out)
 {
-	SUBCA_BUF_AUTO struct subca_buf in;
+	SUBCA_BUF_AUTO struct subca_buf in = {0};
 	SUBCA_AUTO_X509_STACK STACK_OF(X509) *certs = NULL;
 
 	SUBCA_TRY(subca_file_read(path, SUBCA_MAX_CERT_INPUT, &in));
@@ -66,8 +66,8 @@ static subca_result cli_sign(const struct cli_sign_opts *o)
 	SUBCA_AUTO(X509) X509 *root = NULL;
 	SUBCA_AUTO(X509_REQ) X509_REQ *csr = NULL;
 	SUBCA_AUTO(X509) X509 *cert = NULL;
-	SUBCA_BUF_AUTO struct subca_buf csr_in;
-	SUBCA_BUF_AUTO struct subca_buf pem;
+	SUBCA_BUF_AUTO struct subca_buf csr_in = {0};
+	SUBCA_BUF_AUTO struct subca_buf pem = {0};
 
 	SUBCA_TRY(subca_file_read(o->csr, SUBCA_MAX_CSR_INPUT, &csr_in));
 	SUBCA_TRY(subca_certin_parse_csr(subca_buf_slice(&csr_in), &csr));

@@ -324,7 +324,7 @@ static subca_result subca__conf_parse(char *text, struct subca__conf *c)
 
 static subca_result subca__conf_read(const char *dir, struct subca__conf *c)
 {
-	SUBCA_BUF_AUTO struct subca_buf b;
+	SUBCA_BUF_AUTO struct subca_buf b = {0};
 	char path[PATH_MAX];
 	struct stat sb;
 
@@ -342,7 +342,7 @@ static subca_result subca__conf_read(const char *dir, struct subca__conf *c)
 static subca_result subca__conf_write(const char *dir,
 				      const struct subca__conf *c)
 {
-	SUBCA_BUF_AUTO struct subca_buf b;
+	SUBCA_BUF_AUTO struct subca_buf b = {0};
 	char salt[2 * SUBCA__SALT_LEN + 1], check[2 * SUBCA__CHECK_LEN + 1];
 	char path[PATH_MAX];
 
@@ -391,7 +391,7 @@ static subca_result subca__passphrase_ok(const char *pass, size_t len)
 
 static subca_result subca__master_read(const char *dir, uint8_t *key)
 {
-	SUBCA_BUF_AUTO struct subca_buf b;
+	SUBCA_BUF_AUTO struct subca_buf b = {0};
 	char path[PATH_MAX];
 	struct stat sb;
 
@@ -591,7 +591,7 @@ static subca_result subca__seal_key(const struct subca__soft *ks,
 				    const char *id, struct subca_buf *blob)
 {
 	SUBCA__SECRET struct subca__secret pt = {NULL, 0};
-	SUBCA_BUF_AUTO struct subca_buf aad;
+	SUBCA_BUF_AUTO struct subca_buf aad = {0};
 	SUBCA_AUTOFREE uint8_t *ct = NULL;
 	uint8_t hdr[SUBCA__HDR_LEN];
 
@@ -647,7 +647,7 @@ static subca_result subca__generate(struct subca_keystore *base,
 	struct subca__soft *ks = (struct subca__soft *)base;
 	SUBCA_AUTO(EVP_PKEY) EVP_PKEY *key = NULL;
 	SUBCA_AUTO(EVP_PKEY) EVP_PKEY *p = NULL;
-	SUBCA_BUF_AUTO struct subca_buf blob;
+	SUBCA_BUF_AUTO struct subca_buf blob = {0};
 	char path[PATH_MAX], keys[PATH_MAX];
 
 	subca_buf_init(&blob, 0);
@@ -684,7 +684,7 @@ static subca_result subca__unseal_key(const struct subca__soft *ks,
 				      EVP_PKEY **key)
 {
 	SUBCA__SECRET struct subca__secret pt = {NULL, 0};
-	SUBCA_BUF_AUTO struct subca_buf aad;
+	SUBCA_BUF_AUTO struct subca_buf aad = {0};
 	enum subca_key_type type;
 	size_t ct_len;
 
@@ -720,7 +720,7 @@ static subca_result subca__load(struct subca_keystore *base, const char *id,
 {
 	struct subca__soft *ks = (struct subca__soft *)base;
 	SUBCA_AUTO(EVP_PKEY) EVP_PKEY *k = NULL;
-	SUBCA_BUF_AUTO struct subca_buf file;
+	SUBCA_BUF_AUTO struct subca_buf file = {0};
 	enum subca_key_type want, got;
 
 	*key = NULL;

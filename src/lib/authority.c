@@ -140,7 +140,7 @@ static subca_result subca__root_load(const struct subca_ctx *c,
 
 static subca_result subca__pem_of(const X509 *x, char **out)
 {
-	SUBCA_BUF_AUTO struct subca_buf pem;
+	SUBCA_BUF_AUTO struct subca_buf pem = {0};
 
 	SUBCA_TRY(subca_pem_x509(x, &pem));
 	*out = (char *)subca_buf_steal(&pem, NULL);
@@ -208,7 +208,7 @@ static subca_result subca__root_record(const struct subca_ctx *c,
 				       const struct subca_root *root)
 {
 	X509 *anchor = subca_root_anchor(root);
-	SUBCA_BUF_AUTO struct subca_buf pem;
+	SUBCA_BUF_AUTO struct subca_buf pem = {0};
 	char subject[512], fp[65];
 	struct subca_root_rec rec = {0};
 	struct subca_authority_rec upd = *a;
@@ -542,7 +542,7 @@ static subca_result subca__issue_once(const struct subca_ctx *c,
 				      struct subca_buf *chain_pem, X509 **leaf_out)
 {
 	SUBCA_AUTO(X509) X509 *leaf = NULL;
-	SUBCA_BUF_AUTO struct subca_buf leaf_pem;
+	SUBCA_BUF_AUTO struct subca_buf leaf_pem = {0};
 
 	SUBCA_TRY(subca_leaf_issue(iss, r, &leaf));
 	SUBCA_TRY(subca_leaf_check_names(leaf, root->chain));
@@ -648,7 +648,7 @@ static subca_result subca__generated_root(const struct subca_ctx *c,
 	SUBCA_AUTO(EVP_PKEY) EVP_PKEY *pub = NULL;
 	SUBCA_AUTO(EVP_PKEY) EVP_PKEY *key = NULL;
 	SUBCA_AUTO_AUTHORITY struct subca_authority_rec a;
-	SUBCA_BUF_AUTO struct subca_buf pem;
+	SUBCA_BUF_AUTO struct subca_buf pem = {0};
 	char cn[128];
 
 	snprintf(cn, sizeof(cn), "%s Root CA", name);
@@ -675,8 +675,8 @@ static subca_result subca__generated_intermediate(
 	const char *root_key_id)
 {
 	struct subca_intermediate_request r = {0};
-	SUBCA_BUF_AUTO struct subca_buf csr_pem;
-	SUBCA_BUF_AUTO struct subca_buf cert_pem;
+	SUBCA_BUF_AUTO struct subca_buf csr_pem = {0};
+	SUBCA_BUF_AUTO struct subca_buf cert_pem = {0};
 	SUBCA_AUTO(X509_REQ) X509_REQ *csr = NULL;
 	SUBCA_AUTO(EVP_PKEY) EVP_PKEY *root_key = NULL;
 	SUBCA_AUTO(X509) X509 *cert = NULL;

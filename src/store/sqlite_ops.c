@@ -108,7 +108,7 @@ static subca_result subca__authority_row(sqlite3_stmt *stmt,
 {
 	char **texts[] = {&r->name, &r->subdomain};
 	subca_result rv;
-	int state;
+	int state = 0;
 
 	memset(r, 0, sizeof(*r));
 	SUBCA_TRY(subca__state_parse((const char *)sqlite3_column_text(stmt, 3),
@@ -290,7 +290,7 @@ static subca_result subca__intermediate_row(sqlite3_stmt *stmt,
 	char **texts[] = {&r->key_id,  &r->key_type,	&r->subject,
 			  &r->csr_pem, &r->cert_pem,	&r->fingerprint,
 			  &r->crl_url, &r->ocsp_url};
-	int state;
+	int state = 0;
 
 	memset(r, 0, sizeof(*r));
 	SUBCA_TRY(subca__state_parse((const char *)sqlite3_column_text(stmt, 2),

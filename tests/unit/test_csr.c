@@ -156,7 +156,7 @@ static void test_csr_build_refuses_control_characters_and_bad_utf8(void **state)
 static void test_csr_build_requires_two_letter_country(void **state)
 {
 	struct subca_intermediate_params p = th_params();
-	const char *bad[] = {"us", "USA", "U", "U1", "", "\xc3\x9c" "S"};
+	const char *bad[] = {"us", "USA", "U", "U1", "", ("\xc3\x9c" "S")};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		p.country = bad[i];

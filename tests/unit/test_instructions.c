@@ -507,7 +507,7 @@ static void th_write(const char *dir, const char *name, const void *p,
 
 static void th_write_inputs(const char *dir, struct th_fix *f)
 {
-	SUBCA_BUF_AUTO struct subca_buf csr;
+	SUBCA_BUF_AUTO struct subca_buf csr = {0};
 	char *pem = th_pem(f->root);
 	BIO *b = BIO_new(BIO_s_mem());
 	char *data = NULL;

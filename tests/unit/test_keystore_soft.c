@@ -121,7 +121,7 @@ static void assert_signs_for(EVP_PKEY *key, EVP_PKEY *pub)
 static void test_keystore_create_with_passphrase_writes_private_files(void **state)
 {
 	struct fx *f = *state;
-	SUBCA_BUF_AUTO struct subca_buf conf;
+	SUBCA_BUF_AUTO struct subca_buf conf = {0};
 	char p[600];
 
 	subca__keystore_soft_set_scrypt_n(0); /* the real cost, once */
@@ -154,7 +154,7 @@ static void test_keystore_create_with_passphrase_writes_private_files(void **sta
 static void test_keystore_create_without_passphrase_writes_private_master_key(void **state)
 {
 	struct fx *f = *state;
-	SUBCA_BUF_AUTO struct subca_buf b;
+	SUBCA_BUF_AUTO struct subca_buf b = {0};
 	char p[600];
 
 	fx_dev(f);
@@ -335,7 +335,7 @@ static void test_keystore_damaged_conf_is_refused(void **state)
 static void test_keystore_conf_without_salt_is_refused(void **state)
 {
 	struct fx *f = *state;
-	SUBCA_BUF_AUTO struct subca_buf conf;
+	SUBCA_BUF_AUTO struct subca_buf conf = {0};
 	char p[600], *salt, *end;
 
 	assert_int_equal(subca_keystore_soft_create(f->dir, PASS, strlen(PASS)),
@@ -356,7 +356,7 @@ static void test_keystore_conf_without_salt_is_refused(void **state)
 static void test_keystore_conf_at_size_limit_opens_one_past_is_refused(void **state)
 {
 	struct fx *f = *state;
-	SUBCA_BUF_AUTO struct subca_buf conf;
+	SUBCA_BUF_AUTO struct subca_buf conf = {0};
 	char p[600];
 	char *big = malloc(SUBCA_MAX_KEYSTORE_CONF + 1);
 
@@ -441,7 +441,7 @@ static void test_keystore_key_file_does_not_hold_the_private_key_in_clear(void *
 
 	fx_dev(f);
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-		SUBCA_BUF_AUTO struct subca_buf file;
+		SUBCA_BUF_AUTO struct subca_buf file = {0};
 		char id[SUBCA_KEY_ID_MAX], p[600];
 		EVP_PKEY *pub = NULL, *key = NULL;
 		unsigned char *der = NULL, raw[64];
@@ -479,7 +479,7 @@ static void test_keystore_key_file_does_not_hold_the_private_key_in_clear(void *
 static void test_keystore_tampered_key_file_is_refused_naming_the_key(void **state)
 {
 	struct fx *f = *state;
-	SUBCA_BUF_AUTO struct subca_buf orig;
+	SUBCA_BUF_AUTO struct subca_buf orig = {0};
 	char id[SUBCA_KEY_ID_MAX], p[600];
 	EVP_PKEY *pub = NULL, *key = NULL;
 	uint8_t *copy;

@@ -49,7 +49,7 @@ static void test_error_reason_is_truncated_not_overflowed(void **state)
 
 static void test_buf_append_stops_at_max_and_leaves_buffer_unchanged(void **state)
 {
-	SUBCA_BUF_AUTO struct subca_buf b;
+	SUBCA_BUF_AUTO struct subca_buf b = {0};
 
 	subca_buf_init(&b, 8);
 	assert_int_equal(subca_buf_append(&b, "12345678", 8), SUBCA_OK);
@@ -63,7 +63,7 @@ static void test_buf_append_stops_at_max_and_leaves_buffer_unchanged(void **stat
 
 static void test_buf_printf_formats_within_limit(void **state)
 {
-	SUBCA_BUF_AUTO struct subca_buf b;
+	SUBCA_BUF_AUTO struct subca_buf b = {0};
 
 	subca_buf_init(&b, 16);
 	assert_int_equal(subca_buf_printf(&b, "%s=%d", "n", 42), SUBCA_OK);
@@ -88,7 +88,7 @@ static void test_buf_secret_is_wiped_and_reusable(void **state)
 
 static void test_buf_append_reports_allocation_failure(void **state)
 {
-	SUBCA_BUF_AUTO struct subca_buf b;
+	SUBCA_BUF_AUTO struct subca_buf b = {0};
 
 	subca_buf_init(&b, 64);
 	subca_alloc_fail_after(0);
