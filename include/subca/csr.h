@@ -46,7 +46,10 @@ struct subca_intermediate_params {
  * (with pathlen when >= 0), keyUsage critical keyCertSign+cRLSign+
  * digitalSignature, and nameConstraints critical when any is given.
  * Errors: SUBCA_E_INVALID_ARGUMENT / SUBCA_E_BAD_NAME naming the bad value,
- * SUBCA_E_CRYPTO. *out owned by the caller.
+ * SUBCA_E_TOO_LARGE (more than SUBCA_MAX_NAMES in one constraint list),
+ * SUBCA_E_WEAK_KEY / SUBCA_E_UNSUPPORTED_KEY (subca_key_check_strength),
+ * SUBCA_E_CRYPTO. No subjectKeyIdentifier is requested: the signer computes
+ * it. *out owned by the caller.
  */
 SUBCA_MUST_CHECK subca_result
 subca_csr_build(const struct subca_intermediate_params *p, EVP_PKEY *key,
@@ -60,8 +63,10 @@ struct subca_csr_request {
 	NAME_CONSTRAINTS *nc; /* NULL: none requested; owned */
 };
 
-/* Read the requested CA extensions from `csr`. Free with
- * subca_csr_request_cleanup. */
+/* Read the requested CA extensions from `csr` (any CSR, also foreign
+ * ones). SUBCA_E_BAD_CSR for an undecodable extensionRequest, a duplicated
+ * or malformed basicConstraints / nameConstraints, or a negative path
+ * length. Free with subca_csr_request_cleanup (also after a failure). */
 SUBCA_MUST_CHECK subca_result subca_csr_requested(const X509_REQ *csr,
 						  struct subca_csr_request *out);
 void subca_csr_request_cleanup(struct subca_csr_request *r);

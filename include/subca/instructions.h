@@ -51,6 +51,14 @@ struct subca_instructions_ctx {
  * `subca intermediate import` command. For the tools that run locally
  * (openssl, openssl-ca, cfssl, certtool, subca) the script runs verbatim
  * with `sh` in a directory holding the CSR and the root files.
+ * Where the tool cannot do it at all (CFSSL, AD CS and AWS Private CA with
+ * an Ed25519 root or CSR key) the script says why and ends in `exit 1`.
+ * Errors (out unchanged): SUBCA_E_INVALID_ARGUMENT for a missing CSR, an
+ * authority that is not one DNS label, a file name with anything but
+ * letters, digits and . _ - + / (or starting with '-'), days outside
+ * 1..SUBCA_MAX_INTERMEDIATE_DAYS, a requested name constraint that is not
+ * DNS/IP/email; SUBCA_E_BAD_CSR from subca_csr_requested;
+ * SUBCA_E_TOO_LARGE when `out` is too small (256 KiB is plenty).
  */
 SUBCA_MUST_CHECK subca_result
 subca_instructions_render(enum subca_tool tool,
