@@ -1,8 +1,11 @@
 /*
  * Parsing of untrusted certificate input (root bundles, signed intermediates,
- * uploads): PEM with LF or CRLF line endings (any number of CERTIFICATE,
- * TRUSTED CERTIFICATE?, PKCS7 blocks; text around blocks is ignored), a DER
- * certificate, or a DER PKCS#7 (.p7b) SignedData carrying certificates.
+ * uploads): PEM with LF or CRLF line endings and an optional UTF-8 BOM (any
+ * number of CERTIFICATE, X509 CERTIFICATE, TRUSTED CERTIFICATE and PKCS7
+ * blocks; text around blocks, e.g. `openssl x509 -text` output, is ignored),
+ * a DER certificate, or a DER PKCS#7 (.p7b) SignedData carrying
+ * certificates (signed or certs-only, as AD CS and `openssl crl2pkcs7`
+ * write). TRUSTED CERTIFICATE trust settings are dropped, never honoured.
  */
 #ifndef SUBCA_CERTIN_H
 #define SUBCA_CERTIN_H
@@ -30,7 +33,11 @@
  *  SUBCA_E_GARBAGE         bytes that are none of the above (bad base64,
  *                          bad DER inside a CERTIFICATE block, ...)
  *  SUBCA_E_TRAILING_DATA   DER with bytes after the object
- *  SUBCA_E_TOO_MANY_CERTS  more than SUBCA_MAX_BUNDLE_CERTS certificates
+ *  SUBCA_E_TOO_MANY_CERTS  more than SUBCA_MAX_BUNDLE_CERTS certificates, or
+ *                          more than SUBCA_MAX_PEM_BLOCKS PEM blocks
+ * Checked in this order: size, emptiness, private keys anywhere in the
+ * input, then the blocks in input order (the first problem is returned).
+ * Reasons name the PEM block ("the 2nd PEM block (CERTIFICATE) ...").
  */
 SUBCA_MUST_CHECK subca_result subca_certin_parse(struct subca_slice in,
 						 STACK_OF(X509) **out);
@@ -38,8 +45,11 @@ SUBCA_MUST_CHECK subca_result subca_certin_parse(struct subca_slice in,
 /*
  * Parse an untrusted certificate signing request, PEM (LF/CRLF) or DER, at
  * most SUBCA_MAX_CSR_INPUT bytes, and verify its self-signature.
+ * PEM labels: CERTIFICATE REQUEST or NEW CERTIFICATE REQUEST; exactly one.
  * Errors: EMPTY, TOO_LARGE, PRIVATE_KEY, GARBAGE, TRUNCATED, TRAILING_DATA,
- * BAD_CSR (a certificate or other object), CSR_SIGNATURE.
+ * TOO_MANY_CERTS (PEM block cap), BAD_CSR (a certificate or other object,
+ * or more than one request), CSR_SIGNATURE. On success *out is owned by the
+ * caller (X509_REQ_free).
  */
 SUBCA_MUST_CHECK subca_result subca_certin_parse_csr(struct subca_slice in,
 						     X509_REQ **out);

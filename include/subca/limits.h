@@ -32,4 +32,7 @@
 /* The software key store's keystore.conf. */
 #define SUBCA_MAX_KEYSTORE_CONF 4096u
 
+/* PEM blocks in one certificate or CSR input (each may be a PKCS#7). */
+#define SUBCA_MAX_PEM_BLOCKS 64
+
 #endif

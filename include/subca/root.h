@@ -25,19 +25,29 @@ struct subca_root {
 /*
  * Parse and check an imported root or bundle (see subca_certin_parse for
  * the accepted encodings). Bundles may be in any order; they are sorted
- * into one chain. Every certificate must be: a CA (SUBCA_E_NOT_CA), with
+ * into one chain (identical duplicates are dropped; among several
+ * candidate anchors the one heading the longest chain wins). Every
+ * certificate must be: a CA (SUBCA_E_NOT_CA; X.509 v1 is never one), with
  * keyCertSign when keyUsage is present (SUBCA_E_NO_KEYCERTSIGN; a CA without
  * keyUsage is a warning), within validity at `now` (SUBCA_E_EXPIRED /
  * SUBCA_E_NOT_YET_VALID), signed with neither MD5 nor SHA-1
  * (SUBCA_E_WEAK_SIGNATURE), RSA keys at least 2048 bits (SUBCA_E_WEAK_KEY);
  * a self-signed certificate's signature must verify
  * (SUBCA_E_BAD_SELF_SIGNATURE); every certificate must chain to the one
- * above it (SUBCA_E_UNRELATED_CERTS). A top certificate that is not
- * self-signed is accepted as a trust anchor with a warning.
+ * above it (SUBCA_E_UNRELATED_CERTS, naming the stray and its SHA-256
+ * prefix); no anchor at all is SUBCA_E_NO_ANCHOR. Every pathLenConstraint
+ * in the chain must leave room for the CAs below it plus the intermediate
+ * subca will have signed by the issuing CA (SUBCA_E_PATHLEN_FORBIDDEN: a
+ * lone root with pathlen:0 is refused). Malformed or duplicate extensions
+ * are SUBCA_E_GARBAGE. A top certificate that is not self-signed is
+ * accepted as a trust anchor with a warning.
  * Parsing errors are those of subca_certin_parse.
  *
- * Warnings go to `report` (may be NULL); refusals are returned as the error
- * and also added to `report`. On success *out is owned by the caller.
+ * Warnings go to `report` (may be NULL): no keyUsage (code
+ * NO_KEYCERTSIGN), anchor without subjectKeyIdentifier (CHAIN_VERIFY), top
+ * not self-signed (NO_ANCHOR). Refusals are all added to `report`, each
+ * with a hint where one helps, and the first one is returned as the error
+ * (reason and hint set). On success *out is owned by the caller.
  */
 SUBCA_MUST_CHECK subca_result subca_root_parse(struct subca_slice in,
 					       time_t now,

@@ -75,9 +75,6 @@ static const char *const subca__key_markers[] = {
 	"PuTTY-User-Key-File-",
 };
 
-static const char subca__no_keys[] =
-	"subca never takes private keys: the root key stays with you; "
-	"give only the certificate";
 
 /* ---- small text helpers --------------------------------------------- */
 
@@ -116,10 +113,19 @@ static void subca__ordinal(unsigned n, char *buf, size_t len)
 	snprintf(buf, len, "%u%s", n, suf);
 }
 
-/* Offset of the end of the line holding `at` (the CR/LF or input end). */
+/*
+ * Offset of the end of the line holding `at` (the CR/LF or input end),
+ * looking at most SUBCA__LINE_WINDOW bytes ahead: a BEGIN/END line holds a
+ * short label, and an unbounded look would make one long line of repeated
+ * BEGINs quadratic.
+ */
+#define SUBCA__LINE_WINDOW (SUBCA__PEM_LABEL_MAX + 8)
 static size_t subca__line_end(struct subca_slice in, size_t at)
 {
-	while (at < in.len && in.p[at] != '\n' && in.p[at] != '\r')
+	size_t stop = in.len - at > SUBCA__LINE_WINDOW ? at + SUBCA__LINE_WINDOW
+						      : in.len;
+
+	while (at < stop && in.p[at] != '\n' && in.p[at] != '\r')
 		at++;
 	return at;
 }
@@ -155,10 +161,14 @@ static subca_result subca__check_size(struct subca_slice in, size_t max,
 static subca_result subca__key_found(const char *where)
 {
 	subca_error_set(SUBCA_E_PRIVATE_KEY, __FILE__, __LINE__,
-			"the input contains a private key (%s); %s", where,
-			subca__no_keys);
-	subca_error_hint("export only the certificate, e.g. "
-			 "`openssl x509 -in FILE -out cert.pem`");
+			"the input contains a private key (%s); subca never "
+			"takes private keys: the root key stays with you. "
+			"Remove the key and give only the certificate or "
+			"request",
+			where);
+	subca_error_hint("export only the certificate (`openssl x509 -in FILE "
+			 "-out cert.pem`) or the request (`openssl req -in "
+			 "FILE -out req.pem`)");
 	return SUBCA_E_PRIVATE_KEY;
 }
 
@@ -183,11 +193,38 @@ static subca_result subca__refuse_key_text(struct subca_slice in)
 	return SUBCA_OK;
 }
 
+/*
+ * Every private key encoding (PKCS#8, traditional RSA, EC, DSA) is a
+ * SEQUENCE starting with a one-byte version INTEGER (0 or 1); certificates,
+ * CSRs, CRLs and PKCS#7 are not. Only such DER is handed to OpenSSL's key
+ * decoder, whose failures cost milliseconds each.
+ */
+static bool subca__may_be_key(struct subca_slice der)
+{
+	const unsigned char *p = der.p;
+	long len = 0;
+	int tag = 0, xclass = 0, ret;
+
+	ret = ASN1_get_object(&p, &len, &tag, &xclass, (long)der.len);
+	if ((ret & 0x80) || tag != V_ASN1_SEQUENCE ||
+	    xclass != V_ASN1_UNIVERSAL) {
+		ERR_clear_error();
+		return false;
+	}
+	ret = ASN1_get_object(&p, &len, &tag, &xclass,
+			      (long)(der.len - (size_t)(p - der.p)));
+	ERR_clear_error();
+	return !(ret & 0x80) && tag == V_ASN1_INTEGER &&
+	       xclass == V_ASN1_UNIVERSAL && len == 1 && p[0] <= 1;
+}
+
 /* A DER private key (PKCS#8 or traditional RSA/EC/DSA). */
 static bool subca__is_der_key(struct subca_slice der)
 {
 	void *key = NULL;
 
+	if (!subca__may_be_key(der))
+		return false;
 	if (subca_der_decode(SUBCA_DER_PRIVKEY, der, &key) != SUBCA_OK) {
 		subca_error_clear();
 		return false;
@@ -323,6 +360,9 @@ static subca_result subca__pem_next(struct subca__pem_scan *s,
 	*found = false;
 	if (begin == NULL)
 		return SUBCA_OK;
+	SUBCA_ENSURE(s->count < SUBCA_MAX_PEM_BLOCKS, SUBCA_E_TOO_MANY_CERTS,
+		     "the input holds more than %d PEM blocks (the limit)",
+		     SUBCA_MAX_PEM_BLOCKS);
 	b->index = ++s->count;
 	subca__ordinal(b->index, b->nth, sizeof(b->nth));
 	SUBCA_TRY(subca__pem_label(s->in,
@@ -413,8 +453,13 @@ static subca_result subca__refuse_key_pem(struct subca_slice in)
 		SUBCA_AUTOFREE uint8_t *der = NULL;
 		size_t len = 0;
 
-		/* structural errors are reported by the real pass */
-		if (subca__pem_next(&s, &b, &found) != SUBCA_OK)
+		subca_result rv = subca__pem_next(&s, &b, &found);
+
+		/* too many blocks is refused up front, before any decoding;
+		 * other structural errors are reported by the real pass */
+		if (rv == SUBCA_E_TOO_MANY_CERTS)
+			return rv;
+		if (rv != SUBCA_OK)
 			break;
 		if (!found)
 			break;

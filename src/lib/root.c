@@ -86,21 +86,9 @@ static subca_result subca__result(const struct subca__root_ctx *c)
 /* One-line RFC 2253 subject, for naming a certificate in a reason. */
 static void subca__name(const X509 *x, char *buf, size_t len)
 {
-	BIO *b = BIO_new(BIO_s_mem());
-	char *data = NULL;
-	long n = 0;
-
-	buf[0] = '\0';
-	if (b != NULL &&
-	    X509_NAME_print_ex(b, X509_get_subject_name(x), 0,
-			       XN_FLAG_RFC2253) >= 0)
-		n = BIO_get_mem_data(b, &data);
-	if (n > 0)
-		snprintf(buf, len, "%.*s", (int)n, data);
-	else
+	subca_name_oneline(X509_get_subject_name(x), buf, len);
+	if (buf[0] == '\0')
 		snprintf(buf, len, "(empty subject)");
-	BIO_free(b);
-	ERR_clear_error();
 }
 
 static void subca__date(const ASN1_TIME *t, char *buf, size_t len)
@@ -238,7 +226,9 @@ static void subca__check_ca(struct subca__root_ctx *c, X509 *x,
 	}
 	if (!(flags & EXFLAG_CA))
 		subca__refuse(c, SUBCA_E_NOT_CA,
-			      "issue it with basicConstraints=critical,CA:TRUE",
+			      "issue it with basicConstraints=critical,CA:TRUE "
+			      "(CFSSL: \"ca_constraint\": {\"is_ca\": true} "
+			      "in the signing profile)",
 			      "'%s' has basicConstraints CA:FALSE: it is %s, "
 			      "not a CA (RFC 5280 4.2.1.9)",
 			      name,
@@ -376,9 +366,47 @@ static void subca__check_cert(struct subca__root_ctx *c, size_t i)
 
 /* ---- chain-level checks ---------------------------------------------- */
 
+/* Why certs[i] did not join the chain, for the UNRELATED_CERTS reason. */
+static void subca__stray_why(const struct subca__root_ctx *c, size_t i,
+			     const char *top, char *buf, size_t len)
+{
+	X509 *x = c->certs[i], *anchor = c->certs[c->chain[0]];
+	char issuer[SUBCA__NAME_MAX];
+
+	if (c->by[i][i] && X509_NAME_cmp(X509_get_subject_name(x),
+					 X509_get_subject_name(anchor)) == 0) {
+		snprintf(buf, len,
+			 "has the same subject as the anchor but another key: "
+			 "a second, look-alike root");
+		return;
+	}
+	if (c->by[i][i]) {
+		snprintf(buf, len, "is a second self-signed root, unrelated to "
+				   "the chain below '%s'",
+			 top);
+		return;
+	}
+	subca_name_oneline(X509_get_issuer_name(x), issuer, sizeof(issuer));
+	for (size_t k = 0; k < c->chain_len; k++)
+		if (X509_NAME_cmp(X509_get_issuer_name(x),
+				  X509_get_subject_name(
+					  c->certs[c->chain[k]])) == 0) {
+			snprintf(buf, len,
+				 "names '%s' as its issuer, but the key of that "
+				 "certificate in the input did not sign it (a "
+				 "look-alike issuer with the same name?)",
+				 issuer);
+			return;
+		}
+	snprintf(buf, len, "is issued by '%s', which is not in the chain below "
+			   "'%s' (or it is a second branch of it)",
+		 issuer, top);
+}
+
 static void subca__check_strays(struct subca__root_ctx *c)
 {
 	char name[SUBCA__NAME_MAX], fp[65], top[SUBCA__NAME_MAX];
+	char why[SUBCA_ERROR_REASON_MAX / 2];
 
 	subca__name(c->certs[c->chain[0]], top, sizeof(top));
 	for (size_t i = 0; i < c->n; i++) {
@@ -389,13 +417,13 @@ static void subca__check_strays(struct subca__root_ctx *c)
 			subca_error_clear();
 			snprintf(fp, sizeof(fp), "?");
 		}
+		subca__stray_why(c, i, top, why, sizeof(why));
 		subca__refuse(c, SUBCA_E_UNRELATED_CERTS,
-			      "give the anchor and the CAs on the path to the "
-			      "issuing CA only",
-			      "'%s' (SHA-256 %.16s...) is not part of the chain "
-			      "below '%s': it is not signed by it, nor by a CA "
-			      "signed by it, or it is a second branch",
-			      name, fp, top);
+			      "give the anchor and the CAs on the path down to "
+			      "the issuing CA, nothing else",
+			      "'%s' (SHA-256 %.16s...) is not part of the "
+			      "chain: it %s",
+			      name, fp, why);
 	}
 }
 
@@ -549,7 +577,7 @@ subca_result subca_root_to_pem(const struct subca_root *r,
 {
 	subca_buf_init(out, SUBCA_MAX_CERT_INPUT);
 	for (int i = 0; i < sk_X509_num(r->chain); i++) {
-		SUBCA_BUF_AUTO struct subca_buf pem;
+		SUBCA_BUF_AUTO struct subca_buf pem = {0};
 		subca_result rv;
 
 		subca_buf_init(&pem, 0);

@@ -14,12 +14,16 @@
 struct tb {
 	char *p;
 	size_t len;
+	size_t cap;
 };
 
 static void tb_add(struct tb *b, const void *p, size_t n)
 {
-	b->p = realloc(b->p, b->len + n + 1);
-	assert_non_null(b->p);
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		b->p = realloc(b->p, b->cap);
+		assert_non_null(b->p);
+	}
 	memcpy(b->p + b->len, p, n);
 	b->len += n;
 	b->p[b->len] = '\0';
@@ -429,6 +433,23 @@ static void test_certin_takes_16_certificates_and_refuses_17(void **state)
 	free(b.p);
 }
 
+static void test_certin_takes_64_pem_blocks_and_refuses_65(void **state)
+{
+	char *crl = pem_block("X509 CRL", "\x30\x00", 2);
+	struct tb b = {0};
+
+	for (int i = 0; i < SUBCA_MAX_PEM_BLOCKS; i++)
+		tb_str(&b, crl);
+	/* at the limit the content decides: a CRL is not a certificate */
+	th_assert_error(parse_bytes(b.p, b.len), SUBCA_E_NOT_CERTIFICATE,
+			"1st PEM block (X509 CRL)");
+	tb_str(&b, crl);
+	th_assert_error(parse_bytes(b.p, b.len), SUBCA_E_TOO_MANY_CERTS,
+			"more than 64 PEM blocks");
+	free(b.p);
+	free(crl);
+}
+
 /* ---- private keys ---------------------------------------------------- */
 
 /* The reason must name the problem and never echo key material. */
@@ -691,6 +712,19 @@ static void test_certin_refuses_text_that_is_neither_pem_nor_der(void **state)
 			SUBCA_E_GARBAGE, "DER input is not a certificate");
 }
 
+/* One line of BEGIN markers filling the cap: refused, and in linear time. */
+static void test_certin_refuses_a_line_of_repeated_begin_markers(void **state)
+{
+	static const char mark[] = "-----BEGIN ";
+	struct tb b = {0};
+
+	while (b.len + sizeof(mark) - 1 <= SUBCA_MAX_CERT_INPUT)
+		tb_str(&b, mark);
+	th_assert_error(parse_bytes(b.p, b.len), SUBCA_E_GARBAGE,
+			"1st PEM block has a malformed label");
+	free(b.p);
+}
+
 /* ---- CSRs --------------------------------------------------------------- */
 
 static subca_result csr_parse(const void *p, size_t n)
@@ -871,6 +905,7 @@ int main(void)
 		cmocka_unit_test(test_certin_takes_certificates_of_pkcs7_pem_and_der),
 		cmocka_unit_test(test_certin_parses_a_pem_of_exactly_the_size_limit),
 		cmocka_unit_test(test_certin_takes_16_certificates_and_refuses_17),
+		cmocka_unit_test(test_certin_takes_64_pem_blocks_and_refuses_65),
 		cmocka_unit_test(test_certin_refuses_a_private_key_alone),
 		cmocka_unit_test(test_certin_refuses_a_private_key_appended_to_a_cert),
 		cmocka_unit_test(test_certin_refuses_an_encrypted_pkcs8_key),
@@ -887,6 +922,7 @@ int main(void)
 		cmocka_unit_test(test_certin_refuses_der_with_trailing_bytes),
 		cmocka_unit_test(test_certin_refuses_empty_and_whitespace_input),
 		cmocka_unit_test(test_certin_refuses_text_that_is_neither_pem_nor_der),
+		cmocka_unit_test(test_certin_refuses_a_line_of_repeated_begin_markers),
 		cmocka_unit_test(test_certin_parse_csr_accepts_pem_crlf_and_der),
 		cmocka_unit_test(test_certin_parse_csr_refuses_certificates_and_keys),
 		cmocka_unit_test(test_certin_parse_csr_refuses_a_broken_signature),
