@@ -186,6 +186,39 @@ static void test_render_refuses_unsafe_context_and_leaves_buffer_alone(void **st
 	th_fix_cleanup(&f);
 }
 
+static void test_render_accepts_names_at_their_caps_and_refuses_one_more(void **state)
+{
+	struct th_fix f;
+	struct subca_instructions_ctx c;
+	char label[SUBCA_MAX_LABEL + 2], file[260];
+
+	th_fix_init(&f, "ec-p256", "ec-p256", 0, false);
+	memset(label, 'a', sizeof(label));
+	label[SUBCA_MAX_LABEL] = '\0';
+	c = th_ctx(&f);
+	c.authority = label;
+	assert_int_equal(subca_instructions_render(SUBCA_TOOL_OPENSSL, &c,
+						   &f.out),
+			 SUBCA_OK);
+	label[SUBCA_MAX_LABEL] = 'a';
+	label[SUBCA_MAX_LABEL + 1] = '\0';
+	th_assert_error(subca_instructions_render(SUBCA_TOOL_OPENSSL, &c, &f.out),
+			SUBCA_E_INVALID_ARGUMENT, "one DNS label");
+	memset(file, 'f', sizeof(file));
+	file[255] = '\0';
+	c = th_ctx(&f);
+	c.cert_file = file;
+	assert_int_equal(subca_instructions_render(SUBCA_TOOL_OPENSSL, &c,
+						   &f.out),
+			 SUBCA_OK);
+	file[255] = 'f';
+	file[256] = '\0';
+	th_assert_error(subca_instructions_render(SUBCA_TOOL_OPENSSL, &c, &f.out),
+			SUBCA_E_INVALID_ARGUMENT,
+			"the certificate file name must be 1 to 255 characters");
+	th_fix_cleanup(&f);
+}
+
 static void test_render_too_large_output_leaves_buffer_unchanged(void **state)
 {
 	struct th_fix f;
@@ -778,6 +811,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tool_names_round_trip_and_unknown_is_refused),
 		cmocka_unit_test(test_render_refuses_unsafe_context_and_leaves_buffer_alone),
+		cmocka_unit_test(test_render_accepts_names_at_their_caps_and_refuses_one_more),
 		cmocka_unit_test(test_render_too_large_output_leaves_buffer_unchanged),
 		cmocka_unit_test(test_render_every_tool_is_a_script_ending_with_import),
 		cmocka_unit_test(test_openssl_text_follows_path_length_and_constraints),
