@@ -121,6 +121,17 @@ issue_cn() {
 }
 step "issue --cn: key file 0600, chain verifies, TLS works" issue_cn
 
+issue_key() {
+	local k=$1
+	sc issue life --cn "$k.life.example" --san "DNS:$k.life.example" --key "$k" \
+		--days 10 --out-key "$W/$k.key" --out-cert "$W/$k-chain.pem"
+	split_chain "$W/$k-chain.pem" "$W/$k-leaf.pem" "$W/$k-int.pem"
+	verify_chain "$R/root.crt" "$W/$k-int.pem" "$W/$k-leaf.pem" "$W/$k.key" "$k.life.example"
+}
+for k in ec-p256 ec-p384 rsa-2048 rsa-3072 ed25519; do
+	step "issue --key $k: chain verifies, TLS works" issue_key "$k"
+done
+
 issue_csr() {
 	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 		-keyout "$W/csr.key" -subj "/CN=csr.life.example" \

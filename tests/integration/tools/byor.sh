@@ -55,10 +55,11 @@ byor_one() {
 	step "$name: root import" sc root import "$name" "$d/root.crt"
 	step "$name: intermediate request --key $ik --path-len 0" \
 		sc intermediate request "$name" --cn "subca $name intermediate" \
-		--org "subca tests" --key "$ik" --path-len 0 --out "$d/$name.csr"
+		--country DE --state Berlin --locality Berlin --org "subca tests" \
+		--ou PKI --key "$ik" --path-len 0 --out "$d/$name.csr"
 	step "$name: $signer signs the $ik intermediate, import accepts it" \
 		byor_sign "$signer" "$name" "$d"
-	step "$name: signed intermediate is CA:TRUE pathlen:0 with keyCertSign" \
+	step "$name: signed intermediate is CA:TRUE pathlen:0 with keyCertSign, full subject" \
 		byor_check_ca "$d/$name.crt"
 	step "$name: authority is active" authority_is "$name" active
 	step "$name: issued leaf verifies (openssl, certtool, TLS)" \
@@ -66,9 +67,16 @@ byor_one() {
 }
 
 byor_check_ca() {
+	local a
 	cert_text "$1" >"$T/ca.txt"
 	has "$T/ca.txt" "CA:TRUE, pathlen:0"
 	has "$T/ca.txt" "Certificate Sign"
+	# Every subject attribute survives (openssl ca drops those its policy
+	# does not name unless told; CFSSL re-encodes but keeps these).
+	openssl x509 -in "$1" -noout -subject -nameopt sep_multiline >"$T/subj.txt"
+	for a in "C=DE" "ST=Berlin" "L=Berlin" "O=subca tests" "OU=PKI" "CN=subca "; do
+		has "$T/subj.txt" "$a"
+	done
 }
 
 # One authority whose intermediate asks for permitted DNS example.com.
