@@ -38,7 +38,8 @@ subca_result cli_data_open(struct cli *cli)
 			   cli->data_dir);
 	if ((st.st_mode & 077) != 0)
 		fprintf(stderr,
-			"subca: warning: data directory %s is accessible by "
+			"subca: warning [INSECURE_PERMISSIONS]: data directory "
+			"%s is accessible by "
 			"other users (mode %03o); it should be 0700\n",
 			cli->data_dir, (unsigned)(st.st_mode & 0777));
 	SUBCA_TRY(cli_db_path(cli, db, sizeof(db)));
@@ -107,7 +108,8 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 	fprintf(stderr, "subca: initialised %s\n", cli->data_dir);
 	if (dev)
 		fprintf(stderr,
-			"subca: warning: no passphrase given, so private keys "
+			"subca: warning [DEV_KEYSTORE]: no passphrase given, so "
+			"private keys "
 			"are encrypted under %s/master.key, which sits next to "
 			"them. This mode is for development only: for real use "
 			"run `subca init` with SUBCA_PASSPHRASE or "
