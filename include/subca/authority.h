@@ -102,8 +102,9 @@ SUBCA_MUST_CHECK subca_result subca_authority_import_intermediate(
 
 /*
  * Issue a leaf from the active intermediate (`r` without issuer fields),
- * record it durably before returning, and hand out the chain PEM (leaf then
- * intermediate) in `chain_pem` (initialised here). SUBCA_E_NOT_ACTIVE when
+ * record it durably before returning, and hand out the chain PEM (leaf, the
+ * intermediate, then the customer's CAs below the trust anchor when the root
+ * was imported as a bundle) in `chain_pem` (initialised here). SUBCA_E_NOT_ACTIVE when
  * there is no active intermediate.
  */
 SUBCA_MUST_CHECK subca_result subca_authority_issue(

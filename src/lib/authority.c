@@ -533,6 +533,23 @@ static subca_result subca__cert_record(const struct subca_ctx *c,
 	return subca__finish(c, rv);
 }
 
+/*
+ * The customer's own CAs between the intermediate and the trust anchor
+ * (closest first), so that a client trusting only the anchor can build the
+ * path. The anchor itself is never sent (RFC 8446 4.4.2 allows omitting it).
+ */
+static subca_result subca__append_cas(const struct subca_root *root,
+				      struct subca_buf *chain_pem)
+{
+	for (int i = sk_X509_num(root->chain) - 1; i >= 1; i--) {
+		SUBCA_BUF_AUTO struct subca_buf pem = {0};
+
+		SUBCA_TRY(subca_pem_x509(sk_X509_value(root->chain, i), &pem));
+		SUBCA_TRY(subca_buf_append(chain_pem, pem.p, pem.len));
+	}
+	return SUBCA_OK;
+}
+
 static subca_result subca__issue_once(const struct subca_ctx *c,
 				      const struct subca_authority_rec *a,
 				      const struct subca_intermediate_rec *im,
@@ -551,6 +568,7 @@ static subca_result subca__issue_once(const struct subca_ctx *c,
 	subca_buf_init(chain_pem, SUBCA_MAX_CERT_INPUT);
 	SUBCA_TRY(subca_buf_append(chain_pem, leaf_pem.p, leaf_pem.len));
 	SUBCA_TRY(subca_buf_append_str(chain_pem, im->cert_pem));
+	SUBCA_TRY(subca__append_cas(root, chain_pem));
 	if (leaf_out != NULL)
 		*leaf_out = subca_steal(&leaf);
 	return SUBCA_OK;

@@ -355,7 +355,7 @@ static void subca__check_bc(struct subca__vctx *v)
 	if (bc != NULL && bc->ca) {
 		/* RFC 5280 4.2.1.9: MUST be critical; clients accept it */
 		if (!crit)
-			subca_report_warn(v->rep, SUBCA_E_NOT_CA,
+			subca_report_warn(v->rep, SUBCA_E_NOT_STRICT_RFC5280,
 					  "openssl: basicConstraints=critical,"
 					  "CA:true",
 					  "intermediate \"%s\": basicConstraints "
@@ -459,7 +459,7 @@ static void subca__check_nesting(struct subca__vctx *v)
 	if (first == NULL)
 		return;
 	subca__cert_name(first, name, sizeof(name));
-	subca_report_warn(v->rep, SUBCA_E_EXPIRED, NULL,
+	subca_report_warn(v->rep, SUBCA_E_OUTLIVES_ISSUER, NULL,
 			  "intermediate \"%s\" is valid past the notAfter of "
 			  "\"%s\": leaf lifetimes will be capped by it",
 			  v->subj, name);
@@ -895,7 +895,7 @@ static void subca__check_req_nc(struct subca__vctx *v)
 	}
 	/* RFC 5280 4.2.1.10: conforming CAs MUST mark it critical */
 	if (!crit)
-		subca_report_warn(v->rep, SUBCA_E_NAME_CONSTRAINTS, NULL,
+		subca_report_warn(v->rep, SUBCA_E_NOT_STRICT_RFC5280, NULL,
 				  "intermediate \"%s\": nameConstraints is not "
 				  "marked critical (RFC 5280 4.2.1.10)",
 				  v->subj);
@@ -967,7 +967,7 @@ static void subca__check_subject(struct subca__vctx *v)
 		how = "DIFFERENT from the requested subject (other attribute "
 		      "values: clients will see the signed one";
 	ERR_clear_error();
-	subca_report_warn(v->rep, SUBCA_E_KEY_MISMATCH,
+	subca_report_warn(v->rep, SUBCA_E_SUBJECT_CHANGED,
 			  v->cfssl ? "CFSSL re-encodes the subject as "
 				     "PrintableString in its own attribute "
 				     "order and drops DC/emailAddress/UID"
@@ -983,7 +983,7 @@ static void subca__check_subject(struct subca__vctx *v)
 static void subca__check_ids(struct subca__vctx *v)
 {
 	if (X509_get0_subject_key_id(v->issuer) == NULL)
-		subca_report_warn(v->rep, SUBCA_E_CHAIN_VERIFY, NULL,
+		subca_report_warn(v->rep, SUBCA_E_NOT_STRICT_RFC5280, NULL,
 				  "the issuing CA \"%s\" has no subject key "
 				  "identifier: openssl verify -x509_strict "
 				  "refuses the chain; most clients accept it",
@@ -991,14 +991,14 @@ static void subca__check_ids(struct subca__vctx *v)
 	if (v->v1)
 		return;
 	if (X509_get0_subject_key_id(v->x) == NULL)
-		subca_report_warn(v->rep, SUBCA_E_CHAIN_VERIFY,
+		subca_report_warn(v->rep, SUBCA_E_NOT_STRICT_RFC5280,
 				  "openssl: subjectKeyIdentifier=hash",
 				  "intermediate \"%s\" has no subject key "
 				  "identifier (RFC 5280 4.2.1.2); leaves will "
 				  "name it by issuer and serial",
 				  v->subj);
 	if (X509_get_ext_by_NID(v->x, NID_authority_key_identifier, -1) < 0)
-		subca_report_warn(v->rep, SUBCA_E_CHAIN_VERIFY,
+		subca_report_warn(v->rep, SUBCA_E_NOT_STRICT_RFC5280,
 				  "openssl: authorityKeyIdentifier=keyid:always",
 				  "intermediate \"%s\" has no authority key "
 				  "identifier (RFC 5280 4.2.1.1)",
