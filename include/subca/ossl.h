@@ -73,13 +73,14 @@ enum subca_der_kind {
 	SUBCA_DER_X509_CRL,
 	SUBCA_DER_PKCS7,
 	SUBCA_DER_PRIVKEY, /* any PKCS#8 / traditional private key */
+	SUBCA_DER_PKCS8_ENCRYPTED, /* EncryptedPrivateKeyInfo (X509_SIG) */
 };
 
 /*
  * Decode exactly one DER object of `kind` from `der`. The whole slice must
  * be consumed: trailing bytes fail with SUBCA_E_TRAILING_DATA; undecodable
  * bytes with SUBCA_E_GARBAGE. On success *out owns a new object of the OpenSSL
- * type matching `kind` (X509, X509_REQ, X509_CRL, PKCS7, EVP_PKEY).
+ * type matching `kind` (X509, X509_REQ, X509_CRL, PKCS7, EVP_PKEY, X509_SIG).
  */
 SUBCA_MUST_CHECK subca_result subca_der_decode(enum subca_der_kind kind,
 					       struct subca_slice der,

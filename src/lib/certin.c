@@ -218,13 +218,39 @@ static bool subca__may_be_key(struct subca_slice der)
 	       xclass == V_ASN1_UNIVERSAL && len == 1 && p[0] <= 1;
 }
 
-/* A DER private key (PKCS#8 or traditional RSA/EC/DSA). */
+/*
+ * An EncryptedPrivateKeyInfo (RFC 5958 3): a SEQUENCE of a password-based
+ * encryption algorithm and an OCTET STRING. The algorithm must be one
+ * OpenSSL knows as PBE, so that other two-element structures are not taken
+ * for keys.
+ */
+static bool subca__is_der_encrypted_key(struct subca_slice der)
+{
+	void *sig = NULL;
+	const X509_ALGOR *alg = NULL;
+	const ASN1_OBJECT *oid = NULL;
+	bool pbe;
+
+	if (subca_der_decode(SUBCA_DER_PKCS8_ENCRYPTED, der, &sig) != SUBCA_OK) {
+		subca_error_clear();
+		return false;
+	}
+	X509_SIG_get0(sig, &alg, NULL);
+	X509_ALGOR_get0(&oid, NULL, NULL, alg);
+	pbe = EVP_PBE_find(EVP_PBE_TYPE_OUTER, OBJ_obj2nid(oid), NULL, NULL,
+			   NULL) == 1;
+	X509_SIG_free(sig);
+	ERR_clear_error();
+	return pbe;
+}
+
+/* A DER private key (PKCS#8, encrypted PKCS#8, or traditional RSA/EC/DSA). */
 static bool subca__is_der_key(struct subca_slice der)
 {
 	void *key = NULL;
 
 	if (!subca__may_be_key(der))
-		return false;
+		return subca__is_der_encrypted_key(der);
 	if (subca_der_decode(SUBCA_DER_PRIVKEY, der, &key) != SUBCA_OK) {
 		subca_error_clear();
 		return false;

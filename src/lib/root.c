@@ -483,7 +483,7 @@ static void subca__warn_anchor(struct subca__root_ctx *c)
 				  "as an anchor",
 				  name);
 	if (X509_get0_subject_key_id(a) == NULL)
-		subca_report_warn(c->report, SUBCA_E_CHAIN_VERIFY, NULL,
+		subca_report_warn(c->report, SUBCA_E_NOT_STRICT_RFC5280, NULL,
 				  "'%s' has no subjectKeyIdentifier: `openssl "
 				  "verify -x509_strict` refuses a chain through "
 				  "a root without subjectKeyIdentifier; most "

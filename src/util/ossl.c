@@ -42,6 +42,10 @@ subca_result subca_der_decode(enum subca_der_kind kind, struct subca_slice der,
 		what = "private key";
 		obj = d2i_AutoPrivateKey(NULL, &p, (long)der.len);
 		break;
+	case SUBCA_DER_PKCS8_ENCRYPTED:
+		what = "encrypted private key";
+		obj = d2i_X509_SIG(NULL, &p, (long)der.len);
+		break;
 	}
 	if (obj == NULL) {
 		ERR_clear_error();
@@ -61,6 +65,7 @@ subca_result subca_der_decode(enum subca_der_kind kind, struct subca_slice der,
 		case SUBCA_DER_X509_CRL: X509_CRL_free(obj); break;
 		case SUBCA_DER_PKCS7: PKCS7_free(obj); break;
 		case SUBCA_DER_PRIVKEY: EVP_PKEY_free(obj); break;
+		case SUBCA_DER_PKCS8_ENCRYPTED: X509_SIG_free(obj); break;
 		}
 		return rv;
 	}

@@ -514,6 +514,19 @@ static void test_certin_refuses_an_encrypted_pkcs8_key(void **state)
 	free(key);
 }
 
+static void test_certin_refuses_an_encrypted_der_pkcs8_key(void **state)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	size_t len;
+	char *der;
+
+	i2d_PKCS8PrivateKey_bio(b, g_key, EVP_aes_256_cbc(), "secret", 6, NULL,
+				NULL);
+	der = bio_text(b, &len);
+	assert_key_refused(parse_bytes(der, len), NULL);
+	free(der);
+}
+
 static void test_certin_refuses_der_private_keys(void **state)
 {
 	size_t len;
@@ -909,6 +922,7 @@ int main(void)
 		cmocka_unit_test(test_certin_refuses_a_private_key_alone),
 		cmocka_unit_test(test_certin_refuses_a_private_key_appended_to_a_cert),
 		cmocka_unit_test(test_certin_refuses_an_encrypted_pkcs8_key),
+		cmocka_unit_test(test_certin_refuses_an_encrypted_der_pkcs8_key),
 		cmocka_unit_test(test_certin_refuses_der_private_keys),
 		cmocka_unit_test(test_certin_refuses_other_private_key_formats),
 		cmocka_unit_test(test_certin_refuses_a_csr_as_not_yet_signed),
