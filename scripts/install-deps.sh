@@ -6,11 +6,11 @@ set -euo pipefail
 PACKAGES=(
   # build
   build-essential cmake pkg-config clang libclang-rt-14-dev
-  libssl-dev libsqlite3-dev libjansson-dev
+  libssl-dev libsqlite3-dev libjansson-dev libevent-dev libcurl4-openssl-dev
   # unit tests
   libcmocka-dev
   # integration tests: the customer's root signers and the verifiers
-  openssl gnutls-bin golang-cfssl python3 python3-cryptography sqlite3
+  openssl gnutls-bin golang-cfssl python3 python3-cryptography sqlite3 curl
   # misc tools the scripts use
   ca-certificates procps
 )
