@@ -263,21 +263,34 @@ static void cli_view_text(const struct cli_authority_view *v)
 	cli_intermediates_text(&v->ints);
 }
 
-int cmd_authority_show(struct cli *cli, int argc, char **argv)
+/* Shared by `authority show` and `intermediate list`: NAME [--json], then
+ * the authority's view loaded. Returns -1 when loaded, else the exit status. */
+static int cli_view_cmd(struct cli *cli, int argc, char **argv, bool *json,
+			struct cli_authority_view *v)
 {
-	struct cli_authority_view v = {0};
 	int status;
-	bool json = cli_json_flag(argc, argv, &status);
 
+	*json = cli_json_flag(argc, argv, &status);
 	if (status != 0)
 		return status;
 	if (optind + 1 != argc)
 		return cli_usage(cli_current, "expected one NAME");
-	if (cli_view_load(cli, argv[optind], &v) != SUBCA_OK) {
+	if (cli_view_load(cli, argv[optind], v) != SUBCA_OK) {
 		status = cli_fail(subca_error_code());
-		cli_view_cleanup(&v);
+		cli_view_cleanup(v);
 		return status;
 	}
+	return -1;
+}
+
+int cmd_authority_show(struct cli *cli, int argc, char **argv)
+{
+	struct cli_authority_view v = {0};
+	bool json;
+	int status = cli_view_cmd(cli, argc, argv, &json, &v);
+
+	if (status >= 0)
+		return status;
 	if (json)
 		cli_print_json(cli_view_json(&v));
 	else
@@ -289,18 +302,11 @@ int cmd_authority_show(struct cli *cli, int argc, char **argv)
 int cmd_intermediate_list(struct cli *cli, int argc, char **argv)
 {
 	struct cli_authority_view v = {0};
-	int status;
-	bool json = cli_json_flag(argc, argv, &status);
+	bool json;
+	int status = cli_view_cmd(cli, argc, argv, &json, &v);
 
-	if (status != 0)
+	if (status >= 0)
 		return status;
-	if (optind + 1 != argc)
-		return cli_usage(cli_current, "expected one NAME");
-	if (cli_view_load(cli, argv[optind], &v) != SUBCA_OK) {
-		status = cli_fail(subca_error_code());
-		cli_view_cleanup(&v);
-		return status;
-	}
 	if (json) {
 		json_t *arr = json_array();
 
