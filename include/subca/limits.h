@@ -35,4 +35,15 @@
 /* PEM blocks in one certificate or CSR input (each may be a PKCS#7). */
 #define SUBCA_MAX_PEM_BLOCKS 64
 
+/* Issue 3 (store + credentials). */
+/* Records in one page of a list (certificates). */
+#define SUBCA_MAX_LIST_PAGE 1000
+/* A one-time token id (JWT "jti"). */
+#define SUBCA_MAX_JTI 256
+/* An admin token's description. */
+#define SUBCA_MAX_DESCRIPTION 256
+/* A provisioner's public JWK file (JSON or PEM) and stored policy text. */
+#define SUBCA_MAX_JWK_INPUT (16u * 1024u)
+#define SUBCA_MAX_POLICY (64u * 1024u)
+
 #endif

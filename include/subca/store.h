@@ -71,6 +71,12 @@ struct subca_intermediate_rec {
 };
 void subca_intermediate_rec_cleanup(struct subca_intermediate_rec *r);
 
+enum subca_cert_status {
+	SUBCA_CERT_VALID = 0,
+	SUBCA_CERT_REVOKED,
+};
+const char *subca_cert_status_name(enum subca_cert_status s); /* "valid" */
+
 struct subca_cert_rec {
 	int64_t id;
 	int64_t authority_id;
@@ -82,8 +88,82 @@ struct subca_cert_rec {
 	int64_t not_before, not_after;
 	char *issued_by; /* credential or command that asked */
 	int64_t created;
+	/* Revocation (schema 2). cert_add ignores these three: a new
+	 * certificate is valid; cert_revoke sets them. */
+	enum subca_cert_status status;
+	int64_t revoked_at; /* 0 while valid */
+	int reason;	    /* RFC 5280 5.3.1 CRLReason; -1 while valid */
+	char *provisioner;  /* provisioner name that asked, or NULL */
 };
 void subca_cert_rec_cleanup(struct subca_cert_rec *r);
+
+/* Filters and paging of cert_list; zero-initialised means "everything". */
+enum subca_cert_status_filter {
+	SUBCA_CERTS_ANY = 0,
+	SUBCA_CERTS_VALID,
+	SUBCA_CERTS_REVOKED,
+};
+struct subca_cert_filter {
+	int64_t authority_id; /* 0 = every authority */
+	enum subca_cert_status_filter status;
+	int64_t expires_before; /* not_after < this; 0 = no bound */
+	int64_t expires_after;	/* not_after >= this; 0 = no bound */
+	const char *name; /* substring of subject or sans, ASCII case ignored; NULL = any */
+	int64_t after_id; /* paging cursor: only ids > this (0 = from the start) */
+	size_t limit;	  /* page size, 1..SUBCA_MAX_LIST_PAGE; 0 = the maximum */
+};
+
+/* An admin API credential (schema 2). Only the secret's hash is stored. */
+struct subca_admin_token_rec {
+	int64_t id;
+	char *hash;	   /* SHA-256 of the secret, 64 lower-case hex */
+	char *description; /* free text, never NULL when read ("" for none) */
+	char *scope;	   /* NULL = global, else "a,b": authority names */
+	int64_t created;
+	int64_t expires; /* 0 = never */
+	int64_t revoked; /* 0 = not revoked, else when it was */
+};
+void subca_admin_token_rec_cleanup(struct subca_admin_token_rec *r);
+
+enum subca_provisioner_type {
+	SUBCA_PROV_JWK = 0, /* one-time JWS tokens signed by its key */
+	SUBCA_PROV_APIKEY,  /* a static secret, stored hashed */
+	SUBCA_PROV_ACME,    /* RFC 8555 (later) */
+};
+const char *subca_provisioner_type_name(enum subca_provisioner_type t); /* "jwk" */
+/* "jwk" | "apikey" | "acme"; SUBCA_E_INVALID_ARGUMENT listing them. */
+SUBCA_MUST_CHECK subca_result subca_provisioner_type_parse(
+	const char *s, enum subca_provisioner_type *out);
+
+/* Who may ask an authority for leaves, and under which policy (schema 2). */
+struct subca_provisioner_rec {
+	int64_t id;
+	int64_t authority_id;
+	char *name; /* unique per authority */
+	enum subca_provisioner_type type;
+	char *jwk_json; /* jwk: the public JWK (JSON text); else NULL */
+	char *key_hash; /* apikey: SHA-256 hex of the key; else NULL */
+	char *policy;	/* JSON text the front ends write and read; opaque
+			 * here; never NULL when read ("{}" for none) */
+	int64_t created;
+};
+void subca_provisioner_rec_cleanup(struct subca_provisioner_rec *r);
+
+/*
+ * Sizes of the batches group commit wrote (see group_commit). Counters are
+ * cumulative over the life of the shared writer.
+ */
+struct subca_group_stats {
+	uint64_t batches; /* transactions committed */
+	uint64_t records; /* records they carried (failed ones included) */
+	size_t last_batch; /* records in the newest batch */
+	size_t max_batch;  /* largest batch so far */
+	size_t pending;	   /* records queued for the next batch right now */
+};
+/* Called by the thread that committed a batch of `n` records with result
+ * `rv` (SUBCA_OK or the commit's error), before the batch's callers wake:
+ * keep it short (count it in metrics). */
+typedef void (*subca_group_observer)(void *arg, size_t n, subca_result rv);
 
 struct subca_audit_rec {
 	int64_t id;
@@ -101,7 +181,17 @@ struct subca_intermediate_list { struct subca_intermediate_rec *v; size_t n; };
 struct subca_audit_list { struct subca_audit_rec *v; size_t n; };
 void subca_authority_list_cleanup(struct subca_authority_list *l);
 void subca_intermediate_list_cleanup(struct subca_intermediate_list *l);
+struct subca_cert_list {
+	struct subca_cert_rec *v;
+	size_t n;
+	int64_t next_after; /* cursor for the next page; 0 when this is the last */
+};
+struct subca_admin_token_list { struct subca_admin_token_rec *v; size_t n; };
+struct subca_provisioner_list { struct subca_provisioner_rec *v; size_t n; };
 void subca_audit_list_cleanup(struct subca_audit_list *l);
+void subca_cert_list_cleanup(struct subca_cert_list *l);
+void subca_admin_token_list_cleanup(struct subca_admin_token_list *l);
+void subca_provisioner_list_cleanup(struct subca_provisioner_list *l);
 
 struct subca_store;
 
@@ -154,6 +244,97 @@ struct subca_store_ops {
 				 char **value); /* NOT_FOUND when unset */
 	subca_result (*meta_set)(struct subca_store *st, const char *key,
 				 const char *value);
+
+	/* ---- schema 2: revocation, listing, credentials, group commit ---- */
+
+	/*
+	 * Mark a certificate revoked at `when` with `reason` (RFC 5280 5.3.1:
+	 * 0..10 except 7; INVALID_ARGUMENT otherwise). Idempotent: revoking a
+	 * revoked certificate keeps its first reason and time and returns OK.
+	 * NOT_FOUND when the authority has no such serial.
+	 */
+	subca_result (*cert_revoke)(struct subca_store *st, int64_t authority_id,
+				    const char *serial, int reason,
+				    int64_t when);
+	/*
+	 * Certificates matching `f`, oldest (lowest id) first, at most one
+	 * page; out->next_after is the cursor for the next page (0 at the
+	 * end). Records carry every field but `pem` (NULL: use cert_get).
+	 * INVALID_ARGUMENT for a limit over SUBCA_MAX_LIST_PAGE.
+	 */
+	subca_result (*cert_list)(struct subca_store *st,
+				  const struct subca_cert_filter *f,
+				  struct subca_cert_list *out);
+	/*
+	 * cert_add and audit_append (when `audit` is not NULL) as one atomic
+	 * step: both are written or neither. With group commit on and no
+	 * transaction open on `st`, the step joins a shared batch (see
+	 * group_commit); otherwise it runs on `st` (inside its transaction
+	 * when one is open). Errors as cert_add.
+	 */
+	subca_result (*cert_record)(struct subca_store *st,
+				    struct subca_cert_rec *r,
+				    const struct subca_audit_rec *audit);
+
+	subca_result (*admin_token_add)(struct subca_store *st,
+					struct subca_admin_token_rec *r); /* sets id; EXISTS for a hash already stored */
+	subca_result (*admin_token_get_by_hash)(struct subca_store *st,
+						const char *hash,
+						struct subca_admin_token_rec *out); /* NOT_FOUND; revoked and expired ones too: the caller checks */
+	subca_result (*admin_token_list)(struct subca_store *st,
+					 struct subca_admin_token_list *out); /* oldest first */
+	subca_result (*admin_token_revoke)(struct subca_store *st, int64_t id,
+					   int64_t when); /* NOT_FOUND; idempotent, the first time stays */
+
+	subca_result (*provisioner_add)(struct subca_store *st,
+					struct subca_provisioner_rec *r); /* sets id; EXISTS for a name taken in the authority or an API key hash already stored; NOT_FOUND for an unknown authority */
+	subca_result (*provisioner_get)(struct subca_store *st,
+					int64_t authority_id, const char *name,
+					struct subca_provisioner_rec *out); /* NOT_FOUND */
+	subca_result (*provisioner_get_by_key_hash)(struct subca_store *st,
+						    int64_t authority_id,
+						    const char *key_hash,
+						    struct subca_provisioner_rec *out); /* apikey lookup; NOT_FOUND */
+	subca_result (*provisioner_list)(struct subca_store *st,
+					 int64_t authority_id,
+					 struct subca_provisioner_list *out); /* by name */
+	subca_result (*provisioner_remove)(struct subca_store *st,
+					   int64_t authority_id,
+					   const char *name); /* NOT_FOUND; its used token ids go with it */
+
+	/*
+	 * Remember the one-time token id `jti` of a provisioner until
+	 * `expires`. EXISTS ("token already used") when it was seen before,
+	 * also by an earlier process: the replay is refused. NOT_FOUND for an
+	 * unknown provisioner.
+	 */
+	subca_result (*jti_use)(struct subca_store *st, int64_t provisioner_id,
+				const char *jti, int64_t expires);
+	/* Forget token ids whose expiry is before `now`; *removed (may be
+	 * NULL) counts them. */
+	subca_result (*jti_prune)(struct subca_store *st, int64_t now,
+				  int64_t *removed);
+
+	/*
+	 * Group commit. On: cert_add and cert_record calls made outside a
+	 * transaction are queued; one caller at a time writes everything
+	 * queued so far in one transaction (a savepoint per record, so a
+	 * duplicate serial fails only its own caller) on a writer connection
+	 * shared by every store of the same database file in this process,
+	 * commits with synchronous=FULL, and wakes each caller with its own
+	 * result once the batch is durable. Callers arriving during a commit
+	 * form the next batch. Off (the default): each call commits alone.
+	 * Use one store per thread; stores of one file share the writer.
+	 */
+	subca_result (*group_commit)(struct subca_store *st, bool on);
+	/* Batch counters of the writer `st` shares; all zero when off. */
+	subca_result (*group_commit_stats)(struct subca_store *st,
+					   struct subca_group_stats *out);
+	/* Observe every batch of the writer `st` shares (NULL to stop);
+	 * SUBCA_E_STATE when group commit is off. */
+	subca_result (*group_commit_observe)(struct subca_store *st,
+					     subca_group_observer fn,
+					     void *arg);
 };
 
 struct subca_store {

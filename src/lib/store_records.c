@@ -1,4 +1,6 @@
 /* Record lifecycles and state names shared by every store backend. */
+#include <string.h>
+
 #include "subca/alloc.h"
 #include "subca/store.h"
 
@@ -25,6 +27,46 @@ const char *subca_intermediate_state_name(enum subca_intermediate_state s)
 	if ((unsigned)s >= sizeof(names) / sizeof(names[0]))
 		return "unknown";
 	return names[s];
+}
+
+const char *subca_cert_status_name(enum subca_cert_status s)
+{
+	static const char *const names[] = {
+		[SUBCA_CERT_VALID] = "valid",
+		[SUBCA_CERT_REVOKED] = "revoked",
+	};
+	if ((unsigned)s >= sizeof(names) / sizeof(names[0]))
+		return "unknown";
+	return names[s];
+}
+
+static const char *const subca__prov_types[] = {
+	[SUBCA_PROV_JWK] = "jwk",
+	[SUBCA_PROV_APIKEY] = "apikey",
+	[SUBCA_PROV_ACME] = "acme",
+};
+
+const char *subca_provisioner_type_name(enum subca_provisioner_type t)
+{
+	if ((unsigned)t >= sizeof(subca__prov_types) / sizeof(subca__prov_types[0]))
+		return "unknown";
+	return subca__prov_types[t];
+}
+
+subca_result subca_provisioner_type_parse(const char *s,
+					  enum subca_provisioner_type *out)
+{
+	for (size_t i = 0;
+	     s != NULL && i < sizeof(subca__prov_types) / sizeof(subca__prov_types[0]);
+	     i++) {
+		if (strcmp(s, subca__prov_types[i]) == 0) {
+			*out = (enum subca_provisioner_type)i;
+			return SUBCA_OK;
+		}
+	}
+	SUBCA_BAIL(SUBCA_E_INVALID_ARGUMENT,
+		   "unknown provisioner type \"%.32s\" (jwk, apikey or acme)",
+		   s ? s : "");
 }
 
 void subca_authority_rec_cleanup(struct subca_authority_rec *r)
@@ -64,7 +106,26 @@ void subca_cert_rec_cleanup(struct subca_cert_rec *r)
 	subca_free(r->sans);
 	subca_free(r->pem);
 	subca_free(r->issued_by);
+	subca_free(r->provisioner);
 	r->serial = r->subject = r->sans = r->pem = r->issued_by = NULL;
+	r->provisioner = NULL;
+}
+
+void subca_admin_token_rec_cleanup(struct subca_admin_token_rec *r)
+{
+	subca_free(r->hash);
+	subca_free(r->description);
+	subca_free(r->scope);
+	r->hash = r->description = r->scope = NULL;
+}
+
+void subca_provisioner_rec_cleanup(struct subca_provisioner_rec *r)
+{
+	subca_free(r->name);
+	subca_free(r->jwk_json);
+	subca_free(r->key_hash);
+	subca_free(r->policy);
+	r->name = r->jwk_json = r->key_hash = r->policy = NULL;
 }
 
 void subca_audit_rec_cleanup(struct subca_audit_rec *r)
@@ -93,3 +154,19 @@ SUBCA__LIST_CLEANUP(subca_intermediate_list_cleanup,
 		    subca_intermediate_rec_cleanup)
 SUBCA__LIST_CLEANUP(subca_audit_list_cleanup, struct subca_audit_list,
 		    subca_audit_rec_cleanup)
+SUBCA__LIST_CLEANUP(subca_admin_token_list_cleanup,
+		    struct subca_admin_token_list,
+		    subca_admin_token_rec_cleanup)
+SUBCA__LIST_CLEANUP(subca_provisioner_list_cleanup,
+		    struct subca_provisioner_list,
+		    subca_provisioner_rec_cleanup)
+
+void subca_cert_list_cleanup(struct subca_cert_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		subca_cert_rec_cleanup(&l->v[i]);
+	subca_free(l->v);
+	l->v = NULL;
+	l->n = 0;
+	l->next_after = 0;
+}

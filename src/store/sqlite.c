@@ -109,6 +109,60 @@ static const char *const subca__migrations[] = {
 	"  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
 	"CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
 	"  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+
+	/* 2: admin tokens, provisioners, one-time token ids, revocation */
+	"CREATE TABLE admin_tokens ("
+	"  id INTEGER PRIMARY KEY,"
+	"  hash TEXT NOT NULL UNIQUE CHECK (length(hash) = 64"
+	"    AND hash NOT GLOB '*[^0-9a-f]*'),"
+	"  description TEXT NOT NULL DEFAULT ''"
+	"    CHECK (length(description) <= 256),"
+	/* NULL: global; else authority names (DNS labels) joined by commas */
+	"  scope TEXT CHECK (scope IS NULL OR (length(scope) BETWEEN 1 AND 4096"
+	"    AND scope NOT GLOB '*[^a-z0-9,-]*' AND scope NOT GLOB ',*'"
+	"    AND scope NOT GLOB '*,' AND scope NOT GLOB '*,,*')),"
+	"  created INTEGER NOT NULL,"
+	"  expires INTEGER,"
+	"  revoked INTEGER"
+	");"
+	"CREATE TABLE provisioners ("
+	"  id INTEGER PRIMARY KEY,"
+	"  authority_id INTEGER NOT NULL REFERENCES authorities(id),"
+	"  name TEXT NOT NULL COLLATE NOCASE"
+	"    CHECK (length(name) BETWEEN 1 AND 63),"
+	"  type TEXT NOT NULL CHECK (type IN ('jwk', 'apikey', 'acme')),"
+	"  jwk_json TEXT,"
+	"  key_hash TEXT CHECK (key_hash IS NULL OR (length(key_hash) = 64"
+	"    AND key_hash NOT GLOB '*[^0-9a-f]*')),"
+	"  policy TEXT NOT NULL DEFAULT '{}',"
+	"  created INTEGER NOT NULL,"
+	"  UNIQUE (authority_id, name),"
+	/* each type carries its own credential and only that */
+	"  CHECK ((type = 'jwk') = (jwk_json IS NOT NULL)),"
+	"  CHECK ((type = 'apikey') = (key_hash IS NOT NULL))"
+	");"
+	"CREATE UNIQUE INDEX provisioners_by_key_hash"
+	"  ON provisioners(key_hash) WHERE key_hash IS NOT NULL;"
+	"CREATE TABLE token_jti ("
+	"  provisioner_id INTEGER NOT NULL"
+	"    REFERENCES provisioners(id) ON DELETE CASCADE,"
+	"  jti TEXT NOT NULL CHECK (length(jti) BETWEEN 1 AND 256),"
+	"  expires INTEGER NOT NULL,"
+	"  PRIMARY KEY (provisioner_id, jti)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX token_jti_by_expiry ON token_jti(expires);"
+	"ALTER TABLE certificates ADD COLUMN status TEXT NOT NULL"
+	"  DEFAULT 'valid' CHECK (status IN ('valid', 'revoked'));"
+	"ALTER TABLE certificates ADD COLUMN revoked_at INTEGER;"
+	/* RFC 5280 5.3.1: CRLReason 0..10, 7 is not used */
+	"ALTER TABLE certificates ADD COLUMN reason INTEGER"
+	"  CHECK (reason IS NULL OR (reason BETWEEN 0 AND 10 AND reason <> 7));"
+	"ALTER TABLE certificates ADD COLUMN provisioner TEXT;"
+	"CREATE INDEX certificates_by_status ON certificates(authority_id, status);"
+	"CREATE TRIGGER certificates_revocation_is_final"
+	"  BEFORE UPDATE OF status, revoked_at, reason ON certificates"
+	"  WHEN OLD.status = 'revoked'"
+	"  BEGIN SELECT RAISE(ABORT, 'a revoked certificate stays revoked'); END;",
 };
 
 #define SUBCA__SCHEMA_VERSION \
@@ -117,6 +171,13 @@ static const char *const subca__migrations[] = {
 int subca_store_sqlite_schema_version(void)
 {
 	return SUBCA__SCHEMA_VERSION;
+}
+
+const char *subca__sqlite_migration(int to)
+{
+	if (to < 1 || to > SUBCA__SCHEMA_VERSION)
+		return NULL;
+	return subca__migrations[to - 1];
 }
 
 /* ---- statement helpers ------------------------------------------------ */
@@ -207,6 +268,56 @@ subca_result subca__sqlite_text(sqlite3_stmt *stmt, int col, char **out)
 	}
 	*out = subca_strdup((const char *)t);
 	SUBCA_ENSURE(*out != NULL, SUBCA_E_NOMEM, "out of memory");
+	return SUBCA_OK;
+}
+
+subca_result subca__sqlite_bind_texts(struct subca__sqlite *s,
+				      sqlite3_stmt *stmt, int first,
+				      const char *const *v, int n)
+{
+	for (int i = 0; i < n; i++)
+		SUBCA_TRY(subca__sqlite_bind_text(s, stmt, first + i, v[i]));
+	return SUBCA_OK;
+}
+
+subca_result subca__sqlite_bind_ints(struct subca__sqlite *s,
+				     sqlite3_stmt *stmt, int first,
+				     const int64_t *v, int n)
+{
+	for (int i = 0; i < n; i++)
+		SUBCA_TRY(subca__sqlite_bind_int(s, stmt, first + i, v[i]));
+	return SUBCA_OK;
+}
+
+subca_result subca__sqlite_texts(sqlite3_stmt *stmt, int first, char **out[],
+				 int n)
+{
+	for (int i = 0; i < n; i++) {
+		subca_result rv = subca__sqlite_text(stmt, first + i, out[i]);
+
+		if (rv != SUBCA_OK) {
+			for (int j = 0; j < i; j++) {
+				subca_free(*out[j]);
+				*out[j] = NULL;
+			}
+			return rv;
+		}
+	}
+	return SUBCA_OK;
+}
+
+subca_result subca__sqlite_grow(void **v, size_t n, size_t *cap, size_t size)
+{
+	size_t ncap;
+	void *p;
+
+	if (n < *cap)
+		return SUBCA_OK;
+	ncap = *cap ? *cap * 2 : 8;
+	p = subca_realloc(*v, ncap * size);
+	SUBCA_ENSURE(p != NULL, SUBCA_E_NOMEM, "out of memory");
+	*v = p;
+	*cap = ncap;
 	return SUBCA_OK;
 }
 
@@ -378,9 +489,11 @@ void subca__sqlite_close(struct subca_store *st)
 
 	if (s == NULL)
 		return;
+	subca__sqlite_group_leave(s);
 	while (s->depth > 0)
 		subca__sqlite_rollback(st);
 	sqlite3_close_v2(s->db);
+	subca_free(s->path);
 	subca_free(s);
 }
 
@@ -416,7 +529,10 @@ subca_result subca_store_sqlite_open(const char *path, bool create,
 	s = subca_calloc(1, sizeof(*s));
 	SUBCA_ENSURE(s != NULL, SUBCA_E_NOMEM, "out of memory");
 	s->base.ops = &subca__sqlite_ops;
-	rv = subca__open_db(s, path);
+	s->path = subca_strdup(path);
+	rv = s->path != NULL ? subca__open_db(s, path)
+			     : subca_error_set(SUBCA_E_NOMEM, __FILE__, __LINE__,
+					       "out of memory");
 	if (rv == SUBCA_OK)
 		rv = subca__configure(s);
 	if (rv == SUBCA_OK)

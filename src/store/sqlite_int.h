@@ -10,10 +10,14 @@
 
 #include "subca/store_sqlite.h"
 
+struct subca__group;
+
 struct subca__sqlite {
 	struct subca_store base; /* first: a subca_store * is a subca__sqlite * */
 	sqlite3 *db;
 	int depth; /* open transactions: 0 none, 1 BEGIN, >1 savepoints */
+	char *path;		    /* the database file, for the group writer */
+	struct subca__group *group; /* shared writer when group commit is on */
 };
 
 static inline struct subca__sqlite *subca__sqlite_of(struct subca_store *st)
@@ -70,5 +74,80 @@ SUBCA_MUST_CHECK subca_result subca__sqlite_row(struct subca__sqlite *s,
 /* Copy a text column into *out (NULL for SQL NULL); SUBCA_E_NOMEM. */
 SUBCA_MUST_CHECK subca_result subca__sqlite_text(sqlite3_stmt *stmt, int col,
 						 char **out);
+
+/* Bind v[0..n-1] to parameters first..first+n-1. */
+SUBCA_MUST_CHECK subca_result subca__sqlite_bind_texts(struct subca__sqlite *s,
+						       sqlite3_stmt *stmt,
+						       int first,
+						       const char *const *v,
+						       int n);
+SUBCA_MUST_CHECK subca_result subca__sqlite_bind_ints(struct subca__sqlite *s,
+						      sqlite3_stmt *stmt,
+						      int first,
+						      const int64_t *v, int n);
+/* Copy text columns first..first+n-1 into *out[i]; all or none. */
+SUBCA_MUST_CHECK subca_result subca__sqlite_texts(sqlite3_stmt *stmt,
+						  int first, char **out[],
+						  int n);
+/* Make room for one more element in a list array of `size`-byte items. */
+SUBCA_MUST_CHECK subca_result subca__sqlite_grow(void **v, size_t n,
+						 size_t *cap, size_t size);
+
+/* The SQL of migration `to` (1-based), for tests of older schemas. */
+const char *subca__sqlite_migration(int to);
+
+/* Credentials and one-time token ids (sqlite_creds.c). */
+SUBCA_MUST_CHECK subca_result subca__sqlite_admin_token_add(
+	struct subca_store *st, struct subca_admin_token_rec *r);
+SUBCA_MUST_CHECK subca_result subca__sqlite_admin_token_get_by_hash(
+	struct subca_store *st, const char *hash,
+	struct subca_admin_token_rec *out);
+SUBCA_MUST_CHECK subca_result subca__sqlite_admin_token_list(
+	struct subca_store *st, struct subca_admin_token_list *out);
+SUBCA_MUST_CHECK subca_result subca__sqlite_admin_token_revoke(
+	struct subca_store *st, int64_t id, int64_t when);
+SUBCA_MUST_CHECK subca_result subca__sqlite_provisioner_add(
+	struct subca_store *st, struct subca_provisioner_rec *r);
+SUBCA_MUST_CHECK subca_result subca__sqlite_provisioner_get(
+	struct subca_store *st, int64_t authority_id, const char *name,
+	struct subca_provisioner_rec *out);
+SUBCA_MUST_CHECK subca_result subca__sqlite_provisioner_get_by_key_hash(
+	struct subca_store *st, int64_t authority_id, const char *key_hash,
+	struct subca_provisioner_rec *out);
+SUBCA_MUST_CHECK subca_result subca__sqlite_provisioner_list(
+	struct subca_store *st, int64_t authority_id,
+	struct subca_provisioner_list *out);
+SUBCA_MUST_CHECK subca_result subca__sqlite_provisioner_remove(
+	struct subca_store *st, int64_t authority_id, const char *name);
+SUBCA_MUST_CHECK subca_result subca__sqlite_jti_use(struct subca_store *st,
+						    int64_t provisioner_id,
+						    const char *jti,
+						    int64_t expires);
+SUBCA_MUST_CHECK subca_result subca__sqlite_jti_prune(struct subca_store *st,
+						      int64_t now,
+						      int64_t *removed);
+
+/*
+ * Certificate writes on one connection (sqlite_ops.c): cert_add, then the
+ * audit entry when `audit` is not NULL, in one transaction (a savepoint
+ * inside an open one). The group writer runs these for each queued record.
+ */
+SUBCA_MUST_CHECK subca_result subca__sqlite_cert_write(
+	struct subca__sqlite *s, struct subca_cert_rec *r,
+	const struct subca_audit_rec *audit);
+
+/* Group commit (sqlite_group.c). */
+SUBCA_MUST_CHECK subca_result subca__sqlite_group_commit(struct subca_store *st,
+							 bool on);
+SUBCA_MUST_CHECK subca_result subca__sqlite_group_stats(
+	struct subca_store *st, struct subca_group_stats *out);
+SUBCA_MUST_CHECK subca_result subca__sqlite_group_observe(
+	struct subca_store *st, subca_group_observer fn, void *arg);
+/* Queue a write on the shared writer and wait until its batch is durable. */
+SUBCA_MUST_CHECK subca_result subca__sqlite_group_submit(
+	struct subca__sqlite *s, struct subca_cert_rec *r,
+	const struct subca_audit_rec *audit);
+/* Leave the group (close, or group commit turned off). */
+void subca__sqlite_group_leave(struct subca__sqlite *s);
 
 #endif

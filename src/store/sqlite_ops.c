@@ -8,62 +8,11 @@
 #include <string.h>
 
 #include "subca/alloc.h"
+#include "subca/limits.h"
 
 #define SUBCA__REASON(buf, ...) snprintf((buf), sizeof(buf), __VA_ARGS__)
 
 /* ---- small shared steps ------------------------------------------------ */
-
-static subca_result subca__bind_texts(struct subca__sqlite *s,
-				      sqlite3_stmt *stmt, int first,
-				      const char *const *v, int n)
-{
-	for (int i = 0; i < n; i++)
-		SUBCA_TRY(subca__sqlite_bind_text(s, stmt, first + i, v[i]));
-	return SUBCA_OK;
-}
-
-static subca_result subca__bind_ints(struct subca__sqlite *s,
-				     sqlite3_stmt *stmt, int first,
-				     const int64_t *v, int n)
-{
-	for (int i = 0; i < n; i++)
-		SUBCA_TRY(subca__sqlite_bind_int(s, stmt, first + i, v[i]));
-	return SUBCA_OK;
-}
-
-/* Copy text columns first..first+n-1 into *out[i]; all or none. */
-static subca_result subca__texts(sqlite3_stmt *stmt, int first, char **out[],
-				 int n)
-{
-	for (int i = 0; i < n; i++) {
-		subca_result rv = subca__sqlite_text(stmt, first + i, out[i]);
-
-		if (rv != SUBCA_OK) {
-			for (int j = 0; j < i; j++) {
-				subca_free(*out[j]);
-				*out[j] = NULL;
-			}
-			return rv;
-		}
-	}
-	return SUBCA_OK;
-}
-
-/* Make room for one more element in a list array of `size`-byte items. */
-static subca_result subca__grow(void **v, size_t n, size_t *cap, size_t size)
-{
-	size_t ncap;
-	void *p;
-
-	if (n < *cap)
-		return SUBCA_OK;
-	ncap = *cap ? *cap * 2 : 8;
-	p = subca_realloc(*v, ncap * size);
-	SUBCA_ENSURE(p != NULL, SUBCA_E_NOMEM, "out of memory");
-	*v = p;
-	*cap = ncap;
-	return SUBCA_OK;
-}
 
 /* An UPDATE that touched no row names what was missing. */
 static subca_result subca__changed(struct subca__sqlite *s, const char *what,
@@ -118,7 +67,7 @@ static subca_result subca__authority_row(sqlite3_stmt *stmt,
 	r->state = (enum subca_authority_state)state;
 	r->generated_root = sqlite3_column_int(stmt, 4) != 0;
 	r->created = sqlite3_column_int64(stmt, 6);
-	SUBCA_TRY(subca__texts(stmt, 1, texts, 2));
+	SUBCA_TRY(subca__sqlite_texts(stmt, 1, texts, 2));
 	rv = subca__sqlite_text(stmt, 5, &r->root_key_id);
 	if (rv != SUBCA_OK)
 		subca_authority_rec_cleanup(r);
@@ -140,8 +89,8 @@ static subca_result subca__authority_create(struct subca_store *st,
 	subca_result rv;
 
 	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
-	SUBCA_TRY(subca__bind_texts(s, stmt, 1, texts, 3));
-	SUBCA_TRY(subca__bind_ints(s, stmt, 4, ints, 1));
+	SUBCA_TRY(subca__sqlite_bind_texts(s, stmt, 1, texts, 3));
+	SUBCA_TRY(subca__sqlite_bind_ints(s, stmt, 4, ints, 1));
 	SUBCA_TRY(subca__sqlite_bind_text(s, stmt, 5, r->root_key_id));
 	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, 6, r->created));
 	SUBCA__REASON(exists, "authority \"%s\" already exists", r->name);
@@ -192,7 +141,7 @@ static subca_result subca__authority_list(struct subca_store *st,
 		rv = subca__sqlite_row(s, stmt, &row);
 		if (rv != SUBCA_OK || !row)
 			break;
-		rv = subca__grow((void **)&out->v, out->n, &cap,
+		rv = subca__sqlite_grow((void **)&out->v, out->n, &cap,
 				 sizeof(*out->v));
 		if (rv == SUBCA_OK)
 			rv = subca__authority_row(stmt, &out->v[out->n]);
@@ -243,8 +192,8 @@ static subca_result subca__root_put(struct subca_store *st,
 
 	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
 	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, 1, r->authority_id));
-	SUBCA_TRY(subca__bind_texts(s, stmt, 2, texts, 3));
-	SUBCA_TRY(subca__bind_ints(s, stmt, 5, ints, 2));
+	SUBCA_TRY(subca__sqlite_bind_texts(s, stmt, 2, texts, 3));
+	SUBCA_TRY(subca__sqlite_bind_ints(s, stmt, 5, ints, 2));
 	SUBCA__REASON(missing, "no authority with id %lld",
 		      (long long)r->authority_id);
 	return subca__sqlite_done(s, stmt, NULL, missing);
@@ -271,7 +220,7 @@ static subca_result subca__root_get(struct subca_store *st,
 	out->authority_id = sqlite3_column_int64(stmt, 0);
 	out->not_after = sqlite3_column_int64(stmt, 4);
 	out->imported = sqlite3_column_int64(stmt, 5);
-	return subca__texts(stmt, 1, texts, 3);
+	return subca__sqlite_texts(stmt, 1, texts, 3);
 }
 
 /* ---- intermediates ----------------------------------------------------- */
@@ -303,7 +252,7 @@ static subca_result subca__intermediate_row(sqlite3_stmt *stmt,
 	r->not_before = sqlite3_column_int64(stmt, 12);
 	r->not_after = sqlite3_column_int64(stmt, 13);
 	r->created = sqlite3_column_int64(stmt, 14);
-	return subca__texts(stmt, 3, texts, 8);
+	return subca__sqlite_texts(stmt, 3, texts, 8);
 }
 
 static subca_result subca__intermediate_add(struct subca_store *st,
@@ -325,8 +274,8 @@ static subca_result subca__intermediate_add(struct subca_store *st,
 
 	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
 	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, 1, r->authority_id));
-	SUBCA_TRY(subca__bind_texts(s, stmt, 2, texts, 9));
-	SUBCA_TRY(subca__bind_ints(s, stmt, 11, ints, 4));
+	SUBCA_TRY(subca__sqlite_bind_texts(s, stmt, 2, texts, 9));
+	SUBCA_TRY(subca__sqlite_bind_ints(s, stmt, 11, ints, 4));
 	SUBCA__REASON(missing, "no authority with id %lld",
 		      (long long)r->authority_id);
 	SUBCA_TRY(subca__sqlite_done(s, stmt, SUBCA__ONE_ACTIVE, missing));
@@ -347,8 +296,8 @@ static subca_result subca__intermediate_update(struct subca_store *st,
 	int64_t ints[] = {r->not_before, r->not_after, r->id};
 
 	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
-	SUBCA_TRY(subca__bind_texts(s, stmt, 1, texts, 3));
-	SUBCA_TRY(subca__bind_ints(s, stmt, 4, ints, 3));
+	SUBCA_TRY(subca__sqlite_bind_texts(s, stmt, 1, texts, 3));
+	SUBCA_TRY(subca__sqlite_bind_ints(s, stmt, 4, ints, 3));
 	SUBCA_TRY(subca__sqlite_done(s, stmt, SUBCA__ONE_ACTIVE, NULL));
 	return subca__changed(s, "intermediate", r->id);
 }
@@ -374,7 +323,7 @@ static subca_result subca__intermediate_list(struct subca_store *st,
 		rv = subca__sqlite_row(s, stmt, &row);
 		if (rv != SUBCA_OK || !row)
 			break;
-		rv = subca__grow((void **)&out->v, out->n, &cap,
+		rv = subca__sqlite_grow((void **)&out->v, out->n, &cap,
 				 sizeof(*out->v));
 		if (rv == SUBCA_OK)
 			rv = subca__intermediate_row(stmt, &out->v[out->n]);
@@ -389,14 +338,49 @@ static subca_result subca__intermediate_list(struct subca_store *st,
 
 /* ---- certificates ------------------------------------------------------ */
 
-static subca_result subca__cert_add(struct subca_store *st,
+#define SUBCA__CERT_SELECT(pem) \
+	"SELECT id, authority_id, intermediate_id, serial, subject, sans, " \
+	pem ", issued_by, provisioner, not_before, not_after, created,"     \
+	" status, revoked_at, reason FROM certificates"
+
+static const char *subca__cert_status(int i)
+{
+	return subca_cert_status_name((enum subca_cert_status)i);
+}
+
+static subca_result subca__cert_row(sqlite3_stmt *stmt,
 				    struct subca_cert_rec *r)
+{
+	char **texts[] = {&r->serial, &r->subject,   &r->sans,
+			  &r->pem,    &r->issued_by, &r->provisioner};
+	int status = 0;
+
+	memset(r, 0, sizeof(*r));
+	SUBCA_TRY(subca__state_parse((const char *)sqlite3_column_text(stmt, 12),
+				     SUBCA_CERT_REVOKED + 1, subca__cert_status,
+				     &status, "certificate"));
+	r->id = sqlite3_column_int64(stmt, 0);
+	r->authority_id = sqlite3_column_int64(stmt, 1);
+	r->intermediate_id = sqlite3_column_int64(stmt, 2);
+	r->not_before = sqlite3_column_int64(stmt, 9);
+	r->not_after = sqlite3_column_int64(stmt, 10);
+	r->created = sqlite3_column_int64(stmt, 11);
+	r->status = (enum subca_cert_status)status;
+	r->revoked_at = sqlite3_column_int64(stmt, 13);
+	r->reason = sqlite3_column_type(stmt, 14) == SQLITE_NULL
+			    ? -1
+			    : sqlite3_column_int(stmt, 14);
+	return subca__sqlite_texts(stmt, 3, texts, 6);
+}
+
+/* One INSERT on the connection `s`, whatever the transaction around it. */
+static subca_result subca__cert_insert(struct subca__sqlite *s,
+				       struct subca_cert_rec *r)
 {
 	static const char sql[] =
 		"INSERT INTO certificates (authority_id, intermediate_id,"
 		" serial, subject, sans, pem, not_before, not_after, issued_by,"
-		" created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-	struct subca__sqlite *s = subca__sqlite_of(st);
+		" created, provisioner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
 	const char *texts[] = {r->serial, r->subject, r->sans, r->pem};
 	int64_t ints[] = {r->not_before, r->not_after};
@@ -405,10 +389,11 @@ static subca_result subca__cert_add(struct subca_store *st,
 	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
 	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, 1, r->authority_id));
 	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, 2, r->intermediate_id));
-	SUBCA_TRY(subca__bind_texts(s, stmt, 3, texts, 4));
-	SUBCA_TRY(subca__bind_ints(s, stmt, 7, ints, 2));
+	SUBCA_TRY(subca__sqlite_bind_texts(s, stmt, 3, texts, 4));
+	SUBCA_TRY(subca__sqlite_bind_ints(s, stmt, 7, ints, 2));
 	SUBCA_TRY(subca__sqlite_bind_text(s, stmt, 9, r->issued_by));
 	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, 10, r->created));
+	SUBCA_TRY(subca__sqlite_bind_text(s, stmt, 11, r->provisioner));
 	SUBCA__REASON(exists,
 		      "a certificate with serial %.64s already exists in this authority",
 		      r->serial ? r->serial : "");
@@ -420,18 +405,54 @@ static subca_result subca__cert_add(struct subca_store *st,
 	return SUBCA_OK;
 }
 
+static subca_result subca__audit_insert(struct subca__sqlite *s,
+					const struct subca_audit_rec *r);
+
+subca_result subca__sqlite_cert_write(struct subca__sqlite *s,
+				      struct subca_cert_rec *r,
+				      const struct subca_audit_rec *audit)
+{
+	subca_result rv;
+
+	if (audit == NULL && s->depth == 0)
+		return subca__cert_insert(s, r); /* one statement: atomic */
+	SUBCA_TRY(subca__sqlite_begin(&s->base));
+	rv = subca__cert_insert(s, r);
+	if (rv == SUBCA_OK && audit != NULL)
+		rv = subca__audit_insert(s, audit);
+	if (rv == SUBCA_OK)
+		return subca__sqlite_commit(&s->base);
+	subca__sqlite_rollback(&s->base);
+	r->id = 0;
+	return rv;
+}
+
+static subca_result subca__cert_record(struct subca_store *st,
+				       struct subca_cert_rec *r,
+				       const struct subca_audit_rec *audit)
+{
+	struct subca__sqlite *s = subca__sqlite_of(st);
+
+	/* inside the caller's transaction the write must be part of it */
+	if (s->group != NULL && s->depth == 0)
+		return subca__sqlite_group_submit(s, r, audit);
+	return subca__sqlite_cert_write(s, r, audit);
+}
+
+static subca_result subca__cert_add(struct subca_store *st,
+				    struct subca_cert_rec *r)
+{
+	return subca__cert_record(st, r, NULL);
+}
+
 static subca_result subca__cert_get(struct subca_store *st,
 				    int64_t authority_id, const char *serial,
 				    struct subca_cert_rec *out)
 {
-	static const char sql[] =
-		"SELECT id, authority_id, intermediate_id, serial, subject, sans,"
-		" pem, issued_by, not_before, not_after, created"
-		" FROM certificates WHERE authority_id = ? AND serial = ?";
+	static const char sql[] = SUBCA__CERT_SELECT("pem")
+		" WHERE authority_id = ? AND serial = ?";
 	struct subca__sqlite *s = subca__sqlite_of(st);
 	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
-	char **texts[] = {&out->serial, &out->subject, &out->sans, &out->pem,
-			  &out->issued_by};
 	bool row;
 
 	memset(out, 0, sizeof(*out));
@@ -441,13 +462,7 @@ static subca_result subca__cert_get(struct subca_store *st,
 	SUBCA_TRY(subca__sqlite_row(s, stmt, &row));
 	SUBCA_ENSURE(row, SUBCA_E_NOT_FOUND, "no certificate with serial %.64s",
 		     serial);
-	out->id = sqlite3_column_int64(stmt, 0);
-	out->authority_id = sqlite3_column_int64(stmt, 1);
-	out->intermediate_id = sqlite3_column_int64(stmt, 2);
-	out->not_before = sqlite3_column_int64(stmt, 8);
-	out->not_after = sqlite3_column_int64(stmt, 9);
-	out->created = sqlite3_column_int64(stmt, 10);
-	return subca__texts(stmt, 3, texts, 5);
+	return subca__cert_row(stmt, out);
 }
 
 static subca_result subca__cert_count(struct subca_store *st,
@@ -467,22 +482,155 @@ static subca_result subca__cert_count(struct subca_store *st,
 	return SUBCA_OK;
 }
 
+/* RFC 5280 5.3.1: CRLReason values 0..10; 7 is not assigned. */
+static bool subca__crl_reason_valid(int reason)
+{
+	return reason >= 0 && reason <= 10 && reason != 7;
+}
+
+static subca_result subca__cert_exists(struct subca__sqlite *s,
+				       int64_t authority_id,
+				       const char *serial)
+{
+	static const char sql[] = "SELECT 1 FROM certificates"
+				  " WHERE authority_id = ? AND serial = ?";
+	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
+	bool row;
+
+	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
+	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, 1, authority_id));
+	SUBCA_TRY(subca__sqlite_bind_text(s, stmt, 2, serial));
+	SUBCA_TRY(subca__sqlite_row(s, stmt, &row));
+	SUBCA_ENSURE(row, SUBCA_E_NOT_FOUND, "no certificate with serial %.64s",
+		     serial);
+	return SUBCA_OK;
+}
+
+static subca_result subca__cert_revoke(struct subca_store *st,
+				       int64_t authority_id,
+				       const char *serial, int reason,
+				       int64_t when)
+{
+	/* only a valid one changes: a second revocation keeps the first
+	 * reason and time */
+	static const char sql[] =
+		"UPDATE certificates SET status = 'revoked', revoked_at = ?,"
+		" reason = ? WHERE authority_id = ? AND serial = ?"
+		" AND status = 'valid'";
+	struct subca__sqlite *s = subca__sqlite_of(st);
+	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
+	int64_t ints[] = {when, reason, authority_id};
+
+	SUBCA_ENSURE(subca__crl_reason_valid(reason), SUBCA_E_INVALID_ARGUMENT,
+		     "revocation reason %d is not an RFC 5280 CRLReason "
+		     "(0..10, not 7)",
+		     reason);
+	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
+	SUBCA_TRY(subca__sqlite_bind_ints(s, stmt, 1, ints, 3));
+	SUBCA_TRY(subca__sqlite_bind_text(s, stmt, 4, serial));
+	SUBCA_TRY(subca__sqlite_done(s, stmt, NULL, NULL));
+	if (sqlite3_changes(s->db) > 0)
+		return SUBCA_OK;
+	return subca__cert_exists(s, authority_id, serial);
+}
+
+static subca_result subca__cert_list_bind(struct subca__sqlite *s,
+					  sqlite3_stmt *stmt,
+					  const struct subca_cert_filter *f,
+					  size_t limit)
+{
+	static const char *const status[] = {
+		[SUBCA_CERTS_ANY] = NULL,
+		[SUBCA_CERTS_VALID] = "valid",
+		[SUBCA_CERTS_REVOKED] = "revoked",
+	};
+	int64_t ints[] = {f->authority_id, f->expires_before, f->expires_after,
+			  f->after_id, (int64_t)limit + 1};
+
+	SUBCA_ENSURE((unsigned)f->status < sizeof(status) / sizeof(status[0]),
+		     SUBCA_E_INVALID_ARGUMENT, "unknown status filter %d",
+		     (int)f->status);
+	SUBCA_TRY(subca__sqlite_bind_ints(s, stmt, 1, ints, 5));
+	SUBCA_TRY(subca__sqlite_bind_text(s, stmt, 6, status[f->status]));
+	return subca__sqlite_bind_text(s, stmt, 7, f->name);
+}
+
+static subca_result subca__cert_list_rows(struct subca__sqlite *s,
+					  sqlite3_stmt *stmt, size_t limit,
+					  struct subca_cert_list *out)
+{
+	size_t cap = 0;
+	bool row;
+
+	for (;;) {
+		SUBCA_TRY(subca__sqlite_row(s, stmt, &row));
+		if (!row)
+			return SUBCA_OK;
+		if (out->n == limit) {
+			/* one more than asked: there is a next page */
+			out->next_after = out->v[out->n - 1].id;
+			return SUBCA_OK;
+		}
+		SUBCA_TRY(subca__sqlite_grow((void **)&out->v, out->n, &cap,
+					     sizeof(*out->v)));
+		SUBCA_TRY(subca__cert_row(stmt, &out->v[out->n]));
+		out->n++;
+	}
+}
+
+static subca_result subca__cert_list(struct subca_store *st,
+				     const struct subca_cert_filter *f,
+				     struct subca_cert_list *out)
+{
+	/* every filter is a bound value that can switch itself off, so the
+	 * SQL text stays constant */
+	static const char sql[] = SUBCA__CERT_SELECT("NULL")
+		" WHERE (?1 = 0 OR authority_id = ?1)"
+		" AND (?2 = 0 OR not_after < ?2)"
+		" AND (?3 = 0 OR not_after >= ?3)"
+		" AND id > ?4"
+		" AND (?6 IS NULL OR status = ?6)"
+		" AND (?7 IS NULL OR instr(lower(subject), lower(?7)) > 0"
+		"      OR instr(lower(coalesce(sans, '')), lower(?7)) > 0)"
+		" ORDER BY id LIMIT ?5";
+	struct subca__sqlite *s = subca__sqlite_of(st);
+	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
+	size_t limit = f->limit == 0 ? SUBCA_MAX_LIST_PAGE : f->limit;
+	subca_result rv;
+
+	memset(out, 0, sizeof(*out));
+	SUBCA_ENSURE(limit <= SUBCA_MAX_LIST_PAGE, SUBCA_E_INVALID_ARGUMENT,
+		     "a page holds at most %d certificates, not %zu",
+		     SUBCA_MAX_LIST_PAGE, limit);
+	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
+	SUBCA_TRY(subca__cert_list_bind(s, stmt, f, limit));
+	rv = subca__cert_list_rows(s, stmt, limit, out);
+	if (rv != SUBCA_OK)
+		subca_cert_list_cleanup(out);
+	return rv;
+}
+
 /* ---- audit log --------------------------------------------------------- */
 
-static subca_result subca__audit_append(struct subca_store *st,
+static subca_result subca__audit_insert(struct subca__sqlite *s,
 					const struct subca_audit_rec *r)
 {
 	static const char sql[] =
 		"INSERT INTO audit_log (ts, authority, action, detail, actor)"
 		" VALUES (?, ?, ?, coalesce(?, ''), ?)";
-	struct subca__sqlite *s = subca__sqlite_of(st);
 	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
 	const char *texts[] = {r->authority, r->action, r->detail, r->actor};
 
 	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
 	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, 1, r->ts));
-	SUBCA_TRY(subca__bind_texts(s, stmt, 2, texts, 4));
+	SUBCA_TRY(subca__sqlite_bind_texts(s, stmt, 2, texts, 4));
 	return subca__sqlite_done(s, stmt, NULL, NULL);
+}
+
+static subca_result subca__audit_append(struct subca_store *st,
+					const struct subca_audit_rec *r)
+{
+	return subca__audit_insert(subca__sqlite_of(st), r);
 }
 
 static subca_result subca__audit_row(sqlite3_stmt *stmt,
@@ -493,7 +641,7 @@ static subca_result subca__audit_row(sqlite3_stmt *stmt,
 	memset(r, 0, sizeof(*r));
 	r->id = sqlite3_column_int64(stmt, 0);
 	r->ts = sqlite3_column_int64(stmt, 1);
-	return subca__texts(stmt, 2, texts, 4);
+	return subca__sqlite_texts(stmt, 2, texts, 4);
 }
 
 static subca_result subca__audit_list(struct subca_store *st,
@@ -523,7 +671,7 @@ static subca_result subca__audit_list(struct subca_store *st,
 		rv = subca__sqlite_row(s, stmt, &row);
 		if (rv != SUBCA_OK || !row)
 			break;
-		rv = subca__grow((void **)&out->v, out->n, &cap,
+		rv = subca__sqlite_grow((void **)&out->v, out->n, &cap,
 				 sizeof(*out->v));
 		if (rv == SUBCA_OK)
 			rv = subca__audit_row(stmt, &out->v[out->n]);
@@ -565,7 +713,7 @@ static subca_result subca__meta_set(struct subca_store *st, const char *key,
 	const char *texts[] = {key, value};
 
 	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
-	SUBCA_TRY(subca__bind_texts(s, stmt, 1, texts, 2));
+	SUBCA_TRY(subca__sqlite_bind_texts(s, stmt, 1, texts, 2));
 	return subca__sqlite_done(s, stmt, NULL, NULL);
 }
 
@@ -591,4 +739,21 @@ const struct subca_store_ops subca__sqlite_ops = {
 	.audit_list = subca__audit_list,
 	.meta_get = subca__meta_get,
 	.meta_set = subca__meta_set,
+	.cert_revoke = subca__cert_revoke,
+	.cert_list = subca__cert_list,
+	.cert_record = subca__cert_record,
+	.admin_token_add = subca__sqlite_admin_token_add,
+	.admin_token_get_by_hash = subca__sqlite_admin_token_get_by_hash,
+	.admin_token_list = subca__sqlite_admin_token_list,
+	.admin_token_revoke = subca__sqlite_admin_token_revoke,
+	.provisioner_add = subca__sqlite_provisioner_add,
+	.provisioner_get = subca__sqlite_provisioner_get,
+	.provisioner_get_by_key_hash = subca__sqlite_provisioner_get_by_key_hash,
+	.provisioner_list = subca__sqlite_provisioner_list,
+	.provisioner_remove = subca__sqlite_provisioner_remove,
+	.jti_use = subca__sqlite_jti_use,
+	.jti_prune = subca__sqlite_jti_prune,
+	.group_commit = subca__sqlite_group_commit,
+	.group_commit_stats = subca__sqlite_group_stats,
+	.group_commit_observe = subca__sqlite_group_observe,
 };
