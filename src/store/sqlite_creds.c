@@ -133,9 +133,10 @@ subca_result subca__sqlite_admin_token_revoke(struct subca_store *st,
 static subca_result subca__prov_row(sqlite3_stmt *stmt,
 				    struct subca_provisioner_rec *r)
 {
-	char **texts[] = {&r->name, &r->jwk_json, &r->key_hash, &r->policy};
+	char **texts[] = {&r->jwk_json, &r->key_hash, &r->policy};
 	const char *type = (const char *)sqlite3_column_text(stmt, 3);
 	enum subca_provisioner_type t = SUBCA_PROV_JWK;
+	subca_result rv;
 
 	memset(r, 0, sizeof(*r));
 	if (subca_provisioner_type_parse(type, &t) != SUBCA_OK)
@@ -146,7 +147,11 @@ static subca_result subca__prov_row(sqlite3_stmt *stmt,
 	r->authority_id = sqlite3_column_int64(stmt, 1);
 	r->type = t;
 	r->created = sqlite3_column_int64(stmt, 7);
-	return subca__sqlite_texts(stmt, 2, texts, 4);
+	SUBCA_TRY(subca__sqlite_text(stmt, 2, &r->name));
+	rv = subca__sqlite_texts(stmt, 4, texts, 3);
+	if (rv != SUBCA_OK)
+		subca_provisioner_rec_cleanup(r);
+	return rv;
 }
 
 subca_result subca__sqlite_provisioner_add(struct subca_store *st,

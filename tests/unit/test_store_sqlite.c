@@ -1,6 +1,7 @@
 /* Unit tests of the SQLite store: schema, every operation, constraints. */
 #include "helpers.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "subca/alloc.h"
+#include "subca/limits.h"
 #include "subca/store_sqlite.h"
 
 struct fx {
@@ -818,6 +820,939 @@ static void test_store_allocation_failures_return_nomem_without_leaks(void **sta
 	assert_true(failures > 5);
 }
 
+/* ---- schema 2: migration ------------------------------------------------ */
+
+/* The store's own migration text (sqlite.c), to build older databases. */
+const char *subca__sqlite_migration(int to);
+
+static void test_store_migration_from_version_1_keeps_its_data(void **state)
+{
+	struct fx *f = *state;
+	char path[600], sql[2048];
+	struct subca_store *st = NULL;
+	struct subca_cert_rec c;
+	struct subca_audit_list l;
+	struct subca_authority_rec a;
+
+	snprintf(path, sizeof(path), "%s/v1.db", f->dir);
+	assert_int_equal(raw_exec(path, "PRAGMA journal_mode = WAL", NULL, 0),
+			 SQLITE_OK);
+	assert_non_null(subca__sqlite_migration(1));
+	assert_null(subca__sqlite_migration(0));
+	assert_null(subca__sqlite_migration(subca_store_sqlite_schema_version() + 1));
+	assert_int_equal(raw_exec(path, subca__sqlite_migration(1), NULL, 0),
+			 SQLITE_OK);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO authorities VALUES (1, 'acme', 'acme', 'active', 0, NULL, %lld);"
+		 "INSERT INTO intermediates (id, authority_id, state, key_id, key_type,"
+		 " subject, csr_pem, cert_pem, days, created) VALUES (1, 1, 'active',"
+		 " 'k', 'ec-p256', 'CN=I', 'CSR', 'CERT', 365, %lld);"
+		 "INSERT INTO certificates (authority_id, intermediate_id, serial,"
+		 " subject, sans, pem, not_before, not_after, issued_by, created)"
+		 " VALUES (1, 1, 'abc', 'CN=old', 'DNS:old.example', 'PEM', 1, 2,"
+		 " 'cli', 3);"
+		 "INSERT INTO audit_log (ts, authority, action, detail, actor)"
+		 " VALUES (5, 'acme', 'authority.create', 'd', 'cli');"
+		 "PRAGMA user_version = 1;",
+		 (long long)TH_NOW, (long long)TH_NOW);
+	assert_int_equal(raw_exec(path, sql, NULL, 0), SQLITE_OK);
+
+	assert_int_equal(subca_store_sqlite_open(path, false, &st), SUBCA_OK);
+	assert_int_equal(st->ops->authority_get(st, "acme", &a), SUBCA_OK);
+	assert_int_equal(a.state, SUBCA_AUTH_ACTIVE);
+	subca_authority_rec_cleanup(&a);
+	assert_int_equal(st->ops->cert_get(st, 1, "abc", &c), SUBCA_OK);
+	assert_string_equal(c.subject, "CN=old");
+	assert_string_equal(c.pem, "PEM");
+	assert_int_equal(c.status, SUBCA_CERT_VALID);
+	assert_int_equal(c.reason, -1);
+	assert_int_equal(c.revoked_at, 0);
+	assert_null(c.provisioner);
+	subca_cert_rec_cleanup(&c);
+	assert_int_equal(st->ops->audit_list(st, NULL, 0, &l), SUBCA_OK);
+	assert_int_equal(l.n, 1);
+	subca_audit_list_cleanup(&l);
+	/* the old certificate can be revoked under the new schema */
+	assert_int_equal(st->ops->cert_revoke(st, 1, "abc", 1, TH_NOW), SUBCA_OK);
+	assert_int_equal(subca_store_sqlite_check(st), SUBCA_OK);
+	st->ops->close(st);
+	/* the file is at the current version now */
+	st = NULL;
+	assert_int_equal(raw_exec(path, "SELECT 1 FROM admin_tokens", NULL, 0),
+			 SQLITE_OK);
+}
+
+/* ---- schema 2: admin tokens -------------------------------------------- */
+
+#define HASH_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define HASH_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define HASH_C "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+
+static int64_t add_token(struct subca_store *st, const char *hash,
+			 const char *scope, int64_t expires)
+{
+	struct subca_admin_token_rec t = {
+		.hash = (char *)hash, .description = "ci", .scope = (char *)scope,
+		.created = TH_NOW, .expires = expires};
+
+	assert_int_equal(st->ops->admin_token_add(st, &t), SUBCA_OK);
+	assert_true(t.id > 0);
+	return t.id;
+}
+
+static void test_store_admin_token_add_get_list_and_revoke(void **state)
+{
+	struct fx *f = *state;
+	int64_t a = add_token(f->st, HASH_A, NULL, 0);
+	int64_t b = add_token(f->st, HASH_B, "acme,beta", TH_NOW + 90 * TH_DAY);
+	struct subca_admin_token_rec t;
+	struct subca_admin_token_list l;
+
+	assert_int_equal(f->st->ops->admin_token_get_by_hash(f->st, HASH_B, &t),
+			 SUBCA_OK);
+	assert_int_equal(t.id, b);
+	assert_string_equal(t.description, "ci");
+	assert_string_equal(t.scope, "acme,beta");
+	assert_int_equal(t.created, TH_NOW);
+	assert_int_equal(t.expires, TH_NOW + 90 * TH_DAY);
+	assert_int_equal(t.revoked, 0);
+	subca_admin_token_rec_cleanup(&t);
+
+	assert_int_equal(f->st->ops->admin_token_revoke(f->st, a, TH_NOW + 5),
+			 SUBCA_OK);
+	/* idempotent: the first revocation time stays */
+	assert_int_equal(f->st->ops->admin_token_revoke(f->st, a, TH_NOW + 9),
+			 SUBCA_OK);
+	assert_int_equal(f->st->ops->admin_token_list(f->st, &l), SUBCA_OK);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.v[0].id, a);
+	assert_null(l.v[0].scope);
+	assert_int_equal(l.v[0].expires, 0);
+	assert_int_equal(l.v[0].revoked, TH_NOW + 5);
+	assert_int_equal(l.v[1].revoked, 0);
+	subca_admin_token_list_cleanup(&l);
+	assert_null(l.v);
+}
+
+static void test_store_admin_token_duplicate_hash_is_exists(void **state)
+{
+	struct fx *f = *state;
+	struct subca_admin_token_rec t = {.hash = HASH_A, .created = TH_NOW};
+
+	add_token(f->st, HASH_A, NULL, 0);
+	th_assert_error(f->st->ops->admin_token_add(f->st, &t), SUBCA_E_EXISTS,
+			"an admin token with this hash already exists");
+}
+
+static void test_store_admin_token_unknown_is_not_found(void **state)
+{
+	struct fx *f = *state;
+	struct subca_admin_token_rec t;
+
+	th_assert_error(f->st->ops->admin_token_get_by_hash(f->st, HASH_C, &t),
+			SUBCA_E_NOT_FOUND, "no admin token with this hash");
+	assert_null(t.hash);
+	th_assert_error(f->st->ops->admin_token_revoke(f->st, 42, TH_NOW),
+			SUBCA_E_NOT_FOUND, "no admin token with id 42");
+}
+
+static void test_store_admin_token_with_bad_hash_or_scope_is_refused(void **state)
+{
+	struct fx *f = *state;
+	static const char *const scopes[] = {"", "Acme", "a,,b", ",a", "a,",
+					     "a b"};
+	struct subca_admin_token_rec t = {.hash = "abc", .created = TH_NOW};
+
+	th_assert_error(f->st->ops->admin_token_add(f->st, &t), SUBCA_E_STORE,
+			"CHECK constraint failed");
+	t.hash = HASH_A;
+	for (size_t i = 0; i < sizeof(scopes) / sizeof(scopes[0]); i++) {
+		t.scope = (char *)scopes[i];
+		th_assert_error(f->st->ops->admin_token_add(f->st, &t),
+				SUBCA_E_STORE, "CHECK constraint failed");
+	}
+}
+
+/* ---- schema 2: provisioners -------------------------------------------- */
+
+static int64_t add_prov(struct subca_store *st, int64_t aid, const char *name,
+			enum subca_provisioner_type type, const char *hash)
+{
+	struct subca_provisioner_rec p = {
+		.authority_id = aid, .name = (char *)name, .type = type,
+		.jwk_json = type == SUBCA_PROV_JWK ? "{\"kty\":\"EC\"}" : NULL,
+		.key_hash = (char *)hash, .policy = "{\"max_days\":30}",
+		.created = TH_NOW};
+
+	assert_int_equal(st->ops->provisioner_add(st, &p), SUBCA_OK);
+	assert_true(p.id > 0);
+	return p.id;
+}
+
+static void test_store_provisioner_add_get_list_and_remove(void **state)
+{
+	struct fx *f = *state;
+	int64_t aid = add_authority(f->st, "acme", "acme");
+	int64_t other = add_authority(f->st, "other", "other");
+	int64_t j = add_prov(f->st, aid, "laptop", SUBCA_PROV_JWK, NULL);
+	int64_t k = add_prov(f->st, aid, "ci", SUBCA_PROV_APIKEY, HASH_A);
+	struct subca_provisioner_rec p;
+	struct subca_provisioner_list l;
+
+	assert_int_equal(f->st->ops->provisioner_get(f->st, aid, "laptop", &p),
+			 SUBCA_OK);
+	assert_int_equal(p.id, j);
+	assert_int_equal(p.authority_id, aid);
+	assert_int_equal(p.type, SUBCA_PROV_JWK);
+	assert_string_equal(p.jwk_json, "{\"kty\":\"EC\"}");
+	assert_null(p.key_hash);
+	assert_string_equal(p.policy, "{\"max_days\":30}");
+	assert_int_equal(p.created, TH_NOW);
+	subca_provisioner_rec_cleanup(&p);
+
+	assert_int_equal(f->st->ops->provisioner_get_by_key_hash(f->st, aid,
+								 HASH_A, &p),
+			 SUBCA_OK);
+	assert_int_equal(p.id, k);
+	assert_string_equal(p.name, "ci");
+	assert_int_equal(p.type, SUBCA_PROV_APIKEY);
+	subca_provisioner_rec_cleanup(&p);
+	/* the key of one authority opens nothing in another */
+	th_assert_error(f->st->ops->provisioner_get_by_key_hash(f->st, other,
+								HASH_A, &p),
+			SUBCA_E_NOT_FOUND, "no API-key provisioner");
+
+	assert_int_equal(f->st->ops->provisioner_list(f->st, aid, &l), SUBCA_OK);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.v[0].name, "ci");
+	assert_string_equal(l.v[1].name, "laptop");
+	subca_provisioner_list_cleanup(&l);
+	assert_int_equal(f->st->ops->provisioner_list(f->st, other, &l),
+			 SUBCA_OK);
+	assert_int_equal(l.n, 0);
+	subca_provisioner_list_cleanup(&l);
+
+	assert_int_equal(f->st->ops->provisioner_remove(f->st, aid, "ci"),
+			 SUBCA_OK);
+	th_assert_error(f->st->ops->provisioner_get(f->st, aid, "ci", &p),
+			SUBCA_E_NOT_FOUND, "no provisioner \"ci\"");
+	th_assert_error(f->st->ops->provisioner_remove(f->st, aid, "ci"),
+			SUBCA_E_NOT_FOUND, "no provisioner \"ci\"");
+}
+
+static void test_store_provisioner_policy_defaults_to_empty_object(void **state)
+{
+	struct fx *f = *state;
+	int64_t aid = add_authority(f->st, "acme", "acme");
+	struct subca_provisioner_rec p = {
+		.authority_id = aid, .name = "acme-client", .type = SUBCA_PROV_ACME,
+		.created = TH_NOW};
+
+	assert_int_equal(f->st->ops->provisioner_add(f->st, &p), SUBCA_OK);
+	assert_int_equal(f->st->ops->provisioner_get(f->st, aid, "acme-client",
+						     &p),
+			 SUBCA_OK);
+	assert_string_equal(p.policy, "{}");
+	assert_int_equal(p.type, SUBCA_PROV_ACME);
+	subca_provisioner_rec_cleanup(&p);
+}
+
+static void test_store_provisioner_duplicates_are_exists_naming_them(void **state)
+{
+	struct fx *f = *state;
+	int64_t aid = add_authority(f->st, "acme", "acme");
+	int64_t other = add_authority(f->st, "other", "other");
+	struct subca_provisioner_rec p = {
+		.authority_id = aid, .name = "CI", .type = SUBCA_PROV_APIKEY,
+		.key_hash = HASH_B, .created = TH_NOW};
+
+	add_prov(f->st, aid, "ci", SUBCA_PROV_APIKEY, HASH_A);
+	th_assert_error(f->st->ops->provisioner_add(f->st, &p), SUBCA_E_EXISTS,
+			"provisioner \"CI\" already exists in this authority");
+	/* the same name in another authority is another provisioner */
+	add_prov(f->st, other, "ci", SUBCA_PROV_APIKEY, HASH_B);
+	p.name = "ci2";
+	p.key_hash = HASH_A;
+	th_assert_error(f->st->ops->provisioner_add(f->st, &p), SUBCA_E_EXISTS,
+			"a provisioner with this API key hash already exists");
+}
+
+static void test_store_provisioner_of_unknown_authority_is_not_found(void **state)
+{
+	struct fx *f = *state;
+	struct subca_provisioner_rec p = {
+		.authority_id = 9, .name = "ci", .type = SUBCA_PROV_APIKEY,
+		.key_hash = HASH_A, .created = TH_NOW};
+
+	th_assert_error(f->st->ops->provisioner_add(f->st, &p),
+			SUBCA_E_NOT_FOUND, "no authority with id 9");
+}
+
+static void test_store_provisioner_credential_must_match_its_type(void **state)
+{
+	struct fx *f = *state;
+	int64_t aid = add_authority(f->st, "acme", "acme");
+	struct subca_provisioner_rec p = {
+		.authority_id = aid, .name = "x", .type = SUBCA_PROV_APIKEY,
+		.created = TH_NOW};
+
+	/* an API-key provisioner without a key, a JWK one without a JWK, one
+	 * carrying both, a bad hash */
+	th_assert_error(f->st->ops->provisioner_add(f->st, &p), SUBCA_E_STORE,
+			"CHECK constraint failed");
+	p.type = SUBCA_PROV_JWK;
+	th_assert_error(f->st->ops->provisioner_add(f->st, &p), SUBCA_E_STORE,
+			"CHECK constraint failed");
+	p.jwk_json = "{}";
+	p.key_hash = HASH_A;
+	th_assert_error(f->st->ops->provisioner_add(f->st, &p), SUBCA_E_STORE,
+			"CHECK constraint failed");
+	p.type = SUBCA_PROV_APIKEY;
+	p.jwk_json = NULL;
+	p.key_hash = "ABC";
+	th_assert_error(f->st->ops->provisioner_add(f->st, &p), SUBCA_E_STORE,
+			"CHECK constraint failed");
+}
+
+static void test_store_provisioner_type_names_round_trip(void **state)
+{
+	enum subca_provisioner_type t;
+
+	for (int i = SUBCA_PROV_JWK; i <= SUBCA_PROV_ACME; i++) {
+		const char *n = subca_provisioner_type_name(
+			(enum subca_provisioner_type)i);
+
+		assert_int_equal(subca_provisioner_type_parse(n, &t), SUBCA_OK);
+		assert_int_equal(t, i);
+	}
+	assert_string_equal(subca_provisioner_type_name(
+				    (enum subca_provisioner_type)9),
+			    "unknown");
+	th_assert_error(subca_provisioner_type_parse("oidc", &t),
+			SUBCA_E_INVALID_ARGUMENT,
+			"unknown provisioner type \"oidc\" (jwk, apikey or acme)");
+	th_assert_error(subca_provisioner_type_parse(NULL, &t),
+			SUBCA_E_INVALID_ARGUMENT, "unknown provisioner type");
+}
+
+/* ---- schema 2: one-time token ids -------------------------------------- */
+
+static int64_t count_rows(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *stmt = NULL;
+	int64_t n;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+	n = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	return n;
+}
+
+static void test_store_jti_replay_is_refused_also_after_reopen(void **state)
+{
+	struct fx *f = *state;
+	int64_t aid = add_authority(f->st, "acme", "acme");
+	int64_t p = add_prov(f->st, aid, "laptop", SUBCA_PROV_JWK, NULL);
+	int64_t q = add_prov(f->st, aid, "desk", SUBCA_PROV_JWK, NULL);
+
+	assert_int_equal(f->st->ops->jti_use(f->st, p, "t-1", TH_NOW + 300),
+			 SUBCA_OK);
+	th_assert_error(f->st->ops->jti_use(f->st, p, "t-1", TH_NOW + 300),
+			SUBCA_E_EXISTS, "token already used");
+	/* another provisioner's namespace */
+	assert_int_equal(f->st->ops->jti_use(f->st, q, "t-1", TH_NOW + 300),
+			 SUBCA_OK);
+	fx_reopen(f);
+	th_assert_error(f->st->ops->jti_use(f->st, p, "t-1", TH_NOW + 300),
+			SUBCA_E_EXISTS, "cannot be replayed");
+	th_assert_error(f->st->ops->jti_use(f->st, 999, "t-2", TH_NOW),
+			SUBCA_E_NOT_FOUND, "no provisioner with id 999");
+}
+
+static void test_store_jti_length_cap_at_the_limit_and_one_past(void **state)
+{
+	struct fx *f = *state;
+	int64_t aid = add_authority(f->st, "acme", "acme");
+	int64_t p = add_prov(f->st, aid, "laptop", SUBCA_PROV_JWK, NULL);
+	char jti[SUBCA_MAX_JTI + 2];
+
+	memset(jti, 'j', SUBCA_MAX_JTI);
+	jti[SUBCA_MAX_JTI] = '\0';
+	assert_int_equal(f->st->ops->jti_use(f->st, p, jti, TH_NOW), SUBCA_OK);
+	jti[SUBCA_MAX_JTI] = 'j';
+	jti[SUBCA_MAX_JTI + 1] = '\0';
+	th_assert_error(f->st->ops->jti_use(f->st, p, jti, TH_NOW),
+			SUBCA_E_INVALID_ARGUMENT, "must have 1 to 256 characters");
+	th_assert_error(f->st->ops->jti_use(f->st, p, "", TH_NOW),
+			SUBCA_E_INVALID_ARGUMENT, "must have 1 to 256 characters");
+	th_assert_error(f->st->ops->jti_use(f->st, p, NULL, TH_NOW),
+			SUBCA_E_INVALID_ARGUMENT, "token id (jti)");
+}
+
+static void test_store_jti_prune_forgets_only_expired_ids(void **state)
+{
+	struct fx *f = *state;
+	int64_t aid = add_authority(f->st, "acme", "acme");
+	int64_t p = add_prov(f->st, aid, "laptop", SUBCA_PROV_JWK, NULL);
+	int64_t removed = -1;
+
+	assert_int_equal(f->st->ops->jti_use(f->st, p, "old", TH_NOW - 1),
+			 SUBCA_OK);
+	assert_int_equal(f->st->ops->jti_use(f->st, p, "now", TH_NOW), SUBCA_OK);
+	assert_int_equal(f->st->ops->jti_use(f->st, p, "new", TH_NOW + 60),
+			 SUBCA_OK);
+	assert_int_equal(f->st->ops->jti_prune(f->st, TH_NOW, &removed),
+			 SUBCA_OK);
+	assert_int_equal(removed, 1);
+	assert_int_equal(f->st->ops->jti_use(f->st, p, "old", TH_NOW + 60),
+			 SUBCA_OK);
+	th_assert_error(f->st->ops->jti_use(f->st, p, "now", TH_NOW + 60),
+			SUBCA_E_EXISTS, "token already used");
+	assert_int_equal(f->st->ops->jti_prune(f->st, TH_NOW, NULL), SUBCA_OK);
+}
+
+static void test_store_provisioner_remove_forgets_its_token_ids(void **state)
+{
+	struct fx *f = *state;
+	int64_t aid = add_authority(f->st, "acme", "acme");
+	int64_t p = add_prov(f->st, aid, "laptop", SUBCA_PROV_JWK, NULL);
+
+	assert_int_equal(f->st->ops->jti_use(f->st, p, "t", TH_NOW), SUBCA_OK);
+	assert_int_equal(count_rows(f->path, "SELECT count(*) FROM token_jti"),
+			 1);
+	assert_int_equal(f->st->ops->provisioner_remove(f->st, aid, "laptop"),
+			 SUBCA_OK);
+	assert_int_equal(count_rows(f->path, "SELECT count(*) FROM token_jti"),
+			 0);
+	assert_int_equal(subca_store_sqlite_check(f->st), SUBCA_OK);
+}
+
+/* ---- schema 2: revocation ---------------------------------------------- */
+
+static void test_store_cert_revoke_records_reason_and_time_once(void **state)
+{
+	struct fx *f = *state;
+	int64_t aid = add_authority(f->st, "acme", "acme");
+	int64_t iid = add_intermediate(f->st, aid, SUBCA_INT_ACTIVE);
+	struct subca_cert_rec r = cert_rec(aid, iid, "abc");
+	struct subca_cert_rec out;
+
+	r.provisioner = "ci";
+	assert_int_equal(f->st->ops->cert_add(f->st, &r), SUBCA_OK);
+	assert_int_equal(f->st->ops->cert_get(f->st, aid, "abc", &out),
+			 SUBCA_OK);
+	assert_int_equal(out.status, SUBCA_CERT_VALID);
+	assert_int_equal(out.reason, -1);
+	assert_string_equal(out.provisioner, "ci");
+	subca_cert_rec_cleanup(&out);
+
+	assert_int_equal(f->st->ops->cert_revoke(f->st, aid, "abc", 1,
+						 TH_NOW + 10),
+			 SUBCA_OK);
+	/* revoking again keeps the first reason and time */
+	assert_int_equal(f->st->ops->cert_revoke(f->st, aid, "abc", 4,
+						 TH_NOW + 20),
+			 SUBCA_OK);
+	assert_int_equal(f->st->ops->cert_get(f->st, aid, "abc", &out),
+			 SUBCA_OK);
+	assert_int_equal(out.status, SUBCA_CERT_REVOKED);
+	assert_int_equal(out.reason, 1);
+	assert_int_equal(out.revoked_at, TH_NOW + 10);
+	assert_string_equal(subca_cert_status_name(out.status), "revoked");
+	subca_cert_rec_cleanup(&out);
+}
+
+static void test_store_cert_revoke_unknown_serial_is_not_found(void **state)
+{
+	struct fx *f = *state;
+	int64_t aid = add_authority(f->st, "acme", "acme");
+	int64_t other = add_authority(f->st, "other", "other");
+	int64_t iid = add_intermediate(f->st, aid, SUBCA_INT_ACTIVE);
+	struct subca_cert_rec r = cert_rec(aid, iid, "abc");
+
+	assert_int_equal(f->st->ops->cert_add(f->st, &r), SUBCA_OK);
+	th_assert_error(f->st->ops->cert_revoke(f->st, aid, "abd", 0, TH_NOW),
+			SUBCA_E_NOT_FOUND, "no certificate with serial abd");
+	/* another authority's serial is not this one's */
+	th_assert_error(f->st->ops->cert_revoke(f->st, other, "abc", 0, TH_NOW),
+			SUBCA_E_NOT_FOUND, "no certificate with serial abc");
+}
+
+static void test_store_cert_revoke_reason_must_be_a_crl_reason(void **state)
+{
+	struct fx *f = *state;
+	int64_t aid = add_authority(f->st, "acme", "acme");
+	int64_t iid = add_intermediate(f->st, aid, SUBCA_INT_ACTIVE);
+	struct subca_cert_rec r = cert_rec(aid, iid, "a");
+	static const int bad[] = {-1, 7, 11};
+
+	assert_int_equal(f->st->ops->cert_add(f->st, &r), SUBCA_OK);
+	r = cert_rec(aid, iid, "b");
+	assert_int_equal(f->st->ops->cert_add(f->st, &r), SUBCA_OK);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		th_assert_error(f->st->ops->cert_revoke(f->st, aid, "a", bad[i],
+							TH_NOW),
+				SUBCA_E_INVALID_ARGUMENT,
+				"is not an RFC 5280 CRLReason");
+	/* both ends of the range */
+	assert_int_equal(f->st->ops->cert_revoke(f->st, aid, "a", 0, TH_NOW),
+			 SUBCA_OK);
+	assert_int_equal(f->st->ops->cert_revoke(f->st, aid, "b", 10, TH_NOW),
+			 SUBCA_OK);
+}
+
+static void test_store_revoked_certificate_cannot_be_made_valid_again(void **state)
+{
+	struct fx *f = *state;
+	int64_t aid = add_authority(f->st, "acme", "acme");
+	int64_t iid = add_intermediate(f->st, aid, SUBCA_INT_ACTIVE);
+	struct subca_cert_rec r = cert_rec(aid, iid, "a");
+	char err[256];
+
+	assert_int_equal(f->st->ops->cert_add(f->st, &r), SUBCA_OK);
+	assert_int_equal(f->st->ops->cert_revoke(f->st, aid, "a", 1, TH_NOW),
+			 SUBCA_OK);
+	assert_int_equal(raw_exec(f->path,
+				  "UPDATE certificates SET status = 'valid'",
+				  err, sizeof(err)),
+			 SQLITE_CONSTRAINT);
+	assert_non_null(strstr(err, "a revoked certificate stays revoked"));
+}
+
+/* ---- schema 2: listing ------------------------------------------------- */
+
+/* acme: serials 1..n with not_after TH_NOW + i days, names host<i>; every
+ * third is revoked; other: one certificate. */
+static int64_t fill_certs(struct subca_store *st, int n, int64_t *other_id)
+{
+	int64_t aid = add_authority(st, "acme", "acme");
+	int64_t oid = add_authority(st, "other", "other");
+	int64_t iid = add_intermediate(st, aid, SUBCA_INT_ACTIVE);
+	int64_t oiid = add_intermediate(st, oid, SUBCA_INT_ACTIVE);
+	struct subca_cert_rec r;
+
+	for (int i = 1; i <= n; i++) {
+		char serial[16], subject[64], sans[64];
+
+		snprintf(serial, sizeof(serial), "%x", i);
+		snprintf(subject, sizeof(subject), "CN=Host%d", i);
+		snprintf(sans, sizeof(sans), "DNS:host%d.example", i);
+		r = cert_rec(aid, iid, serial);
+		r.subject = subject;
+		r.sans = i == 2 ? NULL : sans;
+		r.not_after = TH_NOW + i * TH_DAY;
+		assert_int_equal(st->ops->cert_add(st, &r), SUBCA_OK);
+		if (i % 3 == 0)
+			assert_int_equal(st->ops->cert_revoke(st, aid, serial, 1,
+							      TH_NOW),
+					 SUBCA_OK);
+	}
+	r = cert_rec(oid, oiid, "1");
+	r.subject = "CN=Elsewhere";
+	assert_int_equal(st->ops->cert_add(st, &r), SUBCA_OK);
+	*other_id = oid;
+	return aid;
+}
+
+static size_t list_n(struct subca_store *st, const struct subca_cert_filter *f)
+{
+	struct subca_cert_list l;
+	size_t n;
+
+	assert_int_equal(st->ops->cert_list(st, f, &l), SUBCA_OK);
+	n = l.n;
+	for (size_t i = 0; i < l.n; i++)
+		assert_null(l.v[i].pem);
+	subca_cert_list_cleanup(&l);
+	return n;
+}
+
+static void test_store_cert_list_filters_by_authority_status_expiry_and_name(void **state)
+{
+	struct fx *f = *state;
+	int64_t oid;
+	int64_t aid = fill_certs(f->st, 12, &oid);
+	struct subca_cert_filter flt = {0};
+	struct subca_cert_list l;
+
+	assert_int_equal(list_n(f->st, &flt), 13);
+	flt.authority_id = aid;
+	assert_int_equal(list_n(f->st, &flt), 12);
+	flt.authority_id = oid;
+	assert_int_equal(list_n(f->st, &flt), 1);
+	flt.authority_id = aid;
+	flt.status = SUBCA_CERTS_REVOKED;
+	assert_int_equal(list_n(f->st, &flt), 4);
+	flt.status = SUBCA_CERTS_VALID;
+	assert_int_equal(list_n(f->st, &flt), 8);
+	flt.status = SUBCA_CERTS_ANY;
+	/* expiring before day 5: days 1..4; from day 10 on: 10..12 */
+	flt.expires_before = TH_NOW + 5 * TH_DAY;
+	assert_int_equal(list_n(f->st, &flt), 4);
+	flt.expires_before = 0;
+	flt.expires_after = TH_NOW + 10 * TH_DAY;
+	assert_int_equal(list_n(f->st, &flt), 3);
+	flt.expires_after = 0;
+	/* a name in the subject or the SANs, whatever its case */
+	flt.name = "HOST1";
+	assert_int_equal(list_n(f->st, &flt), 4); /* 1, 10, 11, 12 */
+	flt.name = "host2.example";
+	assert_int_equal(list_n(f->st, &flt), 0); /* 2 has no SANs */
+	flt.name = "host2";
+	assert_int_equal(list_n(f->st, &flt), 1);
+	flt.name = "%";
+	assert_int_equal(list_n(f->st, &flt), 0);
+
+	flt.name = "host11";
+	assert_int_equal(f->st->ops->cert_list(f->st, &flt, &l), SUBCA_OK);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.v[0].serial, "b");
+	assert_string_equal(l.v[0].subject, "CN=Host11");
+	assert_string_equal(l.v[0].sans, "DNS:host11.example");
+	assert_int_equal(l.v[0].not_after, TH_NOW + 11 * TH_DAY);
+	assert_int_equal(l.v[0].status, SUBCA_CERT_VALID);
+	assert_int_equal(l.next_after, 0);
+	subca_cert_list_cleanup(&l);
+}
+
+static void test_store_cert_list_pages_with_a_cursor(void **state)
+{
+	struct fx *f = *state;
+	int64_t oid;
+	int64_t aid = fill_certs(f->st, 10, &oid);
+	struct subca_cert_filter flt = {.authority_id = aid, .limit = 4};
+	struct subca_cert_list l;
+	int64_t last = 0;
+	size_t seen = 0, pages = 0;
+
+	do {
+		assert_int_equal(f->st->ops->cert_list(f->st, &flt, &l),
+				 SUBCA_OK);
+		for (size_t i = 0; i < l.n; i++) {
+			assert_true(l.v[i].id > last); /* oldest first */
+			last = l.v[i].id;
+		}
+		seen += l.n;
+		pages++;
+		flt.after_id = l.next_after;
+		if (l.next_after != 0)
+			assert_int_equal(l.next_after, last);
+		subca_cert_list_cleanup(&l);
+	} while (flt.after_id != 0);
+	assert_int_equal(seen, 10);
+	assert_int_equal(pages, 3);
+	/* an exact multiple of the page size ends without an empty page */
+	flt.after_id = 0;
+	flt.limit = 5;
+	assert_int_equal(f->st->ops->cert_list(f->st, &flt, &l), SUBCA_OK);
+	assert_int_equal(l.n, 5);
+	flt.after_id = l.next_after;
+	subca_cert_list_cleanup(&l);
+	assert_int_equal(f->st->ops->cert_list(f->st, &flt, &l), SUBCA_OK);
+	assert_int_equal(l.n, 5);
+	assert_int_equal(l.next_after, 0);
+	subca_cert_list_cleanup(&l);
+}
+
+static void test_store_cert_list_page_size_at_the_limit_and_one_past(void **state)
+{
+	struct fx *f = *state;
+	struct subca_cert_filter flt = {.limit = SUBCA_MAX_LIST_PAGE};
+	struct subca_cert_list l;
+
+	assert_int_equal(f->st->ops->cert_list(f->st, &flt, &l), SUBCA_OK);
+	assert_int_equal(l.n, 0);
+	subca_cert_list_cleanup(&l);
+	flt.limit = SUBCA_MAX_LIST_PAGE + 1;
+	th_assert_error(f->st->ops->cert_list(f->st, &flt, &l),
+			SUBCA_E_INVALID_ARGUMENT,
+			"a page holds at most 1000 certificates, not 1001");
+	assert_null(l.v);
+	flt.limit = 1;
+	flt.status = (enum subca_cert_status_filter)7;
+	th_assert_error(f->st->ops->cert_list(f->st, &flt, &l),
+			SUBCA_E_INVALID_ARGUMENT, "unknown status filter 7");
+}
+
+/* ---- schema 2: certificate and audit entry in one step ------------------ */
+
+static void test_store_cert_record_writes_certificate_and_audit_together(void **state)
+{
+	struct fx *f = *state;
+	int64_t aid = add_authority(f->st, "acme", "acme");
+	int64_t iid = add_intermediate(f->st, aid, SUBCA_INT_ACTIVE);
+	struct subca_cert_rec r = cert_rec(aid, iid, "a");
+	struct subca_audit_rec au = {.ts = TH_NOW, .authority = "acme",
+				     .action = "certificate.issue",
+				     .detail = "a", .actor = "apikey:ci"};
+	struct subca_audit_list l;
+	int64_t n;
+
+	assert_int_equal(f->st->ops->cert_record(f->st, &r, &au), SUBCA_OK);
+	assert_true(r.id > 0);
+	/* a refused certificate leaves no audit entry either */
+	r.id = 0;
+	th_assert_error(f->st->ops->cert_record(f->st, &r, &au), SUBCA_E_EXISTS,
+			"serial a already exists");
+	assert_int_equal(r.id, 0);
+	assert_int_equal(f->st->ops->audit_list(f->st, NULL, 0, &l), SUBCA_OK);
+	assert_int_equal(l.n, 1);
+	subca_audit_list_cleanup(&l);
+	/* inside a transaction it is part of it */
+	r = cert_rec(aid, iid, "b");
+	assert_int_equal(f->st->ops->begin(f->st), SUBCA_OK);
+	assert_int_equal(f->st->ops->cert_record(f->st, &r, &au), SUBCA_OK);
+	f->st->ops->rollback(f->st);
+	assert_int_equal(f->st->ops->cert_count(f->st, aid, &n), SUBCA_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(f->st->ops->audit_list(f->st, NULL, 0, &l), SUBCA_OK);
+	assert_int_equal(l.n, 1);
+	subca_audit_list_cleanup(&l);
+}
+
+/* ---- schema 2: group commit -------------------------------------------- */
+
+#define GC_THREADS 32
+
+struct gc_shared {
+	const char *path;
+	int64_t aid, iid;
+	struct subca_store *watch; /* reads the counters from the observer */
+	pthread_barrier_t start;
+	int calls;
+	size_t first;
+	bool stalled_ok;
+};
+
+struct gc_arg {
+	struct gc_shared *sh;
+	int idx;
+	subca_result rv;
+	char reason[256];
+	int64_t id;
+};
+
+/*
+ * The first batch holds its callers until every other thread has queued
+ * behind it, so the next batch is certain to carry more than one record
+ * whatever the speed of the disk: no timing is assumed.
+ */
+static void gc_observe(void *arg, size_t n, subca_result rv)
+{
+	struct gc_shared *sh = arg;
+	struct subca_group_stats s;
+
+	if (sh->calls++ > 0)
+		return;
+	sh->first = n;
+	for (int i = 0; i < 200000; i++) {
+		if (sh->watch->ops->group_commit_stats(sh->watch, &s) != SUBCA_OK)
+			return;
+		if (s.pending + n == GC_THREADS) {
+			sh->stalled_ok = true;
+			return;
+		}
+		usleep(100);
+	}
+}
+
+static void *gc_thread(void *p)
+{
+	struct gc_arg *a = p;
+	struct subca_store *st = NULL;
+	char serial[16];
+	struct subca_cert_rec r;
+
+	snprintf(serial, sizeof(serial), "%x", a->idx == 7 ? 0xdead : 0x100 + a->idx);
+	r = cert_rec(a->sh->aid, a->sh->iid, serial);
+	a->rv = subca_store_sqlite_open(a->sh->path, false, &st);
+	if (a->rv == SUBCA_OK)
+		a->rv = st->ops->group_commit(st, true);
+	pthread_barrier_wait(&a->sh->start);
+	if (a->rv == SUBCA_OK)
+		a->rv = st->ops->cert_add(st, &r);
+	snprintf(a->reason, sizeof(a->reason), "%s", subca_error_reason());
+	a->id = r.id;
+	if (st != NULL)
+		st->ops->close(st);
+	return NULL;
+}
+
+static void test_store_group_commit_batches_32_threads_and_fails_only_the_duplicate(void **state)
+{
+	struct fx *f = *state;
+	struct gc_shared sh = {.path = f->path};
+	struct gc_arg args[GC_THREADS];
+	pthread_t th[GC_THREADS];
+	struct subca_group_stats s;
+	struct subca_cert_rec r, out;
+	int64_t n;
+
+	sh.aid = add_authority(f->st, "acme", "acme");
+	sh.iid = add_intermediate(f->st, sh.aid, SUBCA_INT_ACTIVE);
+	r = cert_rec(sh.aid, sh.iid, "dead");
+	assert_int_equal(f->st->ops->cert_add(f->st, &r), SUBCA_OK);
+	assert_int_equal(f->st->ops->group_commit(f->st, true), SUBCA_OK);
+	assert_int_equal(f->st->ops->group_commit(f->st, true), SUBCA_OK);
+	sh.watch = f->st;
+	assert_int_equal(f->st->ops->group_commit_observe(f->st, gc_observe, &sh),
+			 SUBCA_OK);
+	pthread_barrier_init(&sh.start, NULL, GC_THREADS);
+	for (int i = 0; i < GC_THREADS; i++) {
+		args[i] = (struct gc_arg){.sh = &sh, .idx = i};
+		assert_int_equal(pthread_create(&th[i], NULL, gc_thread,
+						&args[i]),
+				 0);
+	}
+	for (int i = 0; i < GC_THREADS; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&sh.start);
+
+	for (int i = 0; i < GC_THREADS; i++) {
+		char serial[16];
+
+		if (i == 7) {
+			assert_int_equal(args[i].rv, SUBCA_E_EXISTS);
+			assert_non_null(strstr(args[i].reason,
+					       "serial dead already exists"));
+			assert_int_equal(args[i].id, 0);
+			continue;
+		}
+		assert_int_equal(args[i].rv, SUBCA_OK);
+		snprintf(serial, sizeof(serial), "%x", 0x100 + i);
+		assert_int_equal(f->st->ops->cert_get(f->st, sh.aid, serial,
+						      &out),
+				 SUBCA_OK);
+		assert_int_equal(out.id, args[i].id);
+		subca_cert_rec_cleanup(&out);
+	}
+	assert_int_equal(f->st->ops->cert_count(f->st, sh.aid, &n), SUBCA_OK);
+	assert_int_equal(n, GC_THREADS); /* 31 new and the first "dead" */
+	assert_true(sh.stalled_ok);
+	assert_int_equal(f->st->ops->group_commit_stats(f->st, &s), SUBCA_OK);
+	assert_int_equal(s.records, GC_THREADS);
+	assert_int_equal(s.pending, 0);
+	assert_true(s.max_batch > 1);
+	assert_true(s.batches < GC_THREADS);
+	assert_int_equal(s.batches, (uint64_t)sh.calls);
+	assert_int_equal(subca_store_sqlite_check(f->st), SUBCA_OK);
+}
+
+static void test_store_group_commit_off_inside_transaction_and_after_reopen(void **state)
+{
+	struct fx *f = *state;
+	int64_t aid = add_authority(f->st, "acme", "acme");
+	int64_t iid = add_intermediate(f->st, aid, SUBCA_INT_ACTIVE);
+	struct subca_cert_rec r = cert_rec(aid, iid, "a");
+	struct subca_audit_rec au = {.ts = TH_NOW, .action = "certificate.issue",
+				     .detail = "a", .actor = "t"};
+	struct subca_group_stats s;
+	int64_t n;
+
+	th_assert_error(f->st->ops->group_commit_observe(f->st, NULL, NULL),
+			SUBCA_E_STATE, "group commit is off");
+	assert_int_equal(f->st->ops->group_commit_stats(f->st, &s), SUBCA_OK);
+	assert_int_equal(s.batches, 0);
+	assert_int_equal(f->st->ops->group_commit(f->st, true), SUBCA_OK);
+	/* a caller's open transaction keeps its write: no batch */
+	assert_int_equal(f->st->ops->begin(f->st), SUBCA_OK);
+	assert_int_equal(f->st->ops->cert_add(f->st, &r), SUBCA_OK);
+	assert_int_equal(f->st->ops->commit(f->st), SUBCA_OK);
+	assert_int_equal(f->st->ops->group_commit_stats(f->st, &s), SUBCA_OK);
+	assert_int_equal(s.batches, 0);
+	/* outside one, a batch of one, durable before the call returns */
+	r = cert_rec(aid, iid, "b");
+	assert_int_equal(f->st->ops->cert_record(f->st, &r, &au), SUBCA_OK);
+	assert_true(r.id > 0);
+	r = cert_rec(aid, iid, "b");
+	th_assert_error(f->st->ops->cert_add(f->st, &r), SUBCA_E_EXISTS,
+			"serial b already exists");
+	assert_int_equal(f->st->ops->group_commit_stats(f->st, &s), SUBCA_OK);
+	assert_int_equal(s.batches, 2);
+	assert_int_equal(s.last_batch, 1);
+	assert_int_equal(f->st->ops->group_commit(f->st, false), SUBCA_OK);
+	assert_int_equal(f->st->ops->group_commit_stats(f->st, &s), SUBCA_OK);
+	assert_int_equal(s.batches, 0);
+	assert_int_equal(count_rows(f->path, "SELECT count(*) FROM audit_log"),
+			 1);
+	assert_int_equal(f->st->ops->group_commit(f->st, true), SUBCA_OK);
+	fx_reopen(f); /* close leaves the group */
+	assert_int_equal(f->st->ops->cert_count(f->st, aid, &n), SUBCA_OK);
+	assert_int_equal(n, 2);
+}
+
+/* ---- schema 2: allocation failures ------------------------------------- */
+
+static void test_store_schema_2_lists_return_nomem_without_leaks(void **state)
+{
+	struct fx *f = *state;
+	int64_t oid;
+	int64_t aid = fill_certs(f->st, 3, &oid);
+	int failures = 0;
+
+	add_token(f->st, HASH_A, "acme", 0);
+	add_token(f->st, HASH_B, NULL, 0);
+	add_prov(f->st, aid, "ci", SUBCA_PROV_APIKEY, HASH_C);
+	add_prov(f->st, aid, "laptop", SUBCA_PROV_JWK, NULL);
+	for (long n = 0; n < 64; n++) {
+		struct subca_admin_token_list tl;
+		struct subca_admin_token_rec t;
+		struct subca_provisioner_list pl;
+		struct subca_provisioner_rec p;
+		struct subca_cert_list cl;
+		struct subca_cert_filter flt = {0};
+		subca_result rv[5];
+		bool all_ok = true;
+
+		subca_alloc_fail_after(n);
+		rv[0] = f->st->ops->admin_token_list(f->st, &tl);
+		subca_alloc_fail_after(n);
+		rv[1] = f->st->ops->admin_token_get_by_hash(f->st, HASH_A, &t);
+		subca_alloc_fail_after(n);
+		rv[2] = f->st->ops->provisioner_list(f->st, aid, &pl);
+		subca_alloc_fail_after(n);
+		rv[3] = f->st->ops->provisioner_get(f->st, aid, "laptop", &p);
+		subca_alloc_fail_after(n);
+		rv[4] = f->st->ops->cert_list(f->st, &flt, &cl);
+		subca_alloc_fail_after(-1);
+		for (int i = 0; i < 5; i++) {
+			if (rv[i] != SUBCA_OK) {
+				assert_int_equal(rv[i], SUBCA_E_NOMEM);
+				all_ok = false;
+				failures++;
+			}
+		}
+		if (rv[0] == SUBCA_OK)
+			subca_admin_token_list_cleanup(&tl);
+		else
+			assert_null(tl.v);
+		if (rv[1] == SUBCA_OK)
+			subca_admin_token_rec_cleanup(&t);
+		else
+			assert_null(t.hash);
+		if (rv[2] == SUBCA_OK)
+			subca_provisioner_list_cleanup(&pl);
+		else
+			assert_null(pl.v);
+		if (rv[3] == SUBCA_OK)
+			subca_provisioner_rec_cleanup(&p);
+		else
+			assert_null(p.name);
+		if (rv[4] == SUBCA_OK)
+			subca_cert_list_cleanup(&cl);
+		else
+			assert_null(cl.v);
+		if (all_ok)
+			break;
+	}
+	assert_true(failures > 5);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
@@ -855,6 +1790,32 @@ int main(void)
 		T(test_store_integrity_check_passes_on_a_used_store),
 		T(test_store_integrity_check_reports_foreign_key_violation),
 		T(test_store_allocation_failures_return_nomem_without_leaks),
+		T(test_store_migration_from_version_1_keeps_its_data),
+		T(test_store_admin_token_add_get_list_and_revoke),
+		T(test_store_admin_token_duplicate_hash_is_exists),
+		T(test_store_admin_token_unknown_is_not_found),
+		T(test_store_admin_token_with_bad_hash_or_scope_is_refused),
+		T(test_store_provisioner_add_get_list_and_remove),
+		T(test_store_provisioner_policy_defaults_to_empty_object),
+		T(test_store_provisioner_duplicates_are_exists_naming_them),
+		T(test_store_provisioner_of_unknown_authority_is_not_found),
+		T(test_store_provisioner_credential_must_match_its_type),
+		T(test_store_provisioner_type_names_round_trip),
+		T(test_store_jti_replay_is_refused_also_after_reopen),
+		T(test_store_jti_length_cap_at_the_limit_and_one_past),
+		T(test_store_jti_prune_forgets_only_expired_ids),
+		T(test_store_provisioner_remove_forgets_its_token_ids),
+		T(test_store_cert_revoke_records_reason_and_time_once),
+		T(test_store_cert_revoke_unknown_serial_is_not_found),
+		T(test_store_cert_revoke_reason_must_be_a_crl_reason),
+		T(test_store_revoked_certificate_cannot_be_made_valid_again),
+		T(test_store_cert_list_filters_by_authority_status_expiry_and_name),
+		T(test_store_cert_list_pages_with_a_cursor),
+		T(test_store_cert_list_page_size_at_the_limit_and_one_past),
+		T(test_store_cert_record_writes_certificate_and_audit_together),
+		T(test_store_group_commit_batches_32_threads_and_fails_only_the_duplicate),
+		T(test_store_group_commit_off_inside_transaction_and_after_reopen),
+		T(test_store_schema_2_lists_return_nomem_without_leaks),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
