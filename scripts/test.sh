@@ -25,7 +25,7 @@ for f in build/asan/tests/fuzz_*; do
   cp -r "tests/fuzz/corpus/$parser/." "$work/" 2>/dev/null || true
   "$f" -max_total_time="$FUZZ_SECONDS" -max_len=8192 -print_final_stats=0 "$work" \
     >"$work.log" 2>&1 || { cat "$work.log"; echo "fuzzing $parser found a crash"; exit 1; }
-  echo "fuzz_$parser: $(grep -Eo '#[0-9]+ +DONE.*' "$work.log" | tail -1 || true)"
+  echo "fuzz_$parser: $(grep -Eo 'Done [0-9]+ runs in [0-9]+ second' "$work.log" | tail -1 || true)s, no crash"
   rm -rf "$work" "$work.log"
 done
 
