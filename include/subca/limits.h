@@ -46,4 +46,17 @@
 #define SUBCA_MAX_JWK_INPUT (16u * 1024u)
 #define SUBCA_MAX_POLICY (64u * 1024u)
 
+/* HTTPS server (src/server). A request body, unless its route allows more;
+ * certificate uploads allow SUBCA_MAX_CERT_INPUT. */
+#define SUBCA_MAX_REQUEST_BODY (64u * 1024u)
+/* The request line plus headers. */
+#define SUBCA_MAX_REQUEST_HEADERS (16u * 1024u)
+/* A request path (without the query). */
+#define SUBCA_MAX_REQUEST_PATH 2048u
+/* A response body the server builds in memory. */
+#define SUBCA_MAX_RESPONSE_BODY (8u * 1024u * 1024u)
+/* Worker threads and concurrent connections. */
+#define SUBCA_MAX_WORKERS 256
+#define SUBCA_MAX_CONNECTIONS 100000
+
 #endif

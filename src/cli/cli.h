@@ -83,6 +83,7 @@ static inline struct subca_names cli_names(const struct cli_list *l)
 
 /* Command groups. */
 int cmd_init(struct cli *cli, int argc, char **argv);
+int cmd_serve(struct cli *cli, int argc, char **argv);
 int cmd_authority_create(struct cli *cli, int argc, char **argv);
 int cmd_authority_list(struct cli *cli, int argc, char **argv);
 int cmd_authority_show(struct cli *cli, int argc, char **argv);

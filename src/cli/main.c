@@ -44,6 +44,11 @@ static const struct cli_command cli_commands[] = {
 	 "verify the signed intermediate against the root and activate it"},
 	{"intermediate", "list", CLI_NEEDS_DATA, cmd_intermediate_list,
 	 "NAME [--json]", "list the authority's intermediates"},
+	{"serve", NULL, CLI_NEEDS_DATA, cmd_serve,
+	 "[--listen ADDR:PORT] [--base-domain D] [--workers N] "
+	 "(--tls-cert F --tls-key F | --tls-authority NAME [--tls-root-out F]) "
+	 "[--max-connections N] [--header-timeout S] [--idle-timeout S]",
+	 "run the HTTPS server until SIGTERM (SIGHUP reloads its certificate)"},
 	{"sign-intermediate", NULL, 0, cmd_sign_intermediate,
 	 "--root-cert F --root-key F [--days N] [--path-len N] CSR [--out F]",
 	 "offline signer: sign a CSR with a root held as PEM files"},

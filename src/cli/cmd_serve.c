@@ -1,0 +1,91 @@
+/* subca serve: run the HTTPS server on the data directory. */
+#include <string.h>
+
+#include "cli.h"
+#include "subca/limits.h"
+#include "subca/server.h"
+
+static subca_result cli_serve_parse(struct subca_server_config *c, int argc,
+				    char **argv)
+{
+	static const struct option opts[] = {
+		{"listen", required_argument, NULL, 'l'},
+		{"base-domain", required_argument, NULL, 'b'},
+		{"workers", required_argument, NULL, 'w'},
+		{"tls-cert", required_argument, NULL, 'c'},
+		{"tls-key", required_argument, NULL, 'k'},
+		{"tls-authority", required_argument, NULL, 'a'},
+		{"tls-root-out", required_argument, NULL, 'r'},
+		{"max-connections", required_argument, NULL, 'm'},
+		{"header-timeout", required_argument, NULL, 'H'},
+		{"idle-timeout", required_argument, NULL, 'I'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'l': c->listen = optarg; break;
+		case 'b': c->base_domain = optarg; break;
+		case 'w':
+			SUBCA_TRY(cli_parse_int("--workers", optarg, 1,
+						SUBCA_MAX_WORKERS, &c->workers));
+			break;
+		case 'c': c->tls_cert = optarg; break;
+		case 'k': c->tls_key = optarg; break;
+		case 'a': c->tls_authority = optarg; break;
+		case 'r': c->tls_root_out = optarg; break;
+		case 'm':
+			SUBCA_TRY(cli_parse_int("--max-connections", optarg, 1,
+						SUBCA_MAX_CONNECTIONS,
+						&c->max_connections));
+			break;
+		case 'H':
+			SUBCA_TRY(cli_parse_int("--header-timeout", optarg, 1,
+						3600, &c->header_timeout));
+			break;
+		case 'I':
+			SUBCA_TRY(cli_parse_int("--idle-timeout", optarg, 1,
+						3600, &c->idle_timeout));
+			break;
+		default: SUBCA_BAIL(SUBCA_E_USAGE, "unknown option");
+		}
+	}
+	SUBCA_ENSURE(optind == argc, SUBCA_E_USAGE, "unexpected argument %s",
+		     optind < argc ? argv[optind] : "");
+	SUBCA_ENSURE((c->tls_cert != NULL || c->tls_key != NULL) !=
+			     (c->tls_authority != NULL),
+		     SUBCA_E_USAGE,
+		     "give either --tls-cert F --tls-key F, or --tls-authority "
+		     "NAME");
+	SUBCA_ENSURE(c->tls_authority != NULL ||
+			     (c->tls_cert != NULL && c->tls_key != NULL),
+		     SUBCA_E_USAGE, "--tls-cert and --tls-key go together");
+	SUBCA_ENSURE(c->tls_root_out == NULL || c->tls_authority != NULL,
+		     SUBCA_E_USAGE, "--tls-root-out needs --tls-authority");
+	/* Only an explicit --listen may leave the loopback interface: the
+	 * default is SUBCA_SERVER_DEFAULT_LISTEN (127.0.0.1). */
+	return SUBCA_OK;
+}
+
+int cmd_serve(struct cli *cli, int argc, char **argv)
+{
+	struct subca_server_config c = {0};
+	subca_result rv;
+
+	rv = cli_serve_parse(&c, argc, argv);
+	if (rv == SUBCA_E_USAGE)
+		return cli_usage(cli_current, "%s", subca_error_reason());
+	if (rv != SUBCA_OK)
+		return cli_fail(rv);
+	c.data_dir = cli->data_dir;
+	c.keys = cli->keys; /* opened once (scrypt once), shared by workers */
+	/* the server opens one store connection per thread itself */
+	cli->store->ops->close(cli->store);
+	cli->store = NULL;
+	cli->ctx.store = NULL;
+	rv = subca_server_run(&c);
+	if (rv != SUBCA_OK)
+		return cli_fail(rv);
+	return 0;
+}

@@ -1,0 +1,965 @@
+/*
+ * The transport: worker threads, each with its own event_base, evhttp and
+ * listening socket (SO_REUSEPORT, so the kernel spreads connections), TLS
+ * through bufferevent_openssl, connection accounting and deadlines, and the
+ * main thread's signal handling (SIGTERM/SIGINT drain and stop, SIGHUP
+ * reloads the certificate) and certificate renewal.
+ *
+ * Each connection has a `struct subca__conn`, hung on its SSL object as
+ * ex_data so that it is freed exactly when libevent frees the SSL, whatever
+ * path closed the connection (the count of open connections stays exact).
+ * Its deadline timer cuts off clients that do not send a complete request
+ * in time: libevent 2.1 has one read timeout that restarts on every byte,
+ * which a client trickling a byte at a time never trips.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <openssl/err.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+#include <event2/util.h>
+
+#include "server_int.h"
+#include "subca/alloc.h"
+#include "subca/keystore_soft.h"
+#include "subca/store_sqlite.h"
+#include "tls.h"
+
+#define SUBCA__DRAIN_SECONDS 10
+#define SUBCA__DRAIN_TICK_MS 50
+#define SUBCA__BACKLOG 511
+#define SUBCA__RENEW_CHECK_MAX 3600
+
+struct subca__worker;
+
+struct subca__conn {
+	struct subca__worker *w;
+	struct bufferevent *bev;
+	struct event *deadline;
+	bool busy;     /* a request is being answered */
+	bool reading;  /* bytes of a next request arrived */
+	bool over_cap; /* accepted past max_connections: answer 503 */
+	bool closing;
+	unsigned requests;
+	struct subca__conn *prev, *next;
+};
+
+struct subca__server;
+
+struct subca__worker {
+	struct subca__server *srv;
+	int index;
+	pthread_t thread;
+	bool started;
+	struct event_base *base;
+	struct evhttp *http;
+	struct evhttp_bound_socket *bound;
+	struct event *stop_ev, *drain_tick;
+	struct subca_store *store;
+	struct subca__conn *conns;
+	long nconns;
+	bool draining;
+	struct timespec drain_until;
+};
+
+struct subca__server {
+	struct subca_server_config cfg; /* defaults filled in */
+	struct subca_server_env env;
+	struct subca_keystore *keys;
+	bool own_keys;
+	struct subca_store *store; /* main thread: TLS issuance */
+	struct subca__tls tls;
+	bool tls_init;
+	struct subca__worker *workers;
+	int nworkers;
+	atomic_long connections;
+	struct event_base *base;
+	struct event *sig_term, *sig_int, *sig_hup, *renew;
+	char db[PATH_MAX];
+	char base_domain[SUBCA_HOST_MAX + 1];
+	char host[INET6_ADDRSTRLEN];
+	struct sockaddr_storage addr;
+	int addrlen;
+	int port;
+};
+
+/* ---- connections ---------------------------------------------------------- */
+
+static int subca__conn_idx = -1;
+static pthread_once_t subca__conn_once = PTHREAD_ONCE_INIT;
+
+/* Runs when libevent frees the connection's SSL: the one place a
+ * connection stops counting. */
+static void subca__conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad,
+			     int idx, long argl, void *argp)
+{
+	struct subca__conn *c = ptr;
+	struct subca__worker *w;
+
+	if (c == NULL)
+		return;
+	w = c->w;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	w->nconns--;
+	atomic_fetch_sub(&w->srv->connections, 1);
+	if (c->deadline != NULL)
+		event_free(c->deadline);
+	subca_free(c);
+}
+
+static void subca__conn_index_init(void)
+{
+	subca__conn_idx = SSL_get_ex_new_index(0, "subca connection", NULL,
+					       NULL, subca__conn_free);
+}
+
+static struct subca__conn *subca__conn_of(struct evhttp_connection *evcon)
+{
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon)
+					: NULL;
+	SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+
+	return ssl ? SSL_get_ex_data(ssl, subca__conn_idx) : NULL;
+}
+
+/* Close through evhttp's own error path, as if the read timed out. */
+static void subca__conn_close(struct subca__conn *c)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	evtimer_del(c->deadline);
+	bufferevent_trigger_event(c->bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT,
+				  0);
+}
+
+static void subca__deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	subca__conn_close(arg);
+}
+
+static void subca__deadline_arm(struct subca__conn *c, int seconds)
+{
+	struct timeval tv = {seconds, 0};
+
+	evtimer_add(c->deadline, &tv);
+}
+
+static void subca__input_cb(struct evbuffer *buf,
+			    const struct evbuffer_cb_info *info, void *arg)
+{
+	struct subca__conn *c = arg;
+
+	if (info->n_added > 0)
+		c->reading = true;
+}
+
+/* A plain bufferevent: only when TLS could not be set up. It is never
+ * served (subca__gencb finds no connection state and refuses). */
+static struct bufferevent *subca__bev_fallback(struct event_base *base)
+{
+	return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+}
+
+static struct subca__conn *subca__conn_new(struct subca__worker *w)
+{
+	struct subca__conn *c = subca_calloc(1, sizeof(*c));
+	long total;
+
+	if (c == NULL)
+		return NULL;
+	c->w = w;
+	c->next = w->conns;
+	if (w->conns != NULL)
+		w->conns->prev = c;
+	w->conns = c;
+	w->nconns++;
+	total = atomic_fetch_add(&w->srv->connections, 1) + 1;
+	c->over_cap = total > w->srv->cfg.max_connections;
+	return c;
+}
+
+/* evhttp asks for each accepted connection's bufferevent (no fd yet). */
+static struct bufferevent *subca__bevcb(struct event_base *base, void *arg)
+{
+	struct subca__worker *w = arg;
+	SSL *ssl = subca__tls_ssl_new(&w->srv->tls);
+	struct subca__conn *c = ssl ? subca__conn_new(w) : NULL;
+	struct bufferevent *bev;
+
+	if (c == NULL || SSL_set_ex_data(ssl, subca__conn_idx, c) != 1) {
+		if (c != NULL)
+			subca__conn_free(NULL, c, NULL, 0, 0, NULL);
+		SSL_free(ssl);
+		return subca__bev_fallback(base);
+	}
+	/* frees the SSL (and so c) on failure */
+	bev = bufferevent_openssl_socket_new(base, -1, ssl,
+					     BUFFEREVENT_SSL_ACCEPTING,
+					     BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL)
+		return subca__bev_fallback(base);
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	c->bev = bev;
+	c->deadline = evtimer_new(base, subca__deadline_cb, c);
+	if (c->deadline == NULL ||
+	    evbuffer_add_cb(bufferevent_get_input(bev), subca__input_cb, c) ==
+		    NULL) {
+		c->closing = true; /* cannot police it: refuse in gencb */
+		return bev;
+	}
+	subca__deadline_arm(c, w->srv->cfg.header_timeout);
+	return bev;
+}
+
+/* ---- requests --------------------------------------------------------------- */
+
+static const char *subca__method_name(enum evhttp_cmd_type t)
+{
+	switch (t) {
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_HEAD: return "HEAD";
+	case EVHTTP_REQ_PUT: return "PUT";
+	case EVHTTP_REQ_DELETE: return "DELETE";
+	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+	case EVHTTP_REQ_PATCH: return "PATCH";
+	default: return "OTHER";
+	}
+}
+
+static const char *subca__header(const struct subca_request *r,
+				 const char *name)
+{
+	struct evhttp_request *evreq = r->transport;
+
+	return evhttp_find_header(evhttp_request_get_input_headers(evreq),
+				  name);
+}
+
+static void subca__request_id(char id[17])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char raw[8] = {0};
+
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		ERR_clear_error();
+	for (size_t i = 0; i < sizeof(raw); i++) {
+		id[2 * i] = hex[raw[i] >> 4];
+		id[2 * i + 1] = hex[raw[i] & 15];
+	}
+	id[16] = '\0';
+}
+
+static void subca__peer(struct evhttp_connection *evcon, char *buf,
+			size_t len)
+{
+	char *addr = NULL;
+	ev_uint16_t port = 0;
+
+	evhttp_connection_get_peer(evcon, &addr, &port);
+	if (addr == NULL)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, strchr(addr, ':') ? "[%s]:%u" : "%s:%u",
+			 addr, (unsigned)port);
+}
+
+static void subca__request_fill(struct subca_request *r,
+				struct evhttp_request *evreq,
+				struct evhttp_connection *evcon, char *peer,
+				size_t peer_len)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(evreq);
+	struct evbuffer *in = evhttp_request_get_input_buffer(evreq);
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+	SSL *ssl = bufferevent_openssl_get_ssl(bev);
+	size_t n = evbuffer_get_length(in);
+
+	r->transport = evreq;
+	r->header_fn = subca__header;
+	r->method = subca__method_name(evhttp_request_get_command(evreq));
+	r->path = uri && evhttp_uri_get_path(uri) ? evhttp_uri_get_path(uri)
+						 : "";
+	r->query = uri ? evhttp_uri_get_query(uri) : NULL;
+	r->host_header = subca__header(r, "Host");
+	r->body = subca_slice_of(n ? evbuffer_pullup(in, -1) : NULL, n);
+	r->peer_cert = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
+	subca__peer(evcon, peer, peer_len);
+	r->peer = peer;
+	subca__request_id(r->id);
+}
+
+/* Over the connection cap: 503 with Retry-After, then close. */
+static bool subca__precheck(struct subca_request *r, struct subca__conn *c)
+{
+	subca_result rv;
+
+	if (!c->over_cap)
+		return true;
+	rv = subca_error_set(SUBCA_E_OVERLOADED, __FILE__, __LINE__,
+			     "too many connections (the limit is %d); try "
+			     "again shortly",
+			     c->w->srv->cfg.max_connections);
+	r->close = true;
+	subca_response_problem(r, rv);
+	/* RFC 9110 10.2.3 */
+	if (subca_response_header(r, "Retry-After", "1") != SUBCA_OK)
+		subca_error_clear();
+	return false;
+}
+
+static void subca__reply(struct subca__conn *c, struct evhttp_request *evreq,
+			 struct subca_request *r)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(evreq);
+
+	evhttp_add_header(h, "Content-Type",
+			  r->content_type ? r->content_type : "text/plain");
+	evhttp_add_header(h, "X-Request-Id", r->id);
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	for (size_t i = 0; i < r->nheaders; i++)
+		evhttp_add_header(h, r->headers[i].name, r->headers[i].value);
+	if (r->close || c->w->draining) {
+		evhttp_remove_header(h, "Connection");
+		evhttp_add_header(h, "Connection", "close");
+	}
+	evbuffer_add(evhttp_request_get_output_buffer(evreq), r->out.p,
+		     r->out.len);
+	evhttp_send_reply(evreq, r->status, NULL, NULL);
+}
+
+static double subca__since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) +
+	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void subca__account(const struct subca_request *r,
+			   const struct timespec *t0)
+{
+	double secs = subca__since(t0);
+	char route[160];
+	struct subca_log_request l = {0};
+
+	subca__route_label(r->route, route, sizeof(route));
+	subca_metrics_request(r->route, r->method, r->status, secs);
+	l.id = r->id;
+	l.peer = r->peer;
+	l.method = r->method;
+	l.path = r->path;
+	l.host = r->match.host[0] ? r->match.host : r->host_header;
+	l.authority = r->authority;
+	l.route = route;
+	l.status = r->status;
+	l.bytes = r->out.len;
+	l.duration_ms = secs * 1000.0;
+	subca_log_request(&l);
+}
+
+static void subca__complete_cb(struct evhttp_request *evreq, void *arg)
+{
+	struct subca__conn *c = arg;
+	const struct subca_server_config *cfg = &c->w->srv->cfg;
+
+	c->busy = false;
+	c->reading = false;
+	if (!c->closing && !c->w->draining)
+		subca__deadline_arm(c, cfg->idle_timeout + cfg->header_timeout);
+}
+
+/* A refusal without the pipeline: a connection we cannot police. */
+static void subca__refuse(struct evhttp_request *evreq)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(evreq),
+			  "Connection", "close");
+	evhttp_send_error(evreq, 503, NULL);
+}
+
+static void subca__gencb(struct evhttp_request *evreq, void *arg)
+{
+	struct subca__worker *w = arg;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(evreq);
+	struct subca__conn *c = subca__conn_of(evcon);
+	struct subca_request r;
+	struct timespec t0;
+	char peer[80];
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (c == NULL || c->closing) {
+		subca__refuse(evreq);
+		return;
+	}
+	evtimer_del(c->deadline);
+	c->busy = true;
+	c->requests++;
+	evhttp_request_set_on_complete_cb(evreq, subca__complete_cb, c);
+	subca_request_init(&r, &w->srv->env, w->store, w->srv->keys,
+			   time(NULL));
+	subca__request_fill(&r, evreq, evcon, peer, sizeof(peer));
+	if (subca__precheck(&r, c))
+		subca__pipeline_run(&r);
+	subca__reply(c, evreq, &r);
+	subca__account(&r, &t0);
+	subca_request_cleanup(&r);
+}
+
+/* ---- workers ------------------------------------------------------------------ */
+
+static void subca__drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct subca__worker *w = arg;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (w->nconns == 0 || now.tv_sec > w->drain_until.tv_sec ||
+	    (now.tv_sec == w->drain_until.tv_sec &&
+	     now.tv_nsec >= w->drain_until.tv_nsec))
+		event_base_loopexit(w->base, NULL);
+}
+
+/* Stop accepting, close idle connections, and leave once the others have
+ * finished (or after SUBCA__DRAIN_SECONDS). */
+static void subca__stop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct subca__worker *w = arg;
+	struct timeval tick = {0, SUBCA__DRAIN_TICK_MS * 1000};
+	struct subca__conn *c, *next;
+
+	w->draining = true;
+	if (w->bound != NULL)
+		evhttp_del_accept_socket(w->http, w->bound);
+	w->bound = NULL;
+	clock_gettime(CLOCK_MONOTONIC, &w->drain_until);
+	w->drain_until.tv_sec += SUBCA__DRAIN_SECONDS;
+	for (c = w->conns; c != NULL; c = next) {
+		next = c->next;
+		if (!c->busy && !c->reading)
+			subca__conn_close(c);
+	}
+	event_add(w->drain_tick, &tick);
+	subca__drain_tick(-1, 0, w);
+}
+
+static void *subca__worker_main(void *arg)
+{
+	struct subca__worker *w = arg;
+
+	event_base_dispatch(w->base);
+	return NULL;
+}
+
+/* The largest body any route takes, and at least a certificate upload:
+ * bodies up to it reach the pipeline, which answers the per-route cap with
+ * a problem; past it libevent refuses on its own (a plain 413). */
+static size_t subca__max_body(void)
+{
+	size_t max = SUBCA_MAX_CERT_INPUT;
+
+	for (size_t i = 0; i < subca__nroutes; i++)
+		if (subca__routes[i].max_body > max)
+			max = subca__routes[i].max_body;
+	return max;
+}
+
+static subca_result subca__worker_http(struct subca__worker *w)
+{
+	const struct subca_server_config *cfg = &w->srv->cfg;
+
+	w->http = evhttp_new(w->base);
+	SUBCA_ENSURE(w->http != NULL, SUBCA_E_NOMEM, "cannot create evhttp");
+	evhttp_set_bevcb(w->http, subca__bevcb, w);
+	evhttp_set_gencb(w->http, subca__gencb, w);
+	evhttp_set_max_headers_size(w->http, SUBCA_MAX_REQUEST_HEADERS);
+	evhttp_set_max_body_size(w->http, (ev_ssize_t)subca__max_body());
+	evhttp_set_timeout(w->http, cfg->idle_timeout);
+	/* every method reaches the router, which answers 405 itself */
+	evhttp_set_allowed_methods(w->http,
+				   EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+					   EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
+					   EVHTTP_REQ_DELETE |
+					   EVHTTP_REQ_OPTIONS |
+					   EVHTTP_REQ_PATCH);
+	return SUBCA_OK;
+}
+
+/* The worker's own listening socket on the shared address. */
+static subca_result subca__worker_listen(struct subca__worker *w)
+{
+	struct subca__server *s = w->srv;
+	struct evconnlistener *l;
+
+	l = evconnlistener_new_bind(w->base, NULL, NULL,
+				    LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT |
+					    LEV_OPT_CLOSE_ON_EXEC |
+					    LEV_OPT_CLOSE_ON_FREE,
+				    SUBCA__BACKLOG,
+				    (struct sockaddr *)&s->addr, s->addrlen);
+	SUBCA_ENSURE(l != NULL, SUBCA_E_IO, "cannot listen on %s port %d: %s",
+		     s->host, s->port, strerror(errno));
+	w->bound = evhttp_bind_listener(w->http, l);
+	if (w->bound == NULL) {
+		evconnlistener_free(l);
+		SUBCA_BAIL(SUBCA_E_NOMEM, "cannot bind the listener");
+	}
+	if (s->port == 0) {
+		/* the first worker picked the port; the others share it */
+		socklen_t len = sizeof(s->addr);
+
+		SUBCA_ENSURE(getsockname(evconnlistener_get_fd(l),
+					 (struct sockaddr *)&s->addr,
+					 &len) == 0,
+			     SUBCA_E_IO, "getsockname: %s", strerror(errno));
+		s->port = ntohs(s->addr.ss_family == AF_INET6
+					? ((struct sockaddr_in6 *)&s->addr)->sin6_port
+					: ((struct sockaddr_in *)&s->addr)->sin_port);
+	}
+	return SUBCA_OK;
+}
+
+static subca_result subca__worker_setup(struct subca__server *s, int i)
+{
+	struct subca__worker *w = &s->workers[i];
+
+	w->srv = s;
+	w->index = i;
+	w->base = event_base_new();
+	SUBCA_ENSURE(w->base != NULL, SUBCA_E_NOMEM,
+		     "cannot create an event loop");
+	w->stop_ev = event_new(w->base, -1, 0, subca__stop_cb, w);
+	w->drain_tick = event_new(w->base, -1, EV_PERSIST, subca__drain_tick,
+				  w);
+	SUBCA_ENSURE(w->stop_ev != NULL && w->drain_tick != NULL,
+		     SUBCA_E_NOMEM, "out of memory");
+	SUBCA_TRY(subca_store_sqlite_open(s->db, false, &w->store));
+	SUBCA_TRY(subca__worker_http(w));
+	return subca__worker_listen(w);
+}
+
+static void subca__worker_free(struct subca__worker *w)
+{
+	/* evhttp_free closes what is left, freeing each SSL (and conn) */
+	if (w->http != NULL)
+		evhttp_free(w->http);
+	if (w->stop_ev != NULL)
+		event_free(w->stop_ev);
+	if (w->drain_tick != NULL)
+		event_free(w->drain_tick);
+	if (w->base != NULL)
+		event_base_free(w->base);
+	if (w->store != NULL)
+		w->store->ops->close(w->store);
+	memset(w, 0, sizeof(*w));
+}
+
+/* ---- configuration -------------------------------------------------------------- */
+
+static subca_result subca__cfg_int(const char *what, int *v, int def, int max)
+{
+	if (*v == 0)
+		*v = def;
+	SUBCA_ENSURE(*v >= 1 && *v <= max, SUBCA_E_USAGE,
+		     "%s must be from 1 to %d", what, max);
+	return SUBCA_OK;
+}
+
+static subca_result subca__cfg_listen(struct subca__server *s)
+{
+	const char *listen = s->cfg.listen;
+	const void *ip;
+
+	s->addrlen = sizeof(s->addr);
+	SUBCA_ENSURE(evutil_parse_sockaddr_port(listen,
+						(struct sockaddr *)&s->addr,
+						&s->addrlen) == 0,
+		     SUBCA_E_USAGE,
+		     "cannot parse the listen address \"%.64s\" (expected "
+		     "IPV4:PORT or [IPV6]:PORT)",
+		     listen);
+	SUBCA_ENSURE(strrchr(listen, ':') != NULL &&
+			     strrchr(listen, ':')[1] != '\0' &&
+			     strrchr(listen, ']') < strrchr(listen, ':'),
+		     SUBCA_E_USAGE, "the listen address \"%.64s\" needs a port",
+		     listen);
+	if (s->addr.ss_family == AF_INET6) {
+		ip = &((struct sockaddr_in6 *)&s->addr)->sin6_addr;
+		s->port = ntohs(((struct sockaddr_in6 *)&s->addr)->sin6_port);
+	} else {
+		ip = &((struct sockaddr_in *)&s->addr)->sin_addr;
+		s->port = ntohs(((struct sockaddr_in *)&s->addr)->sin_port);
+	}
+	SUBCA_ENSURE(inet_ntop(s->addr.ss_family, ip, s->host,
+			       sizeof(s->host)) != NULL,
+		     SUBCA_E_USAGE, "bad listen address");
+	return SUBCA_OK;
+}
+
+/* base_domain: lower-case DNS name (labels of a-z, 0-9, '-'). */
+static subca_result subca__cfg_domain(struct subca__server *s)
+{
+	const char *d = s->cfg.base_domain;
+	size_t n;
+
+	if (d == NULL || d[0] == '\0') {
+		s->cfg.base_domain = NULL;
+		return SUBCA_OK;
+	}
+	n = strlen(d);
+	SUBCA_ENSURE(n < sizeof(s->base_domain) - 64, SUBCA_E_USAGE,
+		     "the base domain is too long");
+	for (size_t i = 0; i < n; i++) {
+		char ch = d[i] >= 'A' && d[i] <= 'Z' ? (char)(d[i] + 32) : d[i];
+
+		SUBCA_ENSURE((ch >= 'a' && ch <= 'z') ||
+				     (ch >= '0' && ch <= '9') || ch == '-' ||
+				     (ch == '.' && i > 0 && i + 1 < n &&
+				      d[i - 1] != '.'),
+			     SUBCA_E_USAGE,
+			     "the base domain \"%.64s\" is not a DNS name", d);
+		s->base_domain[i] = ch;
+	}
+	s->base_domain[n] = '\0';
+	s->cfg.base_domain = s->base_domain;
+	return SUBCA_OK;
+}
+
+static subca_result subca__cfg_tls(const struct subca_server_config *c)
+{
+	bool files = c->tls_cert != NULL || c->tls_key != NULL;
+
+	SUBCA_ENSURE(files != (c->tls_authority != NULL), SUBCA_E_USAGE,
+		     "give either --tls-cert and --tls-key, or "
+		     "--tls-authority NAME");
+	SUBCA_ENSURE(!files || (c->tls_cert != NULL && c->tls_key != NULL),
+		     SUBCA_E_USAGE, "--tls-cert and --tls-key go together");
+	SUBCA_ENSURE(c->tls_root_out == NULL || c->tls_authority != NULL,
+		     SUBCA_E_USAGE, "--tls-root-out needs --tls-authority");
+	return SUBCA_OK;
+}
+
+static subca_result subca__cfg(struct subca__server *s,
+			       const struct subca_server_config *cfg)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	s->cfg = *cfg;
+	SUBCA_ENSURE(cfg->data_dir != NULL, SUBCA_E_USAGE, "no data directory");
+	if (s->cfg.listen == NULL)
+		s->cfg.listen = SUBCA_SERVER_DEFAULT_LISTEN;
+	if (s->cfg.workers == 0)
+		s->cfg.workers = cpus < 1 ? 1
+					  : cpus > SUBCA_MAX_WORKERS
+						    ? SUBCA_MAX_WORKERS
+						    : (int)cpus;
+	SUBCA_TRY(subca__cfg_int("the number of workers", &s->cfg.workers, 1,
+				 SUBCA_MAX_WORKERS));
+	SUBCA_TRY(subca__cfg_int("max connections", &s->cfg.max_connections,
+				 SUBCA_SERVER_DEFAULT_MAX_CONNECTIONS,
+				 SUBCA_MAX_CONNECTIONS));
+	SUBCA_TRY(subca__cfg_int("the header timeout", &s->cfg.header_timeout,
+				 SUBCA_SERVER_DEFAULT_HEADER_TIMEOUT, 3600));
+	SUBCA_TRY(subca__cfg_int("the idle timeout", &s->cfg.idle_timeout,
+				 SUBCA_SERVER_DEFAULT_IDLE_TIMEOUT, 3600));
+	SUBCA_TRY(subca__cfg_tls(&s->cfg));
+	SUBCA_TRY(subca__cfg_domain(s));
+	SUBCA_TRY(subca__cfg_listen(s));
+	SUBCA_ENSURE(snprintf(s->db, sizeof(s->db), "%s/subca.db",
+			      cfg->data_dir) < (int)sizeof(s->db),
+		     SUBCA_E_USAGE, "data directory path too long");
+	return SUBCA_OK;
+}
+
+/*
+ * With SO_REUSEPORT a second server of the same user would silently share
+ * the port; a probe bind without it fails when anyone listens there.
+ */
+static subca_result subca__probe_port(struct subca__server *s)
+{
+	int one = 1, fd, rc, err;
+
+	if (s->port == 0)
+		return SUBCA_OK;
+	fd = socket(s->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	SUBCA_ENSURE(fd >= 0, SUBCA_E_IO, "socket: %s", strerror(errno));
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	rc = bind(fd, (struct sockaddr *)&s->addr, (socklen_t)s->addrlen);
+	err = errno;
+	close(fd);
+	SUBCA_ENSURE(rc == 0, SUBCA_E_IO, "cannot listen on %s port %d: %s",
+		     s->host, s->port, strerror(err));
+	return SUBCA_OK;
+}
+
+/* ---- TLS ------------------------------------------------------------------------- */
+
+static subca_result subca__tls_reload(struct subca__server *s)
+{
+	const struct subca_server_config *c = &s->cfg;
+	struct subca_ctx ctx = {s->store, s->keys, "server:tls", time(NULL)};
+	struct subca__tls_params p = {
+		.cert = c->tls_cert,
+		.key = c->tls_key,
+		.authority = c->tls_authority,
+		.ctx = &ctx,
+		.listen_host = s->host,
+		.base_domain = c->base_domain,
+		.root_out = c->tls_root_out,
+	};
+	struct subca__tls_info info;
+
+	SUBCA_TRY(subca__tls_load(&s->tls, &p));
+	info = subca__tls_info(&s->tls);
+	subca_log_event("tls.load",
+			"TLS certificate serial %s loaded (%s), valid until %lld",
+			info.serial,
+			c->tls_authority ? "issued by the TLS authority"
+					 : c->tls_cert,
+			(long long)info.not_after);
+	return SUBCA_OK;
+}
+
+/* When an issued certificate is due: two thirds of its lifetime. */
+static int64_t subca__renew_at(struct subca__server *s)
+{
+	struct subca__tls_info i = subca__tls_info(&s->tls);
+
+	return i.not_before + (i.not_after - i.not_before) * 2 / 3;
+}
+
+static void subca__renew_schedule(struct subca__server *s, int64_t delay)
+{
+	struct timeval tv;
+
+	if (delay < 60)
+		delay = 60;
+	if (delay > SUBCA__RENEW_CHECK_MAX)
+		delay = SUBCA__RENEW_CHECK_MAX;
+	tv.tv_sec = (time_t)delay;
+	tv.tv_usec = 0;
+	evtimer_add(s->renew, &tv);
+}
+
+static void subca__renew_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct subca__server *s = arg;
+	int64_t now = (int64_t)time(NULL);
+
+	if (now >= subca__renew_at(s) && subca__tls_reload(s) != SUBCA_OK)
+		subca_log_event("tls.error", "renewing the TLS certificate "
+				"failed: %s", subca_error_reason());
+	subca__renew_schedule(s, subca__renew_at(s) - (int64_t)time(NULL));
+}
+
+/* ---- signals ---------------------------------------------------------------------- */
+
+static void subca__sig_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct subca__server *s = arg;
+
+	subca_log_event("stop", "signal %d: no new connections; finishing "
+			"in-flight requests (at most %d s)",
+			(int)sig, SUBCA__DRAIN_SECONDS);
+	for (int i = 0; i < s->nworkers; i++)
+		event_active(s->workers[i].stop_ev, EV_READ, 0);
+	event_base_loopbreak(s->base);
+}
+
+static void subca__sig_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct subca__server *s = arg;
+
+	if (subca__tls_reload(s) != SUBCA_OK)
+		subca_log_event("tls.error", "SIGHUP: keeping the current TLS "
+				"certificate: %s",
+				subca_error_reason());
+	subca_error_clear();
+}
+
+static subca_result subca__main_loop(struct subca__server *s)
+{
+	s->base = event_base_new();
+	SUBCA_ENSURE(s->base != NULL, SUBCA_E_NOMEM,
+		     "cannot create an event loop");
+	s->sig_term = evsignal_new(s->base, SIGTERM, subca__sig_stop, s);
+	s->sig_int = evsignal_new(s->base, SIGINT, subca__sig_stop, s);
+	s->sig_hup = evsignal_new(s->base, SIGHUP, subca__sig_hup, s);
+	s->renew = evtimer_new(s->base, subca__renew_cb, s);
+	SUBCA_ENSURE(s->sig_term && s->sig_int && s->sig_hup && s->renew,
+		     SUBCA_E_NOMEM, "out of memory");
+	SUBCA_ENSURE(evsignal_add(s->sig_term, NULL) == 0 &&
+			     evsignal_add(s->sig_int, NULL) == 0 &&
+			     evsignal_add(s->sig_hup, NULL) == 0,
+		     SUBCA_E_INTERNAL, "cannot install signal handlers");
+	if (s->cfg.tls_authority != NULL)
+		subca__renew_schedule(s, subca__renew_at(s) - (int64_t)time(NULL));
+	return SUBCA_OK;
+}
+
+/* ---- run -------------------------------------------------------------------------- */
+
+static long subca__connections(const struct subca_server_env *env)
+{
+	const struct subca__server *s = env->server;
+
+	return atomic_load(&((struct subca__server *)s)->connections);
+}
+
+static subca_result subca__open(struct subca__server *s)
+{
+	const struct subca_server_config *c = &s->cfg;
+
+	if (c->keys != NULL) {
+		s->keys = c->keys;
+	} else {
+		SUBCA_TRY(subca_keystore_soft_open(c->data_dir, c->passphrase,
+						   c->passphrase_len, &s->keys));
+		s->own_keys = true;
+	}
+	SUBCA_TRY(subca_store_sqlite_open(s->db, false, &s->store));
+	SUBCA_TRY(subca__tls_init(&s->tls));
+	s->tls_init = true;
+	return subca__tls_reload(s);
+}
+
+static subca_result subca__setup(struct subca__server *s,
+				 const struct subca_server_config *cfg)
+{
+	SUBCA_ENSURE(evthread_use_pthreads() == 0, SUBCA_E_INTERNAL,
+		     "libevent has no thread support");
+	pthread_once(&subca__conn_once, subca__conn_index_init);
+	SUBCA_ENSURE(subca__conn_idx >= 0, SUBCA_E_NOMEM, "out of memory");
+	SUBCA_TRY(subca__cfg(s, cfg));
+	SUBCA_TRY(subca__probe_port(s));
+	SUBCA_TRY(subca__open(s));
+	SUBCA_TRY(subca_metrics_init(subca__routes, subca__nroutes));
+	s->env.router.routes = subca__routes;
+	s->env.router.n = subca__nroutes;
+	s->env.router.base_domain = s->cfg.base_domain;
+	s->env.auth = subca__auth_ops;
+	s->env.tls_authority = s->cfg.tls_authority;
+	s->env.connections = subca__connections;
+	s->env.server = s;
+	s->workers = subca_calloc((size_t)s->cfg.workers, sizeof(*s->workers));
+	SUBCA_ENSURE(s->workers != NULL, SUBCA_E_NOMEM, "out of memory");
+	s->nworkers = s->cfg.workers;
+	for (int i = 0; i < s->nworkers; i++)
+		SUBCA_TRY(subca__worker_setup(s, i));
+	return subca__main_loop(s);
+}
+
+/* Workers never take the signals: the main thread's loop handles them. */
+static subca_result subca__start_workers(struct subca__server *s)
+{
+	sigset_t block, old;
+	int rc = 0;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	for (int i = 0; i < s->nworkers && rc == 0; i++) {
+		rc = pthread_create(&s->workers[i].thread, NULL,
+				    subca__worker_main, &s->workers[i]);
+		s->workers[i].started = rc == 0;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	SUBCA_ENSURE(rc == 0, SUBCA_E_INTERNAL, "cannot start a worker: %s",
+		     strerror(rc));
+	return SUBCA_OK;
+}
+
+static void subca__stop_workers(struct subca__server *s)
+{
+	for (int i = 0; i < s->nworkers; i++) {
+		if (!s->workers[i].started)
+			continue;
+		event_active(s->workers[i].stop_ev, EV_READ, 0);
+		pthread_join(s->workers[i].thread, NULL);
+		s->workers[i].started = false;
+	}
+}
+
+static void subca__free(struct subca__server *s)
+{
+	subca__stop_workers(s);
+	for (int i = 0; s->workers != NULL && i < s->nworkers; i++)
+		subca__worker_free(&s->workers[i]);
+	subca_free(s->workers);
+	if (s->renew != NULL)
+		event_free(s->renew);
+	if (s->sig_term != NULL)
+		event_free(s->sig_term);
+	if (s->sig_int != NULL)
+		event_free(s->sig_int);
+	if (s->sig_hup != NULL)
+		event_free(s->sig_hup);
+	if (s->base != NULL)
+		event_base_free(s->base);
+	if (s->tls_init)
+		subca__tls_cleanup(&s->tls);
+	if (s->store != NULL)
+		s->store->ops->close(s->store);
+	if (s->own_keys && s->keys != NULL)
+		s->keys->ops->close(s->keys);
+	subca_metrics_cleanup();
+	subca_free(s);
+}
+
+static subca_result subca__serve(struct subca__server *s)
+{
+	bool v6 = s->addr.ss_family == AF_INET6;
+
+	SUBCA_TRY(subca__start_workers(s));
+	subca_log_event("start", "listening on %s%s%s:%d with %d workers",
+			v6 ? "[" : "", s->host, v6 ? "]" : "", s->port,
+			s->nworkers);
+	fprintf(stderr, "subca: listening on https://%s%s%s:%d/\n",
+		v6 ? "[" : "", s->host, v6 ? "]" : "", s->port);
+	fflush(stderr);
+	event_base_dispatch(s->base);
+	subca__stop_workers(s);
+	subca_log_event("stopped", "all workers stopped");
+	return SUBCA_OK;
+}
+
+subca_result subca_server_run(const struct subca_server_config *cfg)
+{
+	struct subca__server *s = subca_calloc(1, sizeof(*s));
+	subca_result rv;
+
+	SUBCA_ENSURE(s != NULL, SUBCA_E_NOMEM, "out of memory");
+	/* a peer closing early must not kill the process */
+	signal(SIGPIPE, SIG_IGN);
+	rv = subca__setup(s, cfg);
+	if (rv == SUBCA_OK)
+		rv = subca__serve(s);
+	subca__free(s);
+	return rv;
+}
