@@ -96,6 +96,7 @@ int cmd_intermediate_list(struct cli *cli, int argc, char **argv);
 int cmd_sign_intermediate(struct cli *cli, int argc, char **argv);
 int cmd_issue(struct cli *cli, int argc, char **argv);
 int cmd_audit(struct cli *cli, int argc, char **argv);
+int cmd_admin_token(struct cli *cli, int argc, char **argv);
 
 /* Data directory (cli_data.c). */
 SUBCA_MUST_CHECK subca_result cli_data_open(struct cli *cli);

@@ -58,6 +58,10 @@ static const struct cli_command cli_commands[] = {
 	 "issue a leaf certificate from the active intermediate"},
 	{"audit", NULL, CLI_NEEDS_DATA, cmd_audit, "[NAME] [--json] [--limit N]",
 	 "show the audit log, newest first"},
+	{"admin", "token", CLI_NEEDS_DATA, cmd_admin_token,
+	 "create [--authorities A,B] [--expires 90d] [--description TEXT] | "
+	 "list [--json] | revoke ID",
+	 "create (shown once), list or revoke admin API tokens"},
 };
 
 #define CLI_NCOMMANDS (sizeof(cli_commands) / sizeof(cli_commands[0]))

@@ -1,0 +1,339 @@
+/*
+ * subca admin token create | list | revoke: credentials of the admin API.
+ * A token is shown once, on stdout, when it is created; subca keeps only
+ * its SHA-256 hash, so no later command can show it again.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "subca/alloc.h"
+#include "subca/credential.h"
+#include "subca/limits.h"
+
+static void cli_admin_time(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t == 0 || gmtime_r(&tt, &tm) == NULL) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static json_t *cli_admin_time_json(int64_t t)
+{
+	char buf[32];
+
+	if (t == 0)
+		return json_null();
+	cli_admin_time(t, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+/* ---- create ------------------------------------------------------------ */
+
+struct cli_token_opts {
+	const char *authorities; /* "a,b" or NULL for a global token */
+	const char *expires;	 /* "90d" or NULL for never */
+	const char *description;
+};
+
+/* Every name of the scope is an existing authority; no name twice. */
+static subca_result cli_scope_check(struct cli *cli, const char *scope)
+{
+	char buf[4096], *save = NULL;
+	size_t n = strlen(scope);
+
+	SUBCA_ENSURE(n > 0 && n < sizeof(buf), SUBCA_E_USAGE,
+		     "--authorities must list 1 or more authority names "
+		     "separated by commas");
+	memcpy(buf, scope, n + 1);
+	SUBCA_ENSURE(buf[0] != ',' && buf[n - 1] != ',' &&
+			     strstr(buf, ",,") == NULL,
+		     SUBCA_E_USAGE,
+		     "--authorities has an empty name: \"%.64s\"", scope);
+	for (char *name = strtok_r(buf, ",", &save); name != NULL;
+	     name = strtok_r(NULL, ",", &save)) {
+		struct subca_authority_rec a;
+		subca_result rv;
+		char *rest = save;
+
+		SUBCA_TRY(subca_label_validate("authority name", name));
+		rv = cli->store->ops->authority_get(cli->store, name, &a);
+		if (rv == SUBCA_E_NOT_FOUND)
+			SUBCA_BAIL(SUBCA_E_NOT_FOUND,
+				   "no authority named \"%s\"", name);
+		SUBCA_TRY(rv);
+		subca_authority_rec_cleanup(&a);
+		SUBCA_ENSURE(rest == NULL || !subca_scope_allows(rest, name),
+			     SUBCA_E_USAGE,
+			     "--authorities names \"%s\" twice", name);
+	}
+	return SUBCA_OK;
+}
+
+static subca_result cli_token_rec(struct cli *cli,
+				  const struct cli_token_opts *o,
+				  struct subca_admin_token_rec *r)
+{
+	int64_t lifetime = 0;
+
+	if (o->authorities != NULL)
+		SUBCA_TRY(cli_scope_check(cli, o->authorities));
+	if (o->expires != NULL) {
+		if (subca_duration_parse(o->expires,
+					 SUBCA_MAX_CREDENTIAL_LIFETIME,
+					 &lifetime) != SUBCA_OK)
+			SUBCA_BAIL(SUBCA_E_USAGE, "--expires: %s",
+				   subca_error_reason());
+	}
+	SUBCA_ENSURE(o->description == NULL ||
+			     strlen(o->description) <= SUBCA_MAX_DESCRIPTION,
+		     SUBCA_E_USAGE, "--description is longer than %d characters",
+		     SUBCA_MAX_DESCRIPTION);
+	r->scope = (char *)o->authorities;
+	r->description = (char *)(o->description ? o->description : "");
+	r->created = (int64_t)cli->ctx.now;
+	r->expires = lifetime ? (int64_t)cli->ctx.now + lifetime : 0;
+	return SUBCA_OK;
+}
+
+/* Record the token's hash and an audit entry in one transaction. */
+static subca_result cli_token_store(struct cli *cli,
+				    struct subca_admin_token_rec *r)
+{
+	struct subca_store *st = cli->store;
+	char exp[32];
+	subca_result rv;
+
+	cli_admin_time(r->expires, exp, sizeof(exp));
+	SUBCA_TRY(st->ops->begin(st));
+	rv = st->ops->admin_token_add(st, r);
+	if (rv == SUBCA_OK)
+		rv = subca_audit(&cli->ctx, NULL, "admin_token.create",
+				 "admin token #%lld created (scope %s, "
+				 "expires %s) \"%.64s\"",
+				 (long long)r->id,
+				 r->scope ? r->scope : "global",
+				 r->expires ? exp : "never", r->description);
+	if (rv == SUBCA_OK)
+		rv = st->ops->commit(st);
+	if (rv != SUBCA_OK)
+		st->ops->rollback(st);
+	return rv;
+}
+
+static subca_result cli_token_create(struct cli *cli,
+				     const struct cli_token_opts *o,
+				     char secret[SUBCA_CREDENTIAL_SIZE],
+				     int64_t *id)
+{
+	struct subca_admin_token_rec r = {0};
+	char hash[SUBCA_CREDENTIAL_HASH_SIZE];
+
+	SUBCA_TRY(cli_token_rec(cli, o, &r));
+	SUBCA_TRY(subca_credential_generate(SUBCA_CRED_ADMIN, secret));
+	SUBCA_TRY(subca_credential_hash(secret, strlen(secret), hash));
+	r.hash = hash;
+	SUBCA_TRY(cli_token_store(cli, &r));
+	*id = r.id;
+	return SUBCA_OK;
+}
+
+static int cli_admin_token_create(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"authorities", required_argument, NULL, 'a'},
+		{"expires", required_argument, NULL, 'e'},
+		{"description", required_argument, NULL, 'd'},
+		{NULL, 0, NULL, 0},
+	};
+	struct cli_token_opts o = {0};
+	char secret[SUBCA_CREDENTIAL_SIZE] = "";
+	int64_t id = 0;
+	subca_result rv;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'a': o.authorities = optarg; break;
+		case 'e': o.expires = optarg; break;
+		case 'd': o.description = optarg; break;
+		default: return cli_usage(cli_current, "unknown option");
+		}
+	}
+	if (optind != argc)
+		return cli_usage(cli_current, "unexpected argument %s",
+				 argv[optind]);
+	rv = cli_token_create(cli, &o, secret, &id);
+	if (rv != SUBCA_OK) {
+		subca_wipe(secret, sizeof(secret));
+		return rv == SUBCA_E_USAGE
+			       ? cli_usage(cli_current, "%s", subca_error_reason())
+			       : cli_fail(rv);
+	}
+	printf("%s\n", secret);
+	fflush(stdout);
+	subca_wipe(secret, sizeof(secret));
+	fprintf(stderr,
+		"subca: admin token #%lld created (%s%s). It is shown only "
+		"this once: subca keeps its hash, not the token. Store it now.\n",
+		(long long)id, o.authorities ? "authorities " : "global",
+		o.authorities ? o.authorities : "");
+	return 0;
+}
+
+/* ---- list -------------------------------------------------------------- */
+
+static const char *cli_token_status(const struct subca_admin_token_rec *t,
+				    time_t now)
+{
+	if (t->revoked != 0)
+		return "revoked";
+	if (t->expires != 0 && t->expires <= (int64_t)now)
+		return "expired";
+	return "active";
+}
+
+/* "a,b" as ["a", "b"]; a global token (NULL) as null. */
+static json_t *cli_scope_json(const char *scope)
+{
+	json_t *a;
+
+	if (scope == NULL)
+		return json_null();
+	a = json_array();
+	while (*scope != '\0') {
+		size_t n = strcspn(scope, ",");
+
+		json_array_append_new(a, json_stringn(scope, n));
+		scope += n + (scope[n] == ',');
+	}
+	return a;
+}
+
+static json_t *cli_token_json(const struct subca_admin_token_rec *t,
+			      time_t now)
+{
+	return json_pack("{s:I, s:s, s:o, s:s, s:o, s:o, s:o}", "id",
+			 (json_int_t)t->id, "status", cli_token_status(t, now),
+			 "authorities", cli_scope_json(t->scope), "description",
+			 t->description, "created",
+			 cli_admin_time_json(t->created), "expires",
+			 cli_admin_time_json(t->expires), "revoked",
+			 cli_admin_time_json(t->revoked));
+}
+
+static void cli_token_text(const struct subca_admin_token_rec *t, time_t now)
+{
+	char created[32], expires[32];
+
+	cli_admin_time(t->created, created, sizeof(created));
+	cli_admin_time(t->expires, expires, sizeof(expires));
+	printf("%-5lld %-8s %-20s %-20s %-20s %s\n", (long long)t->id,
+	       cli_token_status(t, now), created,
+	       t->expires ? expires : "never",
+	       t->scope ? t->scope : "(global)", t->description);
+}
+
+static int cli_admin_token_list(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0},
+	};
+	struct subca_admin_token_list l = {0};
+	bool json = false;
+	json_t *arr;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch != 'j')
+			return cli_usage(cli_current, "unknown option");
+		json = true;
+	}
+	if (optind != argc)
+		return cli_usage(cli_current, "unexpected argument %s",
+				 argv[optind]);
+	if (cli->store->ops->admin_token_list(cli->store, &l) != SUBCA_OK)
+		return cli_fail(subca_error_code());
+	arr = json_array();
+	if (!json)
+		printf("%-5s %-8s %-20s %-20s %-20s %s\n", "ID", "STATUS",
+		       "CREATED", "EXPIRES", "AUTHORITIES", "DESCRIPTION");
+	for (size_t i = 0; i < l.n; i++) {
+		if (json)
+			json_array_append_new(arr,
+					      cli_token_json(&l.v[i], cli->ctx.now));
+		else
+			cli_token_text(&l.v[i], cli->ctx.now);
+	}
+	subca_admin_token_list_cleanup(&l);
+	if (json)
+		return cli_print_json(arr);
+	json_decref(arr);
+	return 0;
+}
+
+/* ---- revoke ------------------------------------------------------------ */
+
+static subca_result cli_token_revoke(struct cli *cli, int64_t id)
+{
+	struct subca_store *st = cli->store;
+	subca_result rv;
+
+	SUBCA_TRY(st->ops->begin(st));
+	rv = st->ops->admin_token_revoke(st, id, (int64_t)cli->ctx.now);
+	if (rv == SUBCA_OK)
+		rv = subca_audit(&cli->ctx, NULL, "admin_token.revoke",
+				 "admin token #%lld revoked", (long long)id);
+	if (rv == SUBCA_OK)
+		rv = st->ops->commit(st);
+	if (rv != SUBCA_OK)
+		st->ops->rollback(st);
+	return rv;
+}
+
+static int cli_admin_token_revoke(struct cli *cli, int argc, char **argv)
+{
+	char *end = NULL;
+	long long id;
+
+	if (argc != 2 || argv[1][0] == '-')
+		return cli_usage(cli_current, "expected one token ID");
+	errno = 0;
+	id = strtoll(argv[1], &end, 10);
+	if (errno != 0 || end == argv[1] || *end != '\0' || id <= 0)
+		return cli_usage(cli_current,
+				 "token ID must be a positive number, not "
+				 "\"%.32s\" (see `subca admin token list`)",
+				 argv[1]);
+	if (cli_token_revoke(cli, (int64_t)id) != SUBCA_OK)
+		return cli_fail(subca_error_code());
+	fprintf(stderr, "subca: admin token #%lld revoked\n", id);
+	return 0;
+}
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+int cmd_admin_token(struct cli *cli, int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*run)(struct cli *cli, int argc, char **argv);
+	} subs[] = {
+		{"create", cli_admin_token_create},
+		{"list", cli_admin_token_list},
+		{"revoke", cli_admin_token_revoke},
+	};
+
+	for (size_t i = 0; argc > 1 && i < sizeof(subs) / sizeof(subs[0]); i++)
+		if (strcmp(argv[1], subs[i].name) == 0)
+			return subs[i].run(cli, argc - 1, argv + 1);
+	return cli_usage(cli_current, "expected create, list or revoke");
+}
