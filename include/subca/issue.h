@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "subca/csr.h"
 #include "subca/error.h"
@@ -33,14 +34,21 @@ struct subca_leaf_request {
 	struct subca_names sans;
 	long days; /* > 0, at most SUBCA_MAX_LEAF_DAYS */
 	time_t now;
+	/* Extended key usages: SUBCA_EKU_* bits; 0 means both (the default
+	 * profile). */
+	unsigned eku;
 };
+
+#define SUBCA_EKU_SERVER 1u /* id-kp-serverAuth */
+#define SUBCA_EKU_CLIENT 2u /* id-kp-clientAuth */
+#define SUBCA_EKU_ALL (SUBCA_EKU_SERVER | SUBCA_EKU_CLIENT)
 
 /*
  * Issue a leaf: v3, random positive serial (>= 64 random bits), subject
  * (CSR subject, or CN=cn), notBefore = now - 1 minute, notAfter capped by
  * the issuer's notAfter, critical basicConstraints CA:FALSE, critical
  * keyUsage digitalSignature (+keyEncipherment for RSA), EKU serverAuth +
- * clientAuth, SANs (when the only name is a DNS-looking CN, it becomes a
+ * clientAuth (or only those in r->eku), SANs (when the only name is a DNS-looking CN, it becomes a
  * DNS SAN too), subject key identifier, authority key identifier copied
  * from the issuer's subject key identifier extension (never recomputed),
  * CRL distribution point and AIA OCSP when set.
@@ -53,6 +61,26 @@ struct subca_leaf_request {
 SUBCA_MUST_CHECK subca_result subca_leaf_issue(const struct subca_issuer *iss,
 					       const struct subca_leaf_request *r,
 					       X509 **out);
+
+/*
+ * The names a leaf for `r` would carry, computed exactly as
+ * subca_leaf_issue does (so that a policy can be checked against them
+ * before issuing): *subject (the CSR's subject, or CN=r->cn) and *sans (the
+ * CSR's SANs and r->sans, validated and de-duplicated, plus a DNS-looking
+ * sole CN). A CSR's self-signature is verified. Errors as subca_leaf_issue
+ * for the CSR and the names (BAD_CSR, CSR_SIGNATURE, BAD_NAME, TOO_LARGE,
+ * INVALID_ARGUMENT). Both owned by the caller; NULL after a failure.
+ */
+SUBCA_MUST_CHECK subca_result subca_leaf_names(const struct subca_leaf_request *r,
+					       GENERAL_NAMES **sans,
+					       X509_NAME **subject);
+
+/*
+ * Check the text of one name of `type` (GEN_DNS: letter-digit-hyphen labels,
+ * one leading "*." allowed; GEN_EMAIL; GEN_URI: with a scheme) by the rules
+ * subca_leaf_issue applies to SANs. SUBCA_E_BAD_NAME naming it.
+ */
+SUBCA_MUST_CHECK subca_result subca_name_check(int type, const char *v);
 
 /*
  * Check every name of `leaf` (subject CN/emailAddress and SANs) against the

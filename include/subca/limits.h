@@ -59,4 +59,10 @@
 #define SUBCA_MAX_WORKERS 256
 #define SUBCA_MAX_CONNECTIONS 100000
 
+/* JOSE (src/server/jose.c): a compact JWS, its decoded protected header,
+ * and the largest RSA modulus a JWK may carry (JWK text: SUBCA_MAX_JWK_INPUT). */
+#define SUBCA_MAX_JWS 8192u
+#define SUBCA_MAX_JWS_HEADER 1024u
+#define SUBCA_MAX_JWK_RSA_BITS 8192
+
 #endif

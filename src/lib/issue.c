@@ -156,6 +156,15 @@ static subca_result subca__ip_name(const char *v, GENERAL_NAME **out)
 	return SUBCA_OK;
 }
 
+static bool subca__is_ip(const char *s)
+{
+	ASN1_OCTET_STRING *ip = a2i_IPADDRESS(s);
+
+	ERR_clear_error();
+	ASN1_OCTET_STRING_free(ip);
+	return ip != NULL;
+}
+
 /* Decide the type of a SAN text and strip its prefix. */
 static int subca__san_type(const char **v)
 {
@@ -167,7 +176,6 @@ static int subca__san_type(const char **v)
 		{"email:", GEN_EMAIL}, {"URI:", GEN_URI},
 	};
 	const char *s = *v;
-	ASN1_OCTET_STRING *ip;
 
 	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
 		if (subca__has_prefix(s, prefixes[i].prefix)) {
@@ -175,12 +183,8 @@ static int subca__san_type(const char **v)
 			return prefixes[i].type;
 		}
 	}
-	ip = a2i_IPADDRESS(s);
-	ERR_clear_error();
-	if (ip != NULL) {
-		ASN1_OCTET_STRING_free(ip);
+	if (subca__is_ip(s))
 		return GEN_IPADD;
-	}
 	if (strstr(s, "://") != NULL)
 		return GEN_URI;
 	if (strchr(s, '@') != NULL)
@@ -212,6 +216,19 @@ static subca_result subca__ia5_check(int type, const char *v)
 		return SUBCA_OK;
 	}
 	SUBCA_BAIL(SUBCA_E_BAD_NAME, "unsupported name type");
+}
+
+subca_result subca_name_check(int type, const char *v)
+{
+	char shown[80];
+
+	SUBCA_ENSURE(v != NULL && v[0] != '\0', SUBCA_E_BAD_NAME, "empty name");
+	for (const char *p = v; *p != '\0'; p++)
+		SUBCA_ENSURE((unsigned char)*p >= 0x20 && *p != 0x7f,
+			     SUBCA_E_BAD_NAME,
+			     "name \"%s\" contains a control character",
+			     subca__shown(v, shown, sizeof(shown)));
+	return subca__ia5_check(type, v);
 }
 
 /* Parse one SAN text ("DNS:a.example", "10.0.0.1", ...). */
@@ -428,6 +445,11 @@ static subca_result subca__names(const struct subca_leaf_request *r,
 		     SUBCA_E_INVALID_ARGUMENT,
 		     "the leaf has no name: give a common name or subject "
 		     "alternative names");
+	if (cn != NULL && subca__is_ip(cn)) {
+		/* an address is never a dNSName (RFC 5280 4.2.1.6) */
+		SUBCA_TRY(subca__ip_name(cn, &gn));
+		return subca__sans_add(l->sans, gn);
+	}
 	if (cn == NULL || strchr(cn, '.') == NULL || !subca__dns_valid(cn, true))
 		return SUBCA_OK;
 	SUBCA_TRY(subca__ia5_name(GEN_DNS, cn, &gn));
@@ -611,7 +633,7 @@ static subca_result subca__add_ext(X509 *x, int nid, void *value, int crit)
 }
 
 /* RFC 5280 4.2.1.9: CA:FALSE; 4.2.1.3 key usage; 4.2.1.12 EKU. */
-static subca_result subca__add_profile(X509 *x, EVP_PKEY *pub)
+static subca_result subca__add_profile(X509 *x, EVP_PKEY *pub, unsigned eku_bits)
 {
 	SUBCA_AUTO(BASIC_CONSTRAINTS) BASIC_CONSTRAINTS *bc =
 		BASIC_CONSTRAINTS_new();
@@ -619,12 +641,16 @@ static subca_result subca__add_profile(X509 *x, EVP_PKEY *pub)
 	EXTENDED_KEY_USAGE *eku = sk_ASN1_OBJECT_new_null();
 	subca_result rv = SUBCA_E_NOMEM;
 
+	if (eku_bits == 0)
+		eku_bits = SUBCA_EKU_ALL;
 	if (bc == NULL || ku == NULL || eku == NULL ||
 	    !ASN1_BIT_STRING_set_bit(ku, 0, 1) || /* digitalSignature */
 	    (EVP_PKEY_get_base_id(pub) == EVP_PKEY_RSA &&
 	     !ASN1_BIT_STRING_set_bit(ku, 2, 1)) || /* keyEncipherment */
-	    !sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(NID_server_auth)) ||
-	    !sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(NID_client_auth))) {
+	    ((eku_bits & SUBCA_EKU_SERVER) &&
+	     !sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(NID_server_auth))) ||
+	    ((eku_bits & SUBCA_EKU_CLIENT) &&
+	     !sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(NID_client_auth)))) {
 		subca_error_set(rv, __FILE__, __LINE__,
 				"out of memory building the leaf profile");
 		goto out;
@@ -771,12 +797,13 @@ out:
 }
 
 static subca_result subca__add_exts(X509 *x, const struct subca_issuer *iss,
+				    const struct subca_leaf_request *r,
 				    const struct subca__leaf *l)
 {
 	/* RFC 5280 4.2.1.6: with an empty subject, the SAN MUST be critical */
 	int san_crit = X509_NAME_entry_count(l->subject) == 0;
 
-	SUBCA_TRY(subca__add_profile(x, l->pub));
+	SUBCA_TRY(subca__add_profile(x, l->pub, r->eku));
 	if (sk_GENERAL_NAME_num(l->sans) > 0)
 		SUBCA_TRY(subca__add_ext(x, NID_subject_alt_name, l->sans,
 					 san_crit));
@@ -818,7 +845,7 @@ static subca_result subca__build(const struct subca_issuer *iss,
 			   X509_set_pubkey(x, l->pub),
 		   SUBCA_E_CRYPTO, "cannot fill in the leaf certificate");
 	SUBCA_TRY(subca__set_validity(x, iss->cert, r));
-	SUBCA_TRY(subca__add_exts(x, iss, l));
+	SUBCA_TRY(subca__add_exts(x, iss, r, l));
 	*out = subca_steal(&x);
 	return SUBCA_OK;
 }
@@ -850,7 +877,40 @@ static subca_result subca__check_request(const struct subca_issuer *iss,
 	/* X509_check_ca() == 1: CA:TRUE, and keyCertSign if keyUsage is set */
 	SUBCA_ENSURE(X509_check_ca(iss->cert) == 1, SUBCA_E_NOT_CA,
 		     "the issuing certificate is not a CA with keyCertSign");
+	SUBCA_ENSURE((r->eku & ~SUBCA_EKU_ALL) == 0, SUBCA_E_INVALID_ARGUMENT,
+		     "unknown extended key usage bits 0x%x", r->eku);
 	return SUBCA_OK;
+}
+
+/* The leaf's key, subject and SANs, from the CSR or the request. */
+static subca_result subca__collect(const struct subca_leaf_request *r,
+				   struct subca__leaf *l)
+{
+	l->sans = sk_GENERAL_NAME_new_null();
+	SUBCA_ENSURE(l->sans != NULL, SUBCA_E_NOMEM, "out of memory");
+	if (r->csr != NULL)
+		SUBCA_TRY(subca__from_csr(r->csr, l));
+	else
+		SUBCA_TRY(subca__from_key(r, l));
+	return subca__names(r, l);
+}
+
+subca_result subca_leaf_names(const struct subca_leaf_request *r,
+			      GENERAL_NAMES **sans, X509_NAME **subject)
+{
+	struct subca__leaf l = {0};
+	subca_result rv;
+
+	*sans = NULL;
+	*subject = NULL;
+	SUBCA_ENSURE(r != NULL, SUBCA_E_INVALID_ARGUMENT, "missing request");
+	rv = subca__collect(r, &l);
+	if (rv == SUBCA_OK) {
+		*sans = subca_steal(&l.sans);
+		*subject = subca_steal(&l.subject);
+	}
+	subca__leaf_cleanup(&l);
+	return rv;
 }
 
 static subca_result subca__issue(const struct subca_issuer *iss,
@@ -862,14 +922,8 @@ static subca_result subca__issue(const struct subca_issuer *iss,
 	STACK_OF(X509) *cas = NULL;
 	subca_result rv;
 
-	l->sans = sk_GENERAL_NAME_new_null();
-	SUBCA_ENSURE(l->sans != NULL, SUBCA_E_NOMEM, "out of memory");
-	if (r->csr != NULL)
-		SUBCA_TRY(subca__from_csr(r->csr, l));
-	else
-		SUBCA_TRY(subca__from_key(r, l));
+	SUBCA_TRY(subca__collect(r, l));
 	SUBCA_TRY(subca_key_check_strength(l->pub, "leaf key"));
-	SUBCA_TRY(subca__names(r, l));
 	SUBCA_TRY(subca__build(iss, r, l, &x));
 
 	/* RFC 5280 4.2.1.10: refuse before signing anything */
