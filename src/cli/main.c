@@ -52,6 +52,10 @@ static const struct cli_command cli_commands[] = {
 	{"sign-intermediate", NULL, 0, cmd_sign_intermediate,
 	 "--root-cert F --root-key F [--days N] [--path-len N] CSR [--out F]",
 	 "offline signer: sign a CSR with a root held as PEM files"},
+	{"token", NULL, 0, cmd_token,
+	 "AUTHORITY --provisioner NAME --key FILE --san NAME... [--sub S] "
+	 "[--aud URL] [--ttl 5m]",
+	 "mint a one-time sign token with a jwk provisioner's private key"},
 	{"issue", NULL, CLI_NEEDS_DATA, cmd_issue,
 	 "NAME (--csr FILE [--out F] | --cn CN [--san V]... [--key TYPE] "
 	 "--out-key F --out-cert F) [--san V]... [--days N]",
