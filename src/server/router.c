@@ -189,9 +189,10 @@ static subca_result subca__table_match(const struct subca_router *r,
 	SUBCA_ENSURE(m->allow[0] == '\0', SUBCA_E_METHOD_NOT_ALLOWED,
 		     "%s is not allowed on %s (allowed: %s)",
 		     meth, shown, m->allow);
-	SUBCA_BAIL(SUBCA_E_NOT_FOUND, "no endpoint %s%s",
-		   m->via == SUBCA_VIA_NONE ? "" : "below the authority at ",
-		   shown);
+	if (m->via == SUBCA_VIA_NONE)
+		SUBCA_BAIL(SUBCA_E_NOT_FOUND, "no endpoint %s", shown);
+	SUBCA_BAIL(SUBCA_E_NOT_FOUND, "authority \"%s\" has no endpoint %s",
+		   m->authority, shown);
 }
 
 subca_result subca__router_match(const struct subca_router *r,

@@ -1,0 +1,424 @@
+#!/bin/bash
+# `subca serve` over real HTTPS: health and metrics, the public per-authority
+# endpoints by path and by host, problems for unknown authorities, bodies
+# over the cap and too many connections, a slow client cut off while others
+# are served, TLS versions, certificate reload on SIGHUP (issued and files),
+# and a clean exit on SIGTERM with a request in flight.
+. "$SUBCA_TEST_LIB"
+
+W=$T/w
+mkdir -p "$W"
+cd "$W"
+
+# ---------------------------------------------------------------- setup
+
+# corp: an imported bundle (anchor + the customer's own signing CA), so that
+# /chain must carry the customer CA after the intermediate.
+corp_authority() {
+	gen_root openssl ec-p256 "$W/anchor" "Corp Anchor"
+	openssl_genkey ec-p256 "$W/sub.key"
+	openssl req -new -key "$W/sub.key" -subj "/O=subca tests/CN=Corp Signing CA" \
+		-out "$W/sub.csr"
+	printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' >"$W/sub.ext"
+	openssl x509 -req -in "$W/sub.csr" -CA "$W/anchor/root.crt" \
+		-CAkey "$W/anchor/root.key" -CAcreateserial -days 3000 \
+		-extfile "$W/sub.ext" -out "$W/sub.crt" 2>/dev/null
+	cat "$W/anchor/root.crt" "$W/sub.crt" >"$W/bundle.pem"
+	sc authority create corp --subdomain corpsub
+	sc root import corp "$W/bundle.pem"
+	sc intermediate request corp --cn "Corp Issuing CA" --out "$W/corp.csr" 2>/dev/null
+	sc sign-intermediate --root-cert "$W/sub.crt" --root-key "$W/sub.key" \
+		"$W/corp.csr" --out "$W/corp.crt"
+	sc intermediate import corp "$W/corp.crt"
+}
+
+setup() {
+	sc init 2>/dev/null
+	sc authority create server-tls --generate-root
+	sc authority create demo --subdomain dm --generate-root
+	sc authority create empty
+	corp_authority
+}
+step "data dir with a TLS authority, a generated-root and an imported-bundle authority" setup
+
+PORT=$(free_port)
+URL=https://127.0.0.1:$PORT
+CA=$T/tls-root.pem
+
+# start_server LOG ARGS...: start `subca serve` in the background and wait
+# for its "listening on" line. Its pid goes to LOG.pid (and $T/pids), its
+# exit status to LOG.rc once it exits (steps run in subshells, so the test
+# cannot `wait` for it itself).
+start_server() {
+	local log=$1 i
+	shift
+	rm -f "$log.pid" "$log.rc"
+	("$SUBCA" serve "$@" 2>"$log" &
+	 echo $! >"$log.pid"
+	 wait $!
+	 echo $? >"$log.rc") &
+	for i in $(seq 1 50); do [ -s "$log.pid" ] && break; sleep 0.1; done
+	cat "$log.pid" >>"$T/pids"
+	for i in $(seq 1 100); do
+		grep -q "subca: listening on https://" "$log" && return 0
+		[ ! -e "$log.rc" ] || break
+		sleep 0.1
+	done
+	sed 's/^/#   /' "$log" >&2
+	return 1
+}
+
+# exit_status LOG: wait (at most 15 s) for the server of LOG to exit; print
+# its exit status.
+exit_status() {
+	local i
+	for i in $(seq 1 150); do
+		[ -s "$1.rc" ] && { cat "$1.rc"; return 0; }
+		sleep 0.1
+	done
+	echo timeout
+}
+
+start_main() {
+	start_server "$T/serve.log" --listen "127.0.0.1:$PORT" --workers 2 \
+		--tls-authority server-tls --tls-root-out "$CA" \
+		--base-domain example.test --header-timeout 2
+	has "$T/serve.log" "subca: listening on https://127.0.0.1:$PORT/"
+	[ -s "$CA" ]
+}
+step "serve starts on 127.0.0.1 with a certificate from its TLS authority" start_main
+MAIN_PID=$(cat "$T/serve.log.pid" 2>/dev/null || echo 0)
+
+# get PATH [CURL ARGS...]: body in $W/body, "STATUS CONTENT-TYPE" in $W/meta.
+get() {
+	local path=$1
+	shift
+	curl -sS --cacert "$CA" -o "$W/body" -D "$W/headers" \
+		-w '%{http_code} %{content_type}' "$@" "$URL$path" >"$W/meta"
+}
+
+# problem STATUS TYPE: the last response was that RFC 7807 problem.
+problem() {
+	read -r status ctype <"$W/meta" || true
+	[ "$status" = "$1" ] || { log "status $status, want $1"; cat "$W/body" >&2; return 1; }
+	[ "$ctype" = "application/problem+json" ] || { log "content type $ctype"; return 1; }
+	"$PY" - "$W/body" "$1" "$2" <<'EOF'
+import json, sys
+p = json.load(open(sys.argv[1]))
+assert p["status"] == int(sys.argv[2]), p
+assert p["type"] == "urn:subca:error:" + sys.argv[3], p
+assert p["title"] and p["detail"], p
+EOF
+}
+
+healthz() {
+	get /healthz
+	[ "$(cat "$W/meta")" = "200 application/json" ]
+	[ "$(cat "$W/body")" = '{"status":"ok"}' ]
+	grep -qi '^x-request-id: [0-9a-f]\{16\}' "$W/headers"
+}
+step "GET /healthz answers ok over TLS verified against the TLS root" healthz
+
+by_path_and_host() {
+	get /a/demo/chain
+	[ "$(cut -d' ' -f1 "$W/meta")" = 200 ]
+	cp "$W/body" "$W/demo-chain-path.pem"
+	get /a/demo/roots
+	cp "$W/body" "$W/demo-roots-path.pem"
+	URL=https://dm.example.test:$PORT get /chain \
+		--resolve "dm.example.test:$PORT:127.0.0.1"
+	cmp "$W/body" "$W/demo-chain-path.pem"
+	URL=https://dm.example.test:$PORT get /roots \
+		--resolve "dm.example.test:$PORT:127.0.0.1"
+	cmp "$W/body" "$W/demo-roots-path.pem"
+	[ "$(pem_count "$W/demo-chain-path.pem")" = 1 ]
+	[ "$(pem_count "$W/demo-roots-path.pem")" = 1 ]
+	grep -q "application/pem-certificate-chain" "$W/meta"
+}
+step "/chain and /roots by path (/a/demo/) and by host (dm.example.test) agree" by_path_and_host
+
+chain_verifies() {
+	sc issue demo --cn app.example --san DNS:app.example \
+		--out-key "$W/app.key" --out-cert "$W/app.pem" 2>/dev/null
+	split_chain "$W/app.pem" "$W/app.crt" "$W/app-int.pem"
+	openssl verify -x509_strict -CAfile "$W/demo-roots-path.pem" \
+		-untrusted "$W/demo-chain-path.pem" "$W/app.crt"
+	openssl verify -x509_strict -CAfile "$W/demo-roots-path.pem" \
+		"$W/demo-chain-path.pem"
+	# the imported bundle: the chain carries the customer's signing CA
+	get /a/corp/chain
+	cp "$W/body" "$W/corp-chain.pem"
+	[ "$(pem_count "$W/corp-chain.pem")" = 2 ]
+	URL=https://corpsub.example.test:$PORT get /roots \
+		--resolve "corpsub.example.test:$PORT:127.0.0.1"
+	[ "$(pem_count "$W/body")" = 2 ]
+	sc issue corp --cn www.corp.example --out-key "$W/corp.key" \
+		--out-cert "$W/corp-leaf.pem" 2>/dev/null
+	split_chain "$W/corp-leaf.pem" "$W/corp-leaf.crt" "$W/rest.pem"
+	openssl verify -x509_strict -CAfile "$W/anchor/root.crt" \
+		-untrusted "$W/corp-chain.pem" "$W/corp-leaf.crt"
+}
+step "a leaf issued meanwhile verifies with /chain against /roots (also a bundle root)" chain_verifies
+
+unknown() {
+	get /a/nope/chain
+	problem 404 not_found
+	grep -q 'no authority named \\"nope\\"' "$W/body"
+	URL=https://nope.example.test:$PORT get /chain \
+		--resolve "nope.example.test:$PORT:127.0.0.1"
+	problem 404 not_found
+	get /a/server-tls/roots
+	problem 404 not_found
+	get /a/empty/chain
+	problem 404 not_found
+	grep -q "no active intermediate" "$W/body"
+	get /a/empty/roots
+	problem 404 not_found
+	get /nothing/here
+	problem 404 not_found
+	get /healthz -X DELETE
+	problem 405 method_not_allowed
+	grep -qi '^allow: GET' "$W/headers"
+}
+step "unknown authority, hidden TLS authority, missing root, unknown path: 404/405 problems" unknown
+
+too_large() {
+	head -c 65536 /dev/zero >"$W/64k"
+	head -c 65537 /dev/zero >"$W/64k+1"
+	get /healthz -X GET --data-binary @"$W/64k"
+	[ "$(cut -d' ' -f1 "$W/meta")" = 200 ]
+	get /healthz -X GET --data-binary @"$W/64k+1"
+	problem 413 too_large
+	grep -q "65537 bytes is over the limit of 65536" "$W/body"
+}
+step "a body at the 64 KiB cap passes, one byte more is 413 problem+json" too_large
+
+big_headers() {
+	local pad
+	pad=$(head -c 20000 /dev/zero | tr '\0' a)
+	get /healthz -H "X-Pad: $pad" || true
+	[ "$(cut -d' ' -f1 "$W/meta")" != 200 ]
+	healthz
+}
+step "a header block over 16 KiB is refused and the server carries on" big_headers
+
+cat >"$W/slow.py" <<'EOF'
+import socket, ssl, sys, time
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+t = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))),
+                    server_hostname="localhost")
+t.sendall(b"GET /heal")           # half a request line, then nothing
+t.settimeout(30)
+t0 = time.monotonic()
+try:
+    data = t.recv(100)
+except (ConnectionError, ssl.SSLError):
+    data = b""
+print("%.1f %d" % (time.monotonic() - t0, len(data)))
+EOF
+
+slow_client() {
+	"$PY" "$W/slow.py" "$PORT" "$CA" >"$W/slow.out" &
+	local slow=$! i
+	sleep 0.5
+	for i in 1 2 3 4 5; do healthz; done
+	kill -0 "$slow" # still held open while others are served
+	wait "$slow"
+	read -r secs bytes <"$W/slow.out"
+	log "slow client cut off after ${secs}s (header timeout 2 s)"
+	[ "$bytes" = 0 ]
+	"$PY" -c "import sys; sys.exit(0 if float('$secs') < 10 else 1)"
+}
+step "a client that never finishes its request line is cut off while curl is served" slow_client
+
+tls_versions() {
+	! openssl s_client -connect "127.0.0.1:$PORT" -tls1_1 -CAfile "$CA" \
+		</dev/null >"$W/t11.log" 2>&1 || ! grep -q "Protocol  : TLSv1.1" "$W/t11.log"
+	grep -qiE "alert|error|no protocols" "$W/t11.log"
+	for v in 1_2 1_3; do
+		openssl s_client -connect "127.0.0.1:$PORT" -tls$v -CAfile "$CA" \
+			-verify_return_error -servername localhost -alpn http/1.1 \
+			</dev/null >"$W/t$v.log" 2>&1 || true
+		grep -q "New, TLSv${v/_/.}, Cipher is" "$W/t$v.log"
+		grep -q "Verify return code: 0 (ok)" "$W/t$v.log"
+		grep -q "ALPN protocol: http/1.1" "$W/t$v.log"
+	done
+	grep -qE "Cipher is ECDHE-(ECDSA|RSA)-(AES(128|256)-GCM|CHACHA20)" "$W/t1_2.log"
+}
+step "TLS 1.1 is refused; TLS 1.2 (ECDHE+AEAD) and 1.3 verify, ALPN http/1.1" tls_versions
+
+metrics() {
+	get /metrics
+	grep -q "^200 text/plain" "$W/meta"
+	has "$W/body" 'subca_requests_total{route="/healthz",method="GET",status="200"}'
+	has "$W/body" 'subca_requests_total{route="/a/{authority}/chain",method="GET",status="200"}'
+	has "$W/body" 'subca_requests_total{route="none",method="GET",status="404"}'
+	has "$W/body" 'subca_request_duration_seconds_bucket{route="/healthz",le="+Inf"}'
+	has "$W/body" 'subca_connections_active '
+	has "$W/body" '# TYPE subca_issuances_total counter'
+	has "$W/body" 'subca_store_commit_batch_size_count '
+}
+step "GET /metrics: Prometheus text with requests, latencies, connections" metrics
+
+logs() {
+	"$PY" - "$T/serve.log" <<'EOF'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+reqs = [l for l in lines if "request_id" in l]
+assert reqs, "no request log lines"
+keys = {"time", "request_id", "peer", "method", "path", "host", "authority",
+        "route", "status", "bytes", "duration_ms"}
+for r in reqs:
+    assert set(r) == keys, r
+assert any(r["authority"] == "demo" and r["host"] == "dm.example.test"
+           for r in reqs)
+EOF
+	get "/healthz?token=sekrit-query-value" -H "Authorization: Bearer sekrit-bearer"
+	sleep 0.2
+	lacks "$T/serve.log" "sekrit"
+}
+step "one JSON log line per request; no query string or Authorization value" logs
+
+serial_of() {
+	openssl s_client -connect "127.0.0.1:$1" -servername localhost </dev/null 2>/dev/null |
+		openssl x509 -noout -serial
+}
+
+hup_issued() {
+	local before after i
+	before=$(serial_of "$PORT")
+	kill -HUP "$MAIN_PID"
+	for i in $(seq 1 50); do
+		after=$(serial_of "$PORT")
+		[ "$after" != "$before" ] && break
+		sleep 0.1
+	done
+	[ -n "$before" ] && [ "$after" != "$before" ]
+	healthz
+}
+step "SIGHUP re-issues the certificate from the TLS authority (new serial)" hup_issued
+
+cat >"$W/inflight.py" <<'EOF'
+import os, signal, socket, ssl, sys, time
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+t = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))),
+                    server_hostname="localhost")
+t.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\n12345")
+time.sleep(0.3)
+os.kill(int(sys.argv[3]), signal.SIGTERM)   # the request is half sent
+time.sleep(1)
+t.sendall(b"67890")
+reply = b""
+while True:
+    d = t.recv(4096)
+    if not d:
+        break
+    reply += d
+print(reply.split(b"\r\n")[0].decode())
+print("close" if b"Connection: close" in reply else "keep")
+EOF
+
+sigterm() {
+	local rc
+	"$PY" "$W/inflight.py" "$PORT" "$CA" "$MAIN_PID" >"$W/inflight.out"
+	rc=$(exit_status "$T/serve.log")
+	[ "$rc" = 0 ] || { log "exit status $rc"; return 1; }
+	has "$W/inflight.out" "HTTP/1.1 200 OK"
+	has "$W/inflight.out" "close"
+	has "$T/serve.log" '"event":"stopped"'
+	! curl -sS --cacert "$CA" "$URL/healthz" 2>/dev/null
+}
+step "SIGTERM: the in-flight request completes, then exit 0 and no listener" sigterm
+
+# ------------------------------------------------ a second server: files
+
+files_server() {
+	sc issue demo --cn localhost --san DNS:localhost --san IP:127.0.0.1 \
+		--out-key "$W/f.key" --out-cert "$W/f.pem" 2>/dev/null
+	PORT2=$(free_port)
+	start_server "$T/serve2.log" --listen "127.0.0.1:$PORT2" --workers 1 \
+		--tls-cert "$W/f.pem" --tls-key "$W/f.key" --max-connections 1
+	echo "$(cat "$T/serve2.log.pid") $PORT2" >"$W/server2"
+	curl -sS --cacert "$W/demo-roots-path.pem" "https://localhost:$PORT2/healthz" |
+		grep -q '"ok"'
+}
+step "serve with --tls-cert/--tls-key (a leaf of demo, chain included)" files_server
+read -r PID2 PORT2 <"$W/server2" || true
+
+cat >"$W/hold.py" <<'EOF'
+import socket, ssl, sys, time
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+t = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))),
+                    server_hostname="localhost")
+print("held", flush=True)
+time.sleep(float(sys.argv[3]))
+t.close()
+EOF
+
+over_cap() {
+	"$PY" "$W/hold.py" "$PORT2" "$W/demo-roots-path.pem" 1.5 >"$W/hold.out" &
+	local hold=$! i
+	for i in $(seq 1 50); do grep -q held "$W/hold.out" && break; sleep 0.1; done
+	URL=https://localhost:$PORT2 CA=$W/demo-roots-path.pem get /healthz
+	problem 503 overloaded
+	grep -qi '^retry-after: 1' "$W/headers"
+	wait "$hold"
+	for i in $(seq 1 50); do
+		URL=https://localhost:$PORT2 CA=$W/demo-roots-path.pem get /healthz
+		[ "$(cut -d' ' -f1 "$W/meta")" = 200 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+step "past --max-connections: 503 problem with Retry-After; served again after" over_cap
+
+hup_files() {
+	local before after i
+	before=$(serial_of "$PORT2")
+	sc issue demo --cn localhost --san DNS:localhost \
+		--out-key "$W/f2.key" --out-cert "$W/f2.pem" 2>/dev/null
+	mv "$W/f2.key" "$W/f.key"
+	mv "$W/f2.pem" "$W/f.pem"
+	kill -HUP "$PID2"
+	for i in $(seq 1 50); do
+		after=$(serial_of "$PORT2")
+		[ "$after" != "$before" ] && break
+		sleep 0.1
+	done
+	[ -n "$before" ] && [ "$after" != "$before" ]
+	[ "$after" = "$(openssl x509 -in "$W/f.pem" -noout -serial)" ]
+}
+step "SIGHUP reloads replaced certificate files (s_client sees the new serial)" hup_files
+
+bad_reload() {
+	local before
+	before=$(serial_of "$PORT2")
+	echo garbage >"$W/f.pem"
+	kill -HUP "$PID2"
+	sleep 0.5
+	has "$T/serve2.log" '"event":"tls.error"'
+	[ "$(serial_of "$PORT2")" = "$before" ]
+	kill -TERM "$PID2"
+	[ "$(exit_status "$T/serve2.log")" = 0 ]
+}
+step "a failed reload keeps the current certificate; SIGTERM exits 0" bad_reload
+
+refusals() {
+	expect_fail USAGE 64 "--tls-authority" -- "$SUBCA" serve
+	expect_fail USAGE 64 "go together" -- "$SUBCA" serve --tls-cert x
+	expect_fail USAGE 64 "listen address" -- "$SUBCA" serve --listen nonsense \
+		--tls-authority server-tls
+	expect_fail NOT_ACTIVE 6 -- "$SUBCA" serve --listen "127.0.0.1:$(free_port)" \
+		--tls-authority empty
+	"$PY" -c 'import socket,sys,time
+s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(1)
+print(s.getsockname()[1], flush=True); time.sleep(5)' >"$W/busy" &
+	local busy=$! i
+	for i in $(seq 1 50); do [ -s "$W/busy" ] && break; sleep 0.1; done
+	expect_fail IO 10 "cannot listen" -- "$SUBCA" serve \
+		--listen "127.0.0.1:$(cat "$W/busy")" --tls-authority server-tls
+	kill "$busy"
+}
+step "bad options, an inactive TLS authority and a taken port are refused" refusals
+
+finish
