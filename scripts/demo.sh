@@ -5,7 +5,11 @@
 #   subca init -> authority create -> root import -> intermediate request ->
 #   sign the CSR with the root exactly as `subca intermediate instructions`
 #   says -> intermediate import (verified against the root) -> issue a leaf
-#   -> verify the chain with OpenSSL against the root alone.
+#   -> verify the chain with OpenSSL against the root alone;
+# then start `subca serve` on 127.0.0.1:8443 (another free port if 8443 is
+# taken) with its own TLS certificate issued by a separate generated-root
+# authority "server-tls", print working curl commands, and stay in the
+# foreground until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -70,3 +74,45 @@ What to do next (SUBCA_DATA=$SUBCA_DATA, subca is $bin):
 The demo key store is in development mode (master.key next to the keys);
 initialise a real data directory with SUBCA_PASSPHRASE set.
 NEXT
+
+echo
+echo "== the HTTPS server"
+# The server's own certificate comes from an authority kept for that alone.
+subca authority create server-tls --generate-root --root-cn "subca demo server TLS Root" >/dev/null 2>&1
+port=8443
+if ! python3 -c 'import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", int(sys.argv[1])))' "$port" 2>/dev/null; then
+  port=$(python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])')
+  echo "(port 8443 is taken: using $port)"
+fi
+tls_root="$demo/server-tls-root.pem"
+log="$demo/serve.log"
+subca serve --listen "127.0.0.1:$port" --tls-authority server-tls \
+  --tls-root-out "$tls_root" 2>"$log" &
+server=$!
+trap 'kill -TERM "$server" 2>/dev/null || true' INT TERM EXIT
+for _ in $(seq 1 100); do
+  grep -q "subca: listening on" "$log" && break
+  kill -0 "$server" 2>/dev/null || { cat "$log"; exit 1; }
+  sleep 0.1
+done
+grep "subca: listening on" "$log"
+curl -fsS --cacert "$tls_root" "https://127.0.0.1:$port/healthz" >/dev/null
+cat <<SERVE
+
+subca serve is running (pid $server), TLS certificate issued by the
+"server-tls" authority, whose root is $tls_root.
+Try, in another terminal:
+  curl --cacert $tls_root https://127.0.0.1:$port/healthz
+  curl --cacert $tls_root https://127.0.0.1:$port/a/demo/chain
+  curl --cacert $tls_root https://localhost:$port/a/demo/roots
+  curl --cacert $tls_root https://127.0.0.1:$port/metrics
+Request logs (one JSON line each) follow; Ctrl-C stops the server.
+
+SERVE
+tail -n +1 -f --pid="$server" "$log" || true
+wait "$server" 2>/dev/null || true
