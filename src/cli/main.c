@@ -66,6 +66,16 @@ static const struct cli_command cli_commands[] = {
 	 "create [--authorities A,B] [--expires 90d] [--description TEXT] | "
 	 "list [--json] | revoke ID",
 	 "create (shown once), list or revoke admin API tokens"},
+	{"provisioner", "add", CLI_NEEDS_DATA, cmd_provisioner_add,
+	 "AUTHORITY NAME --type apikey|jwk [--jwk FILE] [--allow-dns PATTERN]... "
+	 "[--allow-ip CIDR]... [--allow-email E]... [--allow-uri PREFIX]... "
+	 "[--allow-any-name] [--allow-subject-attributes] [--default-days N] "
+	 "[--max-days N] [--key-types ec-p256,...] [--eku server,client]",
+	 "let a key holder or service ask the authority for leaves"},
+	{"provisioner", "list", CLI_NEEDS_DATA, cmd_provisioner_list,
+	 "AUTHORITY [--json]", "list the authority's provisioners"},
+	{"provisioner", "remove", CLI_NEEDS_DATA, cmd_provisioner_remove,
+	 "AUTHORITY NAME", "remove a provisioner"},
 };
 
 #define CLI_NCOMMANDS (sizeof(cli_commands) / sizeof(cli_commands[0]))

@@ -1,0 +1,677 @@
+/*
+ * subca provisioner add | list | remove: who may ask an authority for leaf
+ * certificates, and under which policy.
+ *
+ * The policy is stored as JSON text (schema in the README, "Provisioners
+ * and credentials"); it is built here from flags through struct
+ * subca_policy, so that subca_policy_validate checks exactly what the sign
+ * API will enforce. A jwk provisioner stores its public key as a JWK (RFC
+ * 7517), converted here from a PEM public key when needed; an apikey
+ * provisioner stores the SHA-256 hash of a key that is printed once.
+ */
+#include <string.h>
+#include <time.h>
+
+#include <openssl/core_names.h>
+#include <openssl/pem.h>
+
+#include "cli.h"
+#include "subca/alloc.h"
+#include "subca/credential.h"
+#include "subca/key.h"
+#include "subca/limits.h"
+#include "subca/ossl.h"
+#include "subca/policy.h"
+
+/* ---- options ----------------------------------------------------------- */
+
+struct cli_prov_opts {
+	enum subca_provisioner_type type;
+	bool have_type;
+	const char *jwk_file;
+	struct cli_list dns, ips, emails, uris;
+	bool allow_any_name, allow_subject_attributes;
+	int default_days, max_days;
+	const char *key_types, *ekus;
+};
+
+static subca_result cli_prov_type(const char *s, struct cli_prov_opts *o)
+{
+	SUBCA_ENSURE(strcmp(s, "jwk") == 0 || strcmp(s, "apikey") == 0,
+		     SUBCA_E_USAGE, "--type must be jwk or apikey, not \"%.32s\"",
+		     s);
+	o->have_type = true;
+	return subca_provisioner_type_parse(s, &o->type);
+}
+
+static subca_result cli_prov_opt(int ch, const char *arg,
+				 struct cli_prov_opts *o)
+{
+	switch (ch) {
+	case 't': return cli_prov_type(arg, o);
+	case 'j': o->jwk_file = arg; return SUBCA_OK;
+	case 'd': return cli_list_add(&o->dns, "--allow-dns", arg);
+	case 'i': return cli_list_add(&o->ips, "--allow-ip", arg);
+	case 'e': return cli_list_add(&o->emails, "--allow-email", arg);
+	case 'u': return cli_list_add(&o->uris, "--allow-uri", arg);
+	case 'A': o->allow_any_name = true; return SUBCA_OK;
+	case 'S': o->allow_subject_attributes = true; return SUBCA_OK;
+	case 'D':
+		return cli_parse_int("--default-days", arg, 1,
+				     SUBCA_MAX_LEAF_DAYS, &o->default_days);
+	case 'M':
+		return cli_parse_int("--max-days", arg, 1, SUBCA_MAX_LEAF_DAYS,
+				     &o->max_days);
+	case 'k': o->key_types = arg; return SUBCA_OK;
+	case 'x': o->ekus = arg; return SUBCA_OK;
+	default: SUBCA_BAIL(SUBCA_E_USAGE, "unknown option");
+	}
+}
+
+/* Options in argv; positional arguments are left from optind on. */
+static subca_result cli_prov_parse(int argc, char **argv,
+				   struct cli_prov_opts *o)
+{
+	static const struct option opts[] = {
+		{"type", required_argument, NULL, 't'},
+		{"jwk", required_argument, NULL, 'j'},
+		{"allow-dns", required_argument, NULL, 'd'},
+		{"allow-ip", required_argument, NULL, 'i'},
+		{"allow-email", required_argument, NULL, 'e'},
+		{"allow-uri", required_argument, NULL, 'u'},
+		{"allow-any-name", no_argument, NULL, 'A'},
+		{"allow-subject-attributes", no_argument, NULL, 'S'},
+		{"default-days", required_argument, NULL, 'D'},
+		{"max-days", required_argument, NULL, 'M'},
+		{"key-types", required_argument, NULL, 'k'},
+		{"eku", required_argument, NULL, 'x'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1)
+		SUBCA_TRY(cli_prov_opt(ch, optarg, o));
+	SUBCA_ENSURE(o->have_type, SUBCA_E_USAGE,
+		     "--type jwk or --type apikey is required");
+	SUBCA_ENSURE((o->type == SUBCA_PROV_JWK) == (o->jwk_file != NULL),
+		     SUBCA_E_USAGE,
+		     o->jwk_file ? "--jwk is only for --type jwk"
+				 : "--type jwk needs --jwk FILE (a public JWK "
+				   "or a PEM public key)");
+	return SUBCA_OK;
+}
+
+/* ---- policy ------------------------------------------------------------ */
+
+/* Apply `fn` to each item of the comma-separated `list` of option `opt`. */
+static subca_result cli_each(const char *opt, const char *list,
+			     subca_result (*fn)(const char *item, unsigned *bits),
+			     unsigned *bits)
+{
+	char buf[512], *save = NULL;
+	size_t n = strlen(list);
+
+	SUBCA_ENSURE(n > 0 && n < sizeof(buf), SUBCA_E_USAGE,
+		     "%s must list 1 or more values separated by commas", opt);
+	memcpy(buf, list, n + 1);
+	SUBCA_ENSURE(buf[0] != ',' && buf[n - 1] != ',' &&
+			     strstr(buf, ",,") == NULL,
+		     SUBCA_E_USAGE, "%s has an empty value: \"%.64s\"", opt,
+		     list);
+	for (char *it = strtok_r(buf, ",", &save); it != NULL;
+	     it = strtok_r(NULL, ",", &save))
+		SUBCA_TRY(fn(it, bits));
+	return SUBCA_OK;
+}
+
+static subca_result cli_key_type_bit(const char *item, unsigned *bits)
+{
+	enum subca_key_type t;
+
+	SUBCA_TRY(subca_key_type_parse(item, &t));
+	*bits |= SUBCA_POLICY_KEY(t);
+	return SUBCA_OK;
+}
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} cli_ekus[] = {
+	{"server", SUBCA_EKU_SERVER},
+	{"client", SUBCA_EKU_CLIENT},
+};
+
+static subca_result cli_eku_bit(const char *item, unsigned *bits)
+{
+	for (size_t i = 0; i < sizeof(cli_ekus) / sizeof(cli_ekus[0]); i++) {
+		if (strcmp(item, cli_ekus[i].name) == 0) {
+			*bits |= cli_ekus[i].bit;
+			return SUBCA_OK;
+		}
+	}
+	SUBCA_BAIL(SUBCA_E_INVALID_ARGUMENT,
+		   "unknown extended key usage \"%.32s\" (server or client)",
+		   item);
+}
+
+static subca_result cli_policy_from(const struct cli_prov_opts *o,
+				    struct subca_policy *p)
+{
+	bool any_list = o->dns.n || o->ips.n || o->emails.n || o->uris.n;
+
+	memset(p, 0, sizeof(*p));
+	SUBCA_ENSURE(any_list || o->allow_any_name, SUBCA_E_USAGE,
+		     "say which names the provisioner may ask for: "
+		     "--allow-dns, --allow-ip, --allow-email, --allow-uri, or "
+		     "--allow-any-name (the intermediate's name constraints "
+		     "still apply)");
+	SUBCA_ENSURE(!(any_list && o->allow_any_name), SUBCA_E_USAGE,
+		     "--allow-any-name cannot be combined with --allow-* lists");
+	p->allow_all_names = o->allow_any_name;
+	p->dns = cli_names(&o->dns);
+	p->ips = cli_names(&o->ips);
+	p->emails = cli_names(&o->emails);
+	p->uris = cli_names(&o->uris);
+	p->allow_subject_attributes = o->allow_subject_attributes;
+	p->default_days = o->default_days;
+	p->max_days = o->max_days;
+	if (o->key_types != NULL)
+		SUBCA_TRY(cli_each("--key-types", o->key_types,
+				   cli_key_type_bit, &p->key_types));
+	if (o->ekus != NULL)
+		SUBCA_TRY(cli_each("--eku", o->ekus, cli_eku_bit, &p->ekus));
+	return subca_policy_validate(p);
+}
+
+static json_t *cli_names_json(struct subca_names n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n.n; i++)
+		json_array_append_new(a, json_string(n.v[i]));
+	return a;
+}
+
+/* The policy as the JSON object the README describes; only what is set. */
+static json_t *cli_policy_json(const struct subca_policy *p)
+{
+	const struct {
+		const char *key;
+		struct subca_names names;
+	} lists[] = {{"dns", p->dns},
+		     {"ips", p->ips},
+		     {"emails", p->emails},
+		     {"uris", p->uris}};
+	json_t *o = json_object();
+
+	json_object_set_new(o, "version", json_integer(1));
+	if (p->allow_all_names)
+		json_object_set_new(o, "allow_all_names", json_true());
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		if (lists[i].names.n > 0)
+			json_object_set_new(o, lists[i].key,
+					    cli_names_json(lists[i].names));
+	if (p->allow_subject_attributes)
+		json_object_set_new(o, "allow_subject_attributes", json_true());
+	if (p->default_days)
+		json_object_set_new(o, "default_days",
+				    json_integer(p->default_days));
+	if (p->max_days)
+		json_object_set_new(o, "max_days", json_integer(p->max_days));
+	if (p->key_types) {
+		json_t *a = json_array();
+
+		for (int t = 0; t < SUBCA_KEY__COUNT; t++)
+			if (p->key_types & SUBCA_POLICY_KEY(t))
+				json_array_append_new(
+					a, json_string(subca_key_type_name(
+						   (enum subca_key_type)t)));
+		json_object_set_new(o, "key_types", a);
+	}
+	if (p->ekus) {
+		json_t *a = json_array();
+
+		for (size_t i = 0; i < sizeof(cli_ekus) / sizeof(cli_ekus[0]); i++)
+			if (p->ekus & cli_ekus[i].bit)
+				json_array_append_new(
+					a, json_string(cli_ekus[i].name));
+		json_object_set_new(o, "ekus", a);
+	}
+	return o;
+}
+
+/* ---- JWK: a converter from PEM, and a check of given JWK text ----------- */
+
+/* RFC 7515 2: base64url without padding. */
+static subca_result cli_b64url(const unsigned char *p, size_t n, json_t **out)
+{
+	unsigned char enc[1400];
+	int len;
+
+	*out = NULL;
+	SUBCA_ENSURE(n > 0 && n <= 1024, SUBCA_E_INVALID_ARGUMENT,
+		     "key value of %zu bytes cannot be a JWK member", n);
+	len = EVP_EncodeBlock(enc, p, (int)n);
+	while (len > 0 && enc[len - 1] == '=')
+		len--;
+	for (int i = 0; i < len; i++)
+		enc[i] = enc[i] == '+' ? '-' : enc[i] == '/' ? '_' : enc[i];
+	*out = json_stringn((const char *)enc, (size_t)len);
+	SUBCA_ENSURE(*out != NULL, SUBCA_E_NOMEM, "out of memory");
+	return SUBCA_OK;
+}
+
+/* A big number as a JWK member: fixed `width` bytes, or minimal when 0. */
+static subca_result cli_jwk_bn(json_t *jwk, const char *member,
+			       const EVP_PKEY *k, const char *param, int width)
+{
+	SUBCA_AUTO(BIGNUM) BIGNUM *bn = NULL;
+	unsigned char buf[1024];
+	int n;
+	json_t *v;
+
+	SUBCA_OSSL(EVP_PKEY_get_bn_param(k, param, &bn) == 1, SUBCA_E_CRYPTO,
+		   "cannot read the public key's %s", member);
+	n = width ? width : BN_num_bytes(bn);
+	SUBCA_ENSURE(n > 0 && n <= (int)sizeof(buf), SUBCA_E_UNSUPPORTED_KEY,
+		     "public key member %s is too large", member);
+	SUBCA_OSSL(BN_bn2binpad(bn, buf, n) == n, SUBCA_E_CRYPTO,
+		   "cannot encode the public key's %s", member);
+	SUBCA_TRY(cli_b64url(buf, (size_t)n, &v));
+	json_object_set_new(jwk, member, v);
+	return SUBCA_OK;
+}
+
+static subca_result cli_jwk_ed25519(json_t *jwk, const EVP_PKEY *k)
+{
+	unsigned char pub[32];
+	size_t n = 0;
+	json_t *v;
+
+	SUBCA_OSSL(EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY,
+						   pub, sizeof(pub), &n) == 1 &&
+			   n == sizeof(pub),
+		   SUBCA_E_CRYPTO, "cannot read the Ed25519 public key");
+	SUBCA_TRY(cli_b64url(pub, n, &v));
+	json_object_set_new(jwk, "kty", json_string("OKP"));
+	json_object_set_new(jwk, "crv", json_string("Ed25519"));
+	json_object_set_new(jwk, "x", v);
+	return SUBCA_OK;
+}
+
+/* RFC 7518 6.2.1 (EC), 6.3.1 (RSA), RFC 8037 2 (OKP): public members only. */
+static subca_result cli_jwk_of_key(const EVP_PKEY *k, json_t *jwk)
+{
+	enum subca_key_type t;
+
+	SUBCA_TRY(subca_key_type_of(k, &t));
+	switch (t) {
+	case SUBCA_KEY_EC_P256:
+	case SUBCA_KEY_EC_P384: {
+		int width = t == SUBCA_KEY_EC_P256 ? 32 : 48;
+
+		json_object_set_new(jwk, "kty", json_string("EC"));
+		json_object_set_new(jwk, "crv",
+				    json_string(t == SUBCA_KEY_EC_P256 ? "P-256"
+								       : "P-384"));
+		SUBCA_TRY(cli_jwk_bn(jwk, "x", k, OSSL_PKEY_PARAM_EC_PUB_X,
+				     width));
+		return cli_jwk_bn(jwk, "y", k, OSSL_PKEY_PARAM_EC_PUB_Y, width);
+	}
+	case SUBCA_KEY_ED25519:
+		return cli_jwk_ed25519(jwk, k);
+	default:
+		json_object_set_new(jwk, "kty", json_string("RSA"));
+		SUBCA_TRY(cli_jwk_bn(jwk, "n", k, OSSL_PKEY_PARAM_RSA_N, 0));
+		return cli_jwk_bn(jwk, "e", k, OSSL_PKEY_PARAM_RSA_E, 0);
+	}
+}
+
+static subca_result cli_jwk_from_pem(const struct subca_buf *in, json_t **out)
+{
+	SUBCA_AUTO(BIO) BIO *bio = BIO_new_mem_buf(in->p, (int)in->len);
+	SUBCA_AUTO(EVP_PKEY) EVP_PKEY *k = NULL;
+	json_t *jwk;
+	subca_result rv;
+
+	SUBCA_ENSURE(bio != NULL, SUBCA_E_NOMEM, "out of memory");
+	k = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+	SUBCA_OSSL(k != NULL, SUBCA_E_GARBAGE,
+		   "--jwk file is neither a JWK (JSON) nor a PEM public key");
+	jwk = json_object();
+	rv = cli_jwk_of_key(k, jwk);
+	if (rv != SUBCA_OK) {
+		json_decref(jwk);
+		return rv;
+	}
+	*out = jwk;
+	return SUBCA_OK;
+}
+
+static bool cli_b64url_text(const json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	return s != NULL && s[0] != '\0' &&
+	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			 "0123456789-_") == strlen(s);
+}
+
+/* The members a public JWK of `kty` must carry (RFC 7518 6, RFC 8037 2). */
+static subca_result cli_jwk_members(const json_t *in, const char *kty,
+				    json_t *out)
+{
+	static const struct {
+		const char *kty, *crv, *members[3];
+	} shapes[] = {
+		{"EC", "P-256", {"x", "y", NULL}},
+		{"EC", "P-384", {"x", "y", NULL}},
+		{"OKP", "Ed25519", {"x", NULL, NULL}},
+		{"RSA", NULL, {"n", "e", NULL}},
+	};
+	const char *crv = json_string_value(json_object_get(in, "crv"));
+
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		if (strcmp(kty, shapes[i].kty) != 0 ||
+		    (shapes[i].crv && (!crv || strcmp(crv, shapes[i].crv))))
+			continue;
+		json_object_set_new(out, "kty", json_string(kty));
+		if (shapes[i].crv)
+			json_object_set_new(out, "crv", json_string(crv));
+		for (int m = 0; m < 3 && shapes[i].members[m]; m++) {
+			const json_t *v = json_object_get(in, shapes[i].members[m]);
+
+			SUBCA_ENSURE(cli_b64url_text(v), SUBCA_E_INVALID_ARGUMENT,
+				     "JWK member \"%s\" must be a base64url string",
+				     shapes[i].members[m]);
+			json_object_set(out, shapes[i].members[m], (json_t *)v);
+		}
+		return SUBCA_OK;
+	}
+	SUBCA_BAIL(SUBCA_E_UNSUPPORTED_KEY,
+		   "JWK of kty \"%.16s\" crv \"%.16s\" is not supported (EC "
+		   "P-256 or P-384, OKP Ed25519, RSA)",
+		   kty, crv ? crv : "-");
+}
+
+/* A JWK given as JSON: public members only, private ones refused. */
+static subca_result cli_jwk_from_json(const struct subca_buf *in, json_t **out)
+{
+	static const char *const private_members[] = {"d", "p", "q", "dp",
+						      "dq", "qi", "oth", "k"};
+	json_error_t err;
+	json_t *in_jwk, *jwk;
+	const char *kty;
+	subca_result rv;
+
+	in_jwk = json_loadb((const char *)in->p, in->len, JSON_REJECT_DUPLICATES,
+			    &err);
+	SUBCA_ENSURE(in_jwk != NULL, SUBCA_E_GARBAGE,
+		     "--jwk file is not valid JSON: %s (line %d)", err.text,
+		     err.line);
+	rv = SUBCA_OK;
+	for (size_t i = 0; i < sizeof(private_members) / sizeof(private_members[0]); i++)
+		if (json_object_get(in_jwk, private_members[i]) != NULL)
+			rv = subca_error_set(SUBCA_E_PRIVATE_KEY, __FILE__, __LINE__,
+					     "--jwk file holds a private key "
+					     "(member \"%s\"); give only the "
+					     "public JWK",
+					     private_members[i]);
+	kty = json_string_value(json_object_get(in_jwk, "kty"));
+	if (rv == SUBCA_OK && kty == NULL)
+		rv = subca_error_set(SUBCA_E_INVALID_ARGUMENT, __FILE__, __LINE__,
+				     "--jwk file is not a JWK: no \"kty\"");
+	jwk = json_object();
+	if (rv == SUBCA_OK)
+		rv = cli_jwk_members(in_jwk, kty, jwk);
+	json_decref(in_jwk);
+	if (rv != SUBCA_OK) {
+		json_decref(jwk);
+		return rv;
+	}
+	*out = jwk;
+	return SUBCA_OK;
+}
+
+/* Read --jwk FILE (JWK JSON or PEM public key) into compact JWK text. */
+static subca_result cli_jwk_load(const char *path, char **out)
+{
+	SUBCA_BUF_AUTO struct subca_buf in = {0};
+	json_t *jwk = NULL;
+	size_t skip = 0;
+
+	*out = NULL;
+	SUBCA_TRY(subca_file_read(path, SUBCA_MAX_JWK_INPUT, &in));
+	SUBCA_ENSURE(memmem(in.p, in.len, "PRIVATE KEY", 11) == NULL,
+		     SUBCA_E_PRIVATE_KEY,
+		     "--jwk file %s holds a private key; give the public key "
+		     "(openssl pkey -in KEY -pubout)",
+		     path);
+	while (skip < in.len && in.p[skip] != '\0' &&
+	       strchr(" \t\r\n", in.p[skip]) != NULL)
+		skip++;
+	if (skip < in.len && in.p[skip] == '{')
+		SUBCA_TRY(cli_jwk_from_json(&in, &jwk));
+	else
+		SUBCA_TRY(cli_jwk_from_pem(&in, &jwk));
+	*out = json_dumps(jwk, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(jwk);
+	SUBCA_ENSURE(*out != NULL, SUBCA_E_NOMEM, "out of memory");
+	return SUBCA_OK;
+}
+
+/* ---- add ---------------------------------------------------------------- */
+
+static subca_result cli_authority_id(struct cli *cli, const char *name,
+				     int64_t *id)
+{
+	struct subca_authority_rec a;
+	subca_result rv;
+
+	SUBCA_TRY(subca_label_validate("authority name", name));
+	rv = cli->store->ops->authority_get(cli->store, name, &a);
+	if (rv == SUBCA_E_NOT_FOUND)
+		SUBCA_BAIL(SUBCA_E_NOT_FOUND, "no authority named \"%s\"", name);
+	SUBCA_TRY(rv);
+	*id = a.id;
+	subca_authority_rec_cleanup(&a);
+	return SUBCA_OK;
+}
+
+static subca_result cli_prov_store(struct cli *cli, const char *authority,
+				   struct subca_provisioner_rec *r)
+{
+	struct subca_store *st = cli->store;
+	subca_result rv;
+
+	SUBCA_TRY(st->ops->begin(st));
+	rv = st->ops->provisioner_add(st, r);
+	if (rv == SUBCA_OK)
+		rv = subca_audit(&cli->ctx, authority, "provisioner.add",
+				 "provisioner \"%s\" (%s) added, policy %.400s",
+				 r->name, subca_provisioner_type_name(r->type),
+				 r->policy);
+	if (rv == SUBCA_OK)
+		rv = st->ops->commit(st);
+	if (rv != SUBCA_OK)
+		st->ops->rollback(st);
+	return rv;
+}
+
+/* Everything `add` writes; the strings are owned here. */
+struct cli_prov_new {
+	struct subca_provisioner_rec rec;
+	char *policy; /* json_dumps: free() */
+	char *jwk;    /* json_dumps: free() */
+	char key[SUBCA_CREDENTIAL_SIZE];
+	char hash[SUBCA_CREDENTIAL_HASH_SIZE];
+};
+
+static void cli_prov_new_cleanup(struct cli_prov_new *n)
+{
+	free(n->policy);
+	free(n->jwk);
+	subca_wipe(n->key, sizeof(n->key));
+}
+
+static subca_result cli_prov_add(struct cli *cli, const char *authority,
+				 const char *name,
+				 const struct cli_prov_opts *o,
+				 struct cli_prov_new *n)
+{
+	struct subca_policy p;
+	json_t *pj;
+
+	SUBCA_TRY(cli_authority_id(cli, authority, &n->rec.authority_id));
+	SUBCA_TRY(subca_label_validate("provisioner name", name));
+	SUBCA_TRY(cli_policy_from(o, &p));
+	pj = cli_policy_json(&p);
+	n->policy = json_dumps(pj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(pj);
+	SUBCA_ENSURE(n->policy != NULL, SUBCA_E_NOMEM, "out of memory");
+	SUBCA_ENSURE(strlen(n->policy) <= SUBCA_MAX_POLICY, SUBCA_E_TOO_LARGE,
+		     "the policy is longer than %u bytes", SUBCA_MAX_POLICY);
+	if (o->type == SUBCA_PROV_JWK) {
+		SUBCA_TRY(cli_jwk_load(o->jwk_file, &n->jwk));
+	} else {
+		SUBCA_TRY(subca_credential_generate(SUBCA_CRED_APIKEY, n->key));
+		SUBCA_TRY(subca_credential_hash(n->key, strlen(n->key),
+						n->hash));
+		n->rec.key_hash = n->hash;
+	}
+	n->rec.name = (char *)name;
+	n->rec.type = o->type;
+	n->rec.jwk_json = n->jwk;
+	n->rec.policy = n->policy;
+	n->rec.created = (int64_t)cli->ctx.now;
+	return cli_prov_store(cli, authority, &n->rec);
+}
+
+int cmd_provisioner_add(struct cli *cli, int argc, char **argv)
+{
+	struct cli_prov_opts o = {0};
+	struct cli_prov_new n = {0};
+	subca_result rv = cli_prov_parse(argc, argv, &o);
+
+	if (rv == SUBCA_OK && optind + 2 != argc)
+		return cli_usage(cli_current, "expected AUTHORITY and NAME");
+	if (rv == SUBCA_OK)
+		rv = cli_prov_add(cli, argv[optind], argv[optind + 1], &o, &n);
+	if (rv != SUBCA_OK) {
+		cli_prov_new_cleanup(&n);
+		return rv == SUBCA_E_USAGE
+			       ? cli_usage(cli_current, "%s", subca_error_reason())
+			       : cli_fail(rv);
+	}
+	if (o.type == SUBCA_PROV_APIKEY) {
+		printf("%s\n", n.key);
+		fflush(stdout);
+		fprintf(stderr,
+			"subca: provisioner \"%s\" added to \"%s\". Its API key "
+			"is shown only this once: subca keeps its hash, not "
+			"the key. Store it now.\n",
+			n.rec.name, argv[optind]);
+	} else {
+		fprintf(stderr, "subca: provisioner \"%s\" (jwk) added to \"%s\"\n",
+			n.rec.name, argv[optind]);
+	}
+	cli_prov_new_cleanup(&n);
+	return 0;
+}
+
+/* ---- list --------------------------------------------------------------- */
+
+static json_t *cli_prov_json(const struct subca_provisioner_rec *r)
+{
+	json_t *policy = json_loads(r->policy, 0, NULL);
+	json_t *o = json_pack("{s:s, s:s, s:o}", "name", r->name, "type",
+			      subca_provisioner_type_name(r->type), "policy",
+			      policy ? policy : json_string(r->policy));
+	time_t t = (time_t)r->created;
+	struct tm tm;
+	char ts[32] = "-";
+
+	if (gmtime_r(&t, &tm) != NULL)
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_object_set_new(o, "created", json_string(ts));
+	/* public key: not a secret; an API key's hash is never shown */
+	if (r->jwk_json != NULL) {
+		json_t *jwk = json_loads(r->jwk_json, 0, NULL);
+
+		json_object_set_new(o, "jwk", jwk ? jwk : json_null());
+	}
+	return o;
+}
+
+int cmd_provisioner_list(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0},
+	};
+	struct subca_provisioner_list l = {0};
+	bool json = false;
+	int64_t aid = 0;
+	json_t *arr;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch != 'j')
+			return cli_usage(cli_current, "unknown option");
+		json = true;
+	}
+	if (optind + 1 != argc)
+		return cli_usage(cli_current, "expected one AUTHORITY");
+	if (cli_authority_id(cli, argv[optind], &aid) != SUBCA_OK ||
+	    cli->store->ops->provisioner_list(cli->store, aid, &l) != SUBCA_OK)
+		return cli_fail(subca_error_code());
+	arr = json_array();
+	if (!json)
+		printf("%-24s %-7s %s\n", "NAME", "TYPE", "POLICY");
+	for (size_t i = 0; i < l.n; i++) {
+		if (json)
+			json_array_append_new(arr, cli_prov_json(&l.v[i]));
+		else
+			printf("%-24s %-7s %s\n", l.v[i].name,
+			       subca_provisioner_type_name(l.v[i].type),
+			       l.v[i].policy);
+	}
+	subca_provisioner_list_cleanup(&l);
+	if (json)
+		return cli_print_json(arr);
+	json_decref(arr);
+	return 0;
+}
+
+/* ---- remove ------------------------------------------------------------- */
+
+static subca_result cli_prov_remove(struct cli *cli, const char *authority,
+				    const char *name)
+{
+	struct subca_store *st = cli->store;
+	int64_t aid = 0;
+	subca_result rv;
+
+	SUBCA_TRY(cli_authority_id(cli, authority, &aid));
+	SUBCA_TRY(st->ops->begin(st));
+	rv = st->ops->provisioner_remove(st, aid, name);
+	if (rv == SUBCA_OK)
+		rv = subca_audit(&cli->ctx, authority, "provisioner.remove",
+				 "provisioner \"%.64s\" removed", name);
+	if (rv == SUBCA_OK)
+		rv = st->ops->commit(st);
+	if (rv != SUBCA_OK)
+		st->ops->rollback(st);
+	return rv;
+}
+
+int cmd_provisioner_remove(struct cli *cli, int argc, char **argv)
+{
+	if (argc != 3 || argv[1][0] == '-' || argv[2][0] == '-')
+		return cli_usage(cli_current, "expected AUTHORITY and NAME");
+	if (cli_prov_remove(cli, argv[1], argv[2]) != SUBCA_OK)
+		return cli_fail(subca_error_code());
+	fprintf(stderr, "subca: provisioner \"%s\" removed from \"%s\"\n",
+		argv[2], argv[1]);
+	return 0;
+}
