@@ -543,6 +543,11 @@ static subca_result subca__worker_listen(struct subca__worker *w)
 	return SUBCA_OK;
 }
 
+static void subca__batch_observed(void *arg, size_t n, subca_result rv)
+{
+	subca_metrics_commit_batch(n);
+}
+
 static subca_result subca__worker_setup(struct subca__server *s, int i)
 {
 	struct subca__worker *w = &s->workers[i];
@@ -558,6 +563,12 @@ static subca_result subca__worker_setup(struct subca__server *s, int i)
 	SUBCA_ENSURE(w->stop_ev != NULL && w->drain_tick != NULL,
 		     SUBCA_E_NOMEM, "out of memory");
 	SUBCA_TRY(subca_store_sqlite_open(s->db, false, &w->store));
+	/* concurrent issuances of all workers share commits (one fsync per
+	 * batch); every store of the file shares one writer, observed once */
+	SUBCA_TRY(w->store->ops->group_commit(w->store, true));
+	if (i == 0)
+		SUBCA_TRY(w->store->ops->group_commit_observe(
+			w->store, subca__batch_observed, NULL));
 	SUBCA_TRY(subca__worker_http(w));
 	return subca__worker_listen(w);
 }
