@@ -507,8 +507,8 @@ static subca_result subca__cert_record(const struct subca_ctx *c,
 				       X509 *leaf, const char *pem)
 {
 	struct subca_cert_rec rec = {0};
-	char serial[128], subject[512], sans[2048];
-	subca_result rv;
+	struct subca_audit_rec audit = {0};
+	char serial[128], subject[512], sans[2048], detail[3072];
 
 	SUBCA_TRY(subca_serial_hex(X509_get0_serialNumber(leaf), serial,
 				   sizeof(serial)));
@@ -524,13 +524,17 @@ static subca_result subca__cert_record(const struct subca_ctx *c,
 	rec.pem = (char *)pem;
 	rec.issued_by = (char *)(c->actor ? c->actor : "unknown");
 	rec.created = (int64_t)c->now;
-	SUBCA_TRY(subca__begin(c));
-	rv = c->store->ops->cert_add(c->store, &rec);
-	if (rv == SUBCA_OK)
-		rv = subca_audit(c, a->name, "certificate.issue",
-				 "certificate serial %s for \"%s\" [%s] issued",
-				 serial, subject, sans);
-	return subca__finish(c, rv);
+	snprintf(detail, sizeof(detail),
+		 "certificate serial %s for \"%s\" [%s] issued", serial,
+		 subject, sans);
+	audit.ts = (int64_t)c->now;
+	audit.authority = a->name;
+	audit.action = "certificate.issue";
+	audit.detail = detail;
+	audit.actor = rec.issued_by;
+	/* One atomic write of certificate and audit entry, outside any
+	 * transaction so that concurrent issuances share a commit. */
+	return c->store->ops->cert_record(c->store, &rec, &audit);
 }
 
 /*
