@@ -1122,7 +1122,7 @@ static subca_result subca__claims_parse(struct subca_token *t)
 	const json_t *c;
 
 	SUBCA_TRY(subca__json_object(subca_buf_slice(&t->jws.payload),
-				     SUBCA_E_BAD_TOKEN, "the token's claims",
+				     SUBCA_E_BAD_TOKEN, "the token's claim set",
 				     &t->claims));
 	c = t->claims;
 	SUBCA_TRY(subca__claim_str(c, "iss", SUBCA_TOKEN_MAX_ISS, &t->iss));

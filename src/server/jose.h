@@ -55,8 +55,8 @@ const char *subca_jws_alg_name(enum subca_jws_alg alg);
 /*
  * The one algorithm `key` signs with: P-256 ES256, P-384 ES384, Ed25519
  * EdDSA, RSA of 2048..SUBCA_MAX_JWK_RSA_BITS bits RS256.
- * SUBCA_E_UNSUPPORTED_ALG naming the key otherwise (P-521, Ed448, DSA...),
- * SUBCA_E_WEAK_KEY for RSA under 2048 bits.
+ * SUBCA_E_UNSUPPORTED_KEY naming the key otherwise (P-521, Ed448, DSA, RSA
+ * over the cap...), SUBCA_E_WEAK_KEY for RSA under 2048 bits.
  */
 SUBCA_MUST_CHECK subca_result subca_jwk_alg(const EVP_PKEY *key,
 					    enum subca_jws_alg *out);
@@ -93,7 +93,7 @@ SUBCA_MUST_CHECK subca_result subca_jwk_from_json(const json_t *jwk,
  * order and no whitespace, e.g. {"crv":"P-256","kty":"EC","x":"..","y":".."}.
  * subca_jwk_export writes it as text into `out` (initialised here,
  * NUL-terminated); subca_jwk_to_json as a new jansson object.
- * SUBCA_E_UNSUPPORTED_ALG / WEAK_KEY as subca_jwk_alg.
+ * SUBCA_E_UNSUPPORTED_KEY / WEAK_KEY as subca_jwk_alg.
  */
 SUBCA_MUST_CHECK subca_result subca_jwk_export(const EVP_PKEY *key,
 					       struct subca_buf *out);

@@ -857,7 +857,7 @@ static void test_token_verify_refuses_bad_claims_naming_them(void **state)
 		enum subca_code code;
 		const char *reason;
 	} cases[] = {
-		{"[]", SUBCA_E_BAD_TOKEN, "the token's claims is not a JSON object"},
+		{"[]", SUBCA_E_BAD_TOKEN, "the token's claim set is not a JSON object"},
 		{"{\"aud\":\"" AUD "\",\"nbf\":1767225600,\"exp\":1767225900,"
 		 "\"iss\":\"p\",\"iss\":\"q\",\"sub\":\"s\",\"sans\":[\"a\"],"
 		 "\"jti\":\"j\"}",
