@@ -452,6 +452,8 @@ static void subca__stop_cb(evutil_socket_t fd, short what, void *arg)
 	struct timeval tick = {0, SUBCA__DRAIN_TICK_MS * 1000};
 	struct subca__conn *c, *next;
 
+	if (w->draining)
+		return; /* asked again while draining: keep the first deadline */
 	w->draining = true;
 	if (w->bound != NULL)
 		evhttp_del_accept_socket(w->http, w->bound);
