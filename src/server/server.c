@@ -605,20 +605,27 @@ static subca_result subca__cfg_int(const char *what, int *v, int def, int max)
 static subca_result subca__cfg_listen(struct subca__server *s)
 {
 	const char *listen = s->cfg.listen;
+	const char *colon = strrchr(listen, ':'), *bracket = strrchr(listen, ']');
+	char buf[128];
 	const void *ip;
 
+	SUBCA_ENSURE(strlen(listen) < sizeof(buf), SUBCA_E_USAGE,
+		     "the listen address is too long");
+	SUBCA_ENSURE(colon != NULL && colon[1] != '\0' &&
+			     (bracket == NULL || bracket < colon),
+		     SUBCA_E_USAGE, "the listen address \"%.64s\" needs a port",
+		     listen);
+	snprintf(buf, sizeof(buf), "%s", listen);
+	/* evutil refuses an explicit port 0; without a port it means 0 */
+	if (strcmp(colon, ":0") == 0)
+		buf[colon - listen] = '\0';
 	s->addrlen = sizeof(s->addr);
-	SUBCA_ENSURE(evutil_parse_sockaddr_port(listen,
+	SUBCA_ENSURE(evutil_parse_sockaddr_port(buf,
 						(struct sockaddr *)&s->addr,
 						&s->addrlen) == 0,
 		     SUBCA_E_USAGE,
 		     "cannot parse the listen address \"%.64s\" (expected "
 		     "IPV4:PORT or [IPV6]:PORT)",
-		     listen);
-	SUBCA_ENSURE(strrchr(listen, ':') != NULL &&
-			     strrchr(listen, ':')[1] != '\0' &&
-			     strrchr(listen, ']') < strrchr(listen, ':'),
-		     SUBCA_E_USAGE, "the listen address \"%.64s\" needs a port",
 		     listen);
 	if (s->addr.ss_family == AF_INET6) {
 		ip = &((struct sockaddr_in6 *)&s->addr)->sin6_addr;

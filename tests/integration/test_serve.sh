@@ -408,6 +408,8 @@ refusals() {
 	expect_fail USAGE 64 "go together" -- "$SUBCA" serve --tls-cert x
 	expect_fail USAGE 64 "listen address" -- "$SUBCA" serve --listen nonsense \
 		--tls-authority server-tls
+	expect_fail USAGE 64 "needs a port" -- "$SUBCA" serve --listen 127.0.0.1 \
+		--tls-authority server-tls
 	expect_fail NOT_ACTIVE 6 -- "$SUBCA" serve --listen "127.0.0.1:$(free_port)" \
 		--tls-authority empty
 	"$PY" -c 'import socket,sys,time
