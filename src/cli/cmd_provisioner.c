@@ -12,10 +12,10 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/core_names.h>
 #include <openssl/pem.h>
 
 #include "cli.h"
+#include "../server/jose.h"
 #include "subca/alloc.h"
 #include "subca/credential.h"
 #include "subca/key.h"
@@ -240,204 +240,30 @@ static json_t *cli_policy_json(const struct subca_policy *p)
 	return o;
 }
 
-/* ---- JWK: a converter from PEM, and a check of given JWK text ----------- */
+/* ---- JWK ---------------------------------------------------------------- */
 
-/* RFC 7515 2: base64url without padding. */
-static subca_result cli_b64url(const unsigned char *p, size_t n, json_t **out)
-{
-	unsigned char enc[1400];
-	int len;
-
-	*out = NULL;
-	SUBCA_ENSURE(n > 0 && n <= 1024, SUBCA_E_INVALID_ARGUMENT,
-		     "key value of %zu bytes cannot be a JWK member", n);
-	len = EVP_EncodeBlock(enc, p, (int)n);
-	while (len > 0 && enc[len - 1] == '=')
-		len--;
-	for (int i = 0; i < len; i++)
-		enc[i] = enc[i] == '+' ? '-' : enc[i] == '/' ? '_' : enc[i];
-	*out = json_stringn((const char *)enc, (size_t)len);
-	SUBCA_ENSURE(*out != NULL, SUBCA_E_NOMEM, "out of memory");
-	return SUBCA_OK;
-}
-
-/* A big number as a JWK member: fixed `width` bytes, or minimal when 0. */
-static subca_result cli_jwk_bn(json_t *jwk, const char *member,
-			       const EVP_PKEY *k, const char *param, int width)
-{
-	SUBCA_AUTO(BIGNUM) BIGNUM *bn = NULL;
-	unsigned char buf[1024];
-	int n;
-	json_t *v;
-
-	SUBCA_OSSL(EVP_PKEY_get_bn_param(k, param, &bn) == 1, SUBCA_E_CRYPTO,
-		   "cannot read the public key's %s", member);
-	n = width ? width : BN_num_bytes(bn);
-	SUBCA_ENSURE(n > 0 && n <= (int)sizeof(buf), SUBCA_E_UNSUPPORTED_KEY,
-		     "public key member %s is too large", member);
-	SUBCA_OSSL(BN_bn2binpad(bn, buf, n) == n, SUBCA_E_CRYPTO,
-		   "cannot encode the public key's %s", member);
-	SUBCA_TRY(cli_b64url(buf, (size_t)n, &v));
-	json_object_set_new(jwk, member, v);
-	return SUBCA_OK;
-}
-
-static subca_result cli_jwk_ed25519(json_t *jwk, const EVP_PKEY *k)
-{
-	unsigned char pub[32];
-	size_t n = 0;
-	json_t *v;
-
-	SUBCA_OSSL(EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY,
-						   pub, sizeof(pub), &n) == 1 &&
-			   n == sizeof(pub),
-		   SUBCA_E_CRYPTO, "cannot read the Ed25519 public key");
-	SUBCA_TRY(cli_b64url(pub, n, &v));
-	json_object_set_new(jwk, "kty", json_string("OKP"));
-	json_object_set_new(jwk, "crv", json_string("Ed25519"));
-	json_object_set_new(jwk, "x", v);
-	return SUBCA_OK;
-}
-
-/* RFC 7518 6.2.1 (EC), 6.3.1 (RSA), RFC 8037 2 (OKP): public members only. */
-static subca_result cli_jwk_of_key(const EVP_PKEY *k, json_t *jwk)
-{
-	enum subca_key_type t;
-
-	SUBCA_TRY(subca_key_type_of(k, &t));
-	switch (t) {
-	case SUBCA_KEY_EC_P256:
-	case SUBCA_KEY_EC_P384: {
-		int width = t == SUBCA_KEY_EC_P256 ? 32 : 48;
-
-		json_object_set_new(jwk, "kty", json_string("EC"));
-		json_object_set_new(jwk, "crv",
-				    json_string(t == SUBCA_KEY_EC_P256 ? "P-256"
-								       : "P-384"));
-		SUBCA_TRY(cli_jwk_bn(jwk, "x", k, OSSL_PKEY_PARAM_EC_PUB_X,
-				     width));
-		return cli_jwk_bn(jwk, "y", k, OSSL_PKEY_PARAM_EC_PUB_Y, width);
-	}
-	case SUBCA_KEY_ED25519:
-		return cli_jwk_ed25519(jwk, k);
-	default:
-		json_object_set_new(jwk, "kty", json_string("RSA"));
-		SUBCA_TRY(cli_jwk_bn(jwk, "n", k, OSSL_PKEY_PARAM_RSA_N, 0));
-		return cli_jwk_bn(jwk, "e", k, OSSL_PKEY_PARAM_RSA_E, 0);
-	}
-}
-
-static subca_result cli_jwk_from_pem(const struct subca_buf *in, json_t **out)
+/* The public key in a PEM file (SubjectPublicKeyInfo). */
+static subca_result cli_pem_pubkey(const struct subca_buf *in, EVP_PKEY **out)
 {
 	SUBCA_AUTO(BIO) BIO *bio = BIO_new_mem_buf(in->p, (int)in->len);
-	SUBCA_AUTO(EVP_PKEY) EVP_PKEY *k = NULL;
-	json_t *jwk;
-	subca_result rv;
 
 	SUBCA_ENSURE(bio != NULL, SUBCA_E_NOMEM, "out of memory");
-	k = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
-	SUBCA_OSSL(k != NULL, SUBCA_E_GARBAGE,
+	*out = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+	SUBCA_OSSL(*out != NULL, SUBCA_E_GARBAGE,
 		   "--jwk file is neither a JWK (JSON) nor a PEM public key");
-	jwk = json_object();
-	rv = cli_jwk_of_key(k, jwk);
-	if (rv != SUBCA_OK) {
-		json_decref(jwk);
-		return rv;
-	}
-	*out = jwk;
 	return SUBCA_OK;
 }
 
-static bool cli_b64url_text(const json_t *v)
-{
-	const char *s = json_string_value(v);
-
-	return s != NULL && s[0] != '\0' &&
-	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			 "0123456789-_") == strlen(s);
-}
-
-/* The members a public JWK of `kty` must carry (RFC 7518 6, RFC 8037 2). */
-static subca_result cli_jwk_members(const json_t *in, const char *kty,
-				    json_t *out)
-{
-	static const struct {
-		const char *kty, *crv, *members[3];
-	} shapes[] = {
-		{"EC", "P-256", {"x", "y", NULL}},
-		{"EC", "P-384", {"x", "y", NULL}},
-		{"OKP", "Ed25519", {"x", NULL, NULL}},
-		{"RSA", NULL, {"n", "e", NULL}},
-	};
-	const char *crv = json_string_value(json_object_get(in, "crv"));
-
-	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
-		if (strcmp(kty, shapes[i].kty) != 0 ||
-		    (shapes[i].crv && (!crv || strcmp(crv, shapes[i].crv))))
-			continue;
-		json_object_set_new(out, "kty", json_string(kty));
-		if (shapes[i].crv)
-			json_object_set_new(out, "crv", json_string(crv));
-		for (int m = 0; m < 3 && shapes[i].members[m]; m++) {
-			const json_t *v = json_object_get(in, shapes[i].members[m]);
-
-			SUBCA_ENSURE(cli_b64url_text(v), SUBCA_E_INVALID_ARGUMENT,
-				     "JWK member \"%s\" must be a base64url string",
-				     shapes[i].members[m]);
-			json_object_set(out, shapes[i].members[m], (json_t *)v);
-		}
-		return SUBCA_OK;
-	}
-	SUBCA_BAIL(SUBCA_E_UNSUPPORTED_KEY,
-		   "JWK of kty \"%.16s\" crv \"%.16s\" is not supported (EC "
-		   "P-256 or P-384, OKP Ed25519, RSA)",
-		   kty, crv ? crv : "-");
-}
-
-/* A JWK given as JSON: public members only, private ones refused. */
-static subca_result cli_jwk_from_json(const struct subca_buf *in, json_t **out)
-{
-	static const char *const private_members[] = {"d", "p", "q", "dp",
-						      "dq", "qi", "oth", "k"};
-	json_error_t err;
-	json_t *in_jwk, *jwk;
-	const char *kty;
-	subca_result rv;
-
-	in_jwk = json_loadb((const char *)in->p, in->len, JSON_REJECT_DUPLICATES,
-			    &err);
-	SUBCA_ENSURE(in_jwk != NULL, SUBCA_E_GARBAGE,
-		     "--jwk file is not valid JSON: %s (line %d)", err.text,
-		     err.line);
-	rv = SUBCA_OK;
-	for (size_t i = 0; i < sizeof(private_members) / sizeof(private_members[0]); i++)
-		if (json_object_get(in_jwk, private_members[i]) != NULL)
-			rv = subca_error_set(SUBCA_E_PRIVATE_KEY, __FILE__, __LINE__,
-					     "--jwk file holds a private key "
-					     "(member \"%s\"); give only the "
-					     "public JWK",
-					     private_members[i]);
-	kty = json_string_value(json_object_get(in_jwk, "kty"));
-	if (rv == SUBCA_OK && kty == NULL)
-		rv = subca_error_set(SUBCA_E_INVALID_ARGUMENT, __FILE__, __LINE__,
-				     "--jwk file is not a JWK: no \"kty\"");
-	jwk = json_object();
-	if (rv == SUBCA_OK)
-		rv = cli_jwk_members(in_jwk, kty, jwk);
-	json_decref(in_jwk);
-	if (rv != SUBCA_OK) {
-		json_decref(jwk);
-		return rv;
-	}
-	*out = jwk;
-	return SUBCA_OK;
-}
-
-/* Read --jwk FILE (JWK JSON or PEM public key) into compact JWK text. */
+/*
+ * Read --jwk FILE (a public JWK or a PEM public key), check the key fully
+ * (the JWK parser validates points, sizes and refuses private members) and
+ * store it in the canonical RFC 7638 form.
+ */
 static subca_result cli_jwk_load(const char *path, char **out)
 {
 	SUBCA_BUF_AUTO struct subca_buf in = {0};
-	json_t *jwk = NULL;
+	SUBCA_BUF_AUTO struct subca_buf jwk = {0};
+	SUBCA_AUTO(EVP_PKEY) EVP_PKEY *key = NULL;
 	size_t skip = 0;
 
 	*out = NULL;
@@ -447,16 +273,15 @@ static subca_result cli_jwk_load(const char *path, char **out)
 		     "--jwk file %s holds a private key; give the public key "
 		     "(openssl pkey -in KEY -pubout)",
 		     path);
-	while (skip < in.len && in.p[skip] != '\0' &&
-	       strchr(" \t\r\n", in.p[skip]) != NULL)
+	while (skip < in.len && strchr(" \t\r\n", in.p[skip]) != NULL &&
+	       in.p[skip] != '\0')
 		skip++;
 	if (skip < in.len && in.p[skip] == '{')
-		SUBCA_TRY(cli_jwk_from_json(&in, &jwk));
+		SUBCA_TRY(subca_jwk_parse(subca_buf_slice(&in), &key));
 	else
-		SUBCA_TRY(cli_jwk_from_pem(&in, &jwk));
-	*out = json_dumps(jwk, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(jwk);
-	SUBCA_ENSURE(*out != NULL, SUBCA_E_NOMEM, "out of memory");
+		SUBCA_TRY(cli_pem_pubkey(&in, &key));
+	SUBCA_TRY(subca_jwk_export(key, &jwk));
+	*out = (char *)subca_buf_steal(&jwk, NULL);
 	return SUBCA_OK;
 }
 

@@ -255,6 +255,19 @@ step "an unknown EKU: INVALID_ARGUMENT (2)" \
 	sc provisioner add acme x --type apikey --allow-any-name --eku code
 step "no name rule at all: USAGE (64)" \
 	expect_fail USAGE 64 "--allow-any-name" -- sc provisioner add acme x --type apikey
+off_curve_jwk() {
+	# the RFC 7515 A.3 key with its y coordinate altered: not on P-256
+	cat >"$W/off.jwk" <<'EOF'
+{"kty":"EC","crv":"P-256",
+ "x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+ "y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a4"}
+EOF
+	expect_fail BAD_JWK 2 "not on the P-256 curve" -- \
+		sc provisioner add beta offcurve --type jwk --jwk "$W/off.jwk" \
+		--allow-any-name
+}
+step "a JWK whose point is not on its curve: BAD_JWK (2)" \
+	not_audited off_curve_jwk
 step "a malformed DNS pattern: INVALID_ARGUMENT (2)" \
 	expect_fail INVALID_ARGUMENT 2 "bad..name" -- \
 	sc provisioner add acme x --type apikey --allow-dns bad..name
