@@ -11,6 +11,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pkcs7.h>
 #include <openssl/x509.h>
@@ -48,6 +49,7 @@ SUBCA__DEFINE_AUTO(NAME_CONSTRAINTS, NAME_CONSTRAINTS_free)
 SUBCA__DEFINE_AUTO(GENERAL_NAMES, GENERAL_NAMES_free)
 SUBCA__DEFINE_AUTO(ASN1_OCTET_STRING, ASN1_OCTET_STRING_free)
 SUBCA__DEFINE_AUTO(AUTHORITY_KEYID, AUTHORITY_KEYID_free)
+SUBCA__DEFINE_AUTO(ECDSA_SIG, ECDSA_SIG_free)
 
 static inline void subca__auto_x509_stack(STACK_OF(X509) **p)
 {
@@ -74,13 +76,15 @@ enum subca_der_kind {
 	SUBCA_DER_PKCS7,
 	SUBCA_DER_PRIVKEY, /* any PKCS#8 / traditional private key */
 	SUBCA_DER_PKCS8_ENCRYPTED, /* EncryptedPrivateKeyInfo (X509_SIG) */
+	SUBCA_DER_ECDSA_SIG,	   /* Ecdsa-Sig-Value (RFC 3279 2.2.3) */
 };
 
 /*
  * Decode exactly one DER object of `kind` from `der`. The whole slice must
  * be consumed: trailing bytes fail with SUBCA_E_TRAILING_DATA; undecodable
  * bytes with SUBCA_E_GARBAGE. On success *out owns a new object of the OpenSSL
- * type matching `kind` (X509, X509_REQ, X509_CRL, PKCS7, EVP_PKEY, X509_SIG).
+ * type matching `kind` (X509, X509_REQ, X509_CRL, PKCS7, EVP_PKEY, X509_SIG,
+ * ECDSA_SIG).
  */
 SUBCA_MUST_CHECK subca_result subca_der_decode(enum subca_der_kind kind,
 					       struct subca_slice der,

@@ -23,7 +23,6 @@
 
 SUBCA__DEFINE_AUTO(OSSL_PARAM_BLD, OSSL_PARAM_BLD_free)
 SUBCA__DEFINE_AUTO(OSSL_PARAM, OSSL_PARAM_free)
-SUBCA__DEFINE_AUTO(ECDSA_SIG, ECDSA_SIG_free)
 SUBCA__DEFINE_AUTO(json_t, json_decref)
 
 /* json_dumps text comes from jansson's allocator (malloc), not subca's. */
@@ -818,13 +817,12 @@ static subca_result subca__ecdsa_to_der(const struct subca_slice rs,
 static subca_result subca__ecdsa_from_der(const uint8_t *der, size_t len,
 					  size_t coord, uint8_t *rs)
 {
-	const unsigned char *p = der;
-	SUBCA_AUTO(ECDSA_SIG) ECDSA_SIG *sig =
-		d2i_ECDSA_SIG(NULL, &p, (long)len);
+	SUBCA_AUTO(ECDSA_SIG) ECDSA_SIG *sig = NULL;
 	const BIGNUM *r, *s;
 
-	SUBCA_OSSL(sig != NULL && p == der + len, SUBCA_E_CRYPTO,
-		   "cannot read the ECDSA signature");
+	if (subca_der_decode(SUBCA_DER_ECDSA_SIG, subca_slice_of(der, len),
+			     (void **)&sig) != SUBCA_OK)
+		SUBCA_BAIL(SUBCA_E_CRYPTO, "cannot read the ECDSA signature");
 	ECDSA_SIG_get0(sig, &r, &s);
 	SUBCA_ENSURE(BN_bn2binpad(r, rs, (int)coord) == (int)coord &&
 			     BN_bn2binpad(s, rs + coord, (int)coord) ==

@@ -46,6 +46,10 @@ subca_result subca_der_decode(enum subca_der_kind kind, struct subca_slice der,
 		what = "encrypted private key";
 		obj = d2i_X509_SIG(NULL, &p, (long)der.len);
 		break;
+	case SUBCA_DER_ECDSA_SIG:
+		what = "ECDSA signature";
+		obj = d2i_ECDSA_SIG(NULL, &p, (long)der.len);
+		break;
 	}
 	if (obj == NULL) {
 		ERR_clear_error();
@@ -66,6 +70,7 @@ subca_result subca_der_decode(enum subca_der_kind kind, struct subca_slice der,
 		case SUBCA_DER_PKCS7: PKCS7_free(obj); break;
 		case SUBCA_DER_PRIVKEY: EVP_PKEY_free(obj); break;
 		case SUBCA_DER_PKCS8_ENCRYPTED: X509_SIG_free(obj); break;
+		case SUBCA_DER_ECDSA_SIG: ECDSA_SIG_free(obj); break;
 		}
 		return rv;
 	}
