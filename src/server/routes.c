@@ -7,6 +7,7 @@
 #include <openssl/pem.h>
 #include <string.h>
 
+#include "admin_int.h" /* admin API handlers */
 #include "server_int.h"
 #include "subca/alloc.h"
 #include "subca/ossl.h"
@@ -159,6 +160,33 @@ const struct subca_route subca__routes[] = {
 	 subca__roots},
 	{"GET", "/chain", SUBCA_SCOPE_AUTHORITY, SUBCA_CRED_NONE, 0,
 	 subca__chain},
+	/* admin API (api_admin.c) */
+	{"GET", "/admin/v1/authorities", SUBCA_SCOPE_SERVER, SUBCA_CRED_ADMIN, 0,
+	 subca__admin_authorities_list},
+	{"POST", "/admin/v1/authorities", SUBCA_SCOPE_SERVER, SUBCA_CRED_ADMIN_GLOBAL, 0,
+	 subca__admin_authority_create},
+	{"GET", "/admin/v1/authorities/{name}", SUBCA_SCOPE_SERVER, SUBCA_CRED_ADMIN, 0,
+	 subca__admin_authority_show},
+	{"PUT", "/admin/v1/authorities/{name}/root", SUBCA_SCOPE_SERVER, SUBCA_CRED_ADMIN, SUBCA_MAX_CERT_INPUT,
+	 subca__admin_root_put},
+	{"POST", "/admin/v1/authorities/{name}/intermediates", SUBCA_SCOPE_SERVER, SUBCA_CRED_ADMIN, 0,
+	 subca__admin_intermediate_request},
+	{"GET", "/admin/v1/authorities/{name}/intermediates", SUBCA_SCOPE_SERVER, SUBCA_CRED_ADMIN, 0,
+	 subca__admin_intermediate_list},
+	{"GET", "/admin/v1/authorities/{name}/intermediates/pending/csr", SUBCA_SCOPE_SERVER, SUBCA_CRED_ADMIN, 0,
+	 subca__admin_pending_csr},
+	{"GET", "/admin/v1/authorities/{name}/intermediates/pending/instructions", SUBCA_SCOPE_SERVER, SUBCA_CRED_ADMIN, 0,
+	 subca__admin_pending_instructions},
+	{"PUT", "/admin/v1/authorities/{name}/intermediates/pending/certificate", SUBCA_SCOPE_SERVER, SUBCA_CRED_ADMIN, SUBCA_MAX_CERT_INPUT,
+	 subca__admin_pending_certificate},
+	{"GET", "/admin/v1/authorities/{name}/certificates", SUBCA_SCOPE_SERVER, SUBCA_CRED_ADMIN, 0,
+	 subca__admin_certificates},
+	{"POST", "/admin/v1/authorities/{name}/certificates/{serial}/revoke", SUBCA_SCOPE_SERVER, SUBCA_CRED_ADMIN, 0,
+	 subca__admin_certificate_revoke},
+	{"GET", "/admin/v1/audit", SUBCA_SCOPE_SERVER, SUBCA_CRED_ADMIN, 0,
+	 subca__admin_audit},
+	{"POST", "/admin/v1/tokens", SUBCA_SCOPE_SERVER, SUBCA_CRED_ADMIN_GLOBAL, 0,
+	 subca__admin_token_create},
 	/* admin API and sign API: add their routes here */
 };
 

@@ -136,6 +136,16 @@ struct subca_auth_ops {
  * authenticated route answers 401 "authentication is not configured". */
 extern const struct subca_auth_ops *const subca__auth_ops;
 
+/*
+ * Provisioner credentials (auth_prov.c), called by the hook for
+ * SUBCA_CRED_PROVISIONER routes: SUBCA_OK with req->principal and
+ * req->ctx.actor set, or SUBCA_E_AUTH / SUBCA_E_POLICY. A principal it sets
+ * is released by subca__auth_provisioner_release (the hook's release()
+ * calls it on provisioner routes).
+ */
+SUBCA_MUST_CHECK subca_result subca__auth_provisioner(struct subca_request *req);
+void subca__auth_provisioner_release(struct subca_request *req);
+
 /* ---- the request a handler sees ---------------------------------------- */
 
 struct subca_server_env;

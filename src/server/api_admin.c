@@ -1,0 +1,1231 @@
+/*
+ * The admin API (/admin/v1, docs/api.md): the authority lifecycle over HTTP,
+ * through the same core calls the CLI makes (authority.h) and the store.
+ * Every JSON answer has the shape of the matching `subca ... --json` output.
+ * Request bodies are parsed strictly: an object, known members only, each
+ * of its JSON type, every string bounded; anything else is a 400 problem
+ * naming the member. Authentication and the authority scope of the
+ * credential were checked by the hook (auth.c) before any handler runs.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "admin_int.h"
+#include "server_cred.h"
+#include "subca/alloc.h"
+#include "subca/instructions.h"
+#include "subca/key.h"
+#include "subca/limits.h"
+
+#define SUBCA__JSON_MAX_NAMES SUBCA_MAX_NAMES
+#define SUBCA__QUERY_VALUE_MAX 256
+
+/* ---- JSON shapes (as the CLI prints them) -------------------------------- */
+
+static json_t *subca__time_json(int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	char buf[32];
+
+	if (t == 0 || gmtime_r(&tt, &tm) == NULL)
+		return json_null();
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(buf);
+}
+
+static json_t *subca__str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+/* `subca authority list --json` */
+static json_t *subca__authority_item_json(const struct subca_authority_rec *a)
+{
+	return json_pack("{s:s, s:s, s:s, s:b}", "name", a->name, "subdomain",
+			 a->subdomain, "state",
+			 subca_authority_state_name(a->state), "generated_root",
+			 a->generated_root);
+}
+
+/* `subca intermediate list --json` items */
+static json_t *subca__intermediate_json(const struct subca_intermediate_rec *r)
+{
+	return json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:i}",
+			 "id", (json_int_t)r->id, "state",
+			 subca_intermediate_state_name(r->state), "key_type",
+			 r->key_type, "subject", r->subject, "not_before",
+			 subca__time_json(r->not_before), "not_after",
+			 subca__time_json(r->not_after), "sha256",
+			 subca__str_or_null(r->fingerprint), "crl_url",
+			 subca__str_or_null(r->crl_url), "ocsp_url",
+			 subca__str_or_null(r->ocsp_url), "requested_days",
+			 r->days);
+}
+
+/* `--json` of a verification report */
+static json_t *subca__report_json(const struct subca_report *r)
+{
+	json_t *refusals = json_array(), *warnings = json_array();
+
+	for (size_t i = 0; i < r->n; i++) {
+		const struct subca_report_item *it = &r->items[i];
+		json_t *o = json_pack("{s:s, s:s}", "code",
+				      subca_error_name(it->code), "message",
+				      it->message);
+
+		if (o != NULL && it->hint[0] != '\0')
+			json_object_set_new(o, "hint", json_string(it->hint));
+		json_array_append_new(it->warning ? warnings : refusals, o);
+	}
+	return json_pack("{s:s, s:o, s:o}", "result",
+			 r->refusals ? "refused" : "accepted", "refusals",
+			 refusals, "warnings", warnings);
+}
+
+/* `subca audit --json` items */
+static json_t *subca__audit_json(const struct subca_audit_rec *r)
+{
+	json_t *ts = subca__time_json(r->ts);
+	json_t *o = json_pack("{s:I, s:o, s:s?, s:s, s:s, s:s}", "id",
+			      (json_int_t)r->id, "time", ts, "authority",
+			      r->authority, "action", r->action, "actor",
+			      r->actor, "detail", r->detail);
+
+	return o;
+}
+
+static const char *const subca__crl_reasons[] = {
+	/* RFC 5280 5.3.1 CRLReason; 7 is not used */
+	"unspecified",	       "keyCompromise",	     "cACompromise",
+	"affiliationChanged",  "superseded",	     "cessationOfOperation",
+	"certificateHold",     NULL,		     "removeFromCRL",
+	"privilegeWithdrawn",  "aACompromise",
+};
+#define SUBCA__NREASONS (sizeof(subca__crl_reasons) / sizeof(char *))
+
+static json_t *subca__reason_json(int reason)
+{
+	if (reason < 0 || (size_t)reason >= SUBCA__NREASONS ||
+	    subca__crl_reasons[reason] == NULL)
+		return json_null();
+	return json_string(subca__crl_reasons[reason]);
+}
+
+/* "DNS:a,IP:b" as ["DNS:a", "IP:b"] */
+static json_t *subca__list_json(const char *s)
+{
+	json_t *a = json_array();
+
+	while (a != NULL && s != NULL && *s != '\0') {
+		size_t n = strcspn(s, ",");
+
+		json_array_append_new(a, json_stringn(s, n));
+		s += n + (s[n] == ',');
+	}
+	return a;
+}
+
+static json_t *subca__cert_json(const struct subca_cert_rec *r)
+{
+	return json_pack("{s:s, s:s, s:o, s:s, s:o, s:o, s:s, s:o, s:o, s:o, "
+			 "s:o}",
+			 "serial", r->serial, "subject", r->subject, "sans",
+			 subca__list_json(r->sans), "status",
+			 subca_cert_status_name(r->status), "not_before",
+			 subca__time_json(r->not_before), "not_after",
+			 subca__time_json(r->not_after), "issued_by",
+			 r->issued_by ? r->issued_by : "", "provisioner",
+			 subca__str_or_null(r->provisioner), "created",
+			 subca__time_json(r->created), "revoked_at",
+			 subca__time_json(r->revoked_at), "reason",
+			 r->status == SUBCA_CERT_REVOKED
+				 ? subca__reason_json(r->reason)
+				 : json_null());
+}
+
+/* ---- strict request JSON ------------------------------------------------- */
+
+/* The body as a JSON object; an empty body is {} when `empty_ok`. */
+static subca_result subca__body_object(const struct subca_request *req,
+				       bool empty_ok, json_t **out)
+{
+	json_error_t e;
+	json_t *v;
+
+	if (req->body.len == 0 && empty_ok) {
+		*out = json_object();
+		SUBCA_ENSURE(*out != NULL, SUBCA_E_NOMEM, "out of memory");
+		return SUBCA_OK;
+	}
+	v = json_loadb((const char *)req->body.p, req->body.len,
+		       JSON_REJECT_DUPLICATES, &e);
+	SUBCA_ENSURE(v != NULL, SUBCA_E_INVALID_ARGUMENT,
+		     "the request body is not valid JSON: %.80s (line %d, "
+		     "column %d)",
+		     e.text, e.line, e.column);
+	if (!json_is_object(v)) {
+		json_decref(v);
+		SUBCA_BAIL(SUBCA_E_INVALID_ARGUMENT,
+			   "the request body must be a JSON object");
+	}
+	*out = v;
+	return SUBCA_OK;
+}
+
+/* Refuse members not in the NULL-terminated list `known`. */
+static subca_result subca__known_members(json_t *o, const char *what,
+					 const char *const *known)
+{
+	const char *key;
+	json_t *v;
+	char safe[64];
+
+	json_object_foreach(o, key, v) {
+		size_t i = 0;
+
+		while (known[i] != NULL && strcmp(known[i], key) != 0)
+			i++;
+		if (known[i] != NULL)
+			continue;
+		subca__printable(key, strlen(key), safe, sizeof(safe));
+		SUBCA_BAIL(SUBCA_E_INVALID_ARGUMENT,
+			   "unknown member \"%s\" in %s", safe, what);
+	}
+	return SUBCA_OK;
+}
+
+/* Optional string member of at most `max` bytes (NULL when absent). */
+static subca_result subca__member_str(json_t *o, const char *key, size_t max,
+				      const char **out)
+{
+	json_t *v = json_object_get(o, key);
+
+	*out = NULL;
+	if (v == NULL)
+		return SUBCA_OK;
+	SUBCA_ENSURE(json_is_string(v), SUBCA_E_INVALID_ARGUMENT,
+		     "member \"%s\" must be a string", key);
+	SUBCA_ENSURE(json_string_length(v) <= max, SUBCA_E_INVALID_ARGUMENT,
+		     "member \"%s\" is longer than %zu bytes", key, max);
+	SUBCA_ENSURE(strlen(json_string_value(v)) == json_string_length(v),
+		     SUBCA_E_INVALID_ARGUMENT,
+		     "member \"%s\" contains a NUL character", key);
+	*out = json_string_value(v);
+	return SUBCA_OK;
+}
+
+/* Optional integer member in min..max (*out unchanged when absent). */
+static subca_result subca__member_int(json_t *o, const char *key, long min,
+				      long max, int *out)
+{
+	json_t *v = json_object_get(o, key);
+	json_int_t i;
+
+	if (v == NULL)
+		return SUBCA_OK;
+	SUBCA_ENSURE(json_is_integer(v), SUBCA_E_INVALID_ARGUMENT,
+		     "member \"%s\" must be an integer", key);
+	i = json_integer_value(v);
+	SUBCA_ENSURE(i >= min && i <= max, SUBCA_E_INVALID_ARGUMENT,
+		     "member \"%s\" must be in %ld..%ld", key, min, max);
+	*out = (int)i;
+	return SUBCA_OK;
+}
+
+/* Optional array of strings; the pointers borrow from `o`. */
+static subca_result subca__member_names(json_t *o, const char *key,
+					const char **store,
+					struct subca_names *out)
+{
+	json_t *v = json_object_get(o, key), *it;
+	size_t i;
+
+	out->v = store;
+	out->n = 0;
+	if (v == NULL)
+		return SUBCA_OK;
+	SUBCA_ENSURE(json_is_array(v), SUBCA_E_INVALID_ARGUMENT,
+		     "member \"%s\" must be an array of strings", key);
+	SUBCA_ENSURE(json_array_size(v) <= SUBCA__JSON_MAX_NAMES,
+		     SUBCA_E_INVALID_ARGUMENT,
+		     "member \"%s\" has more than %d entries", key,
+		     SUBCA__JSON_MAX_NAMES);
+	json_array_foreach(v, i, it) {
+		SUBCA_ENSURE(json_is_string(it) &&
+				     json_string_length(it) <= SUBCA_MAX_DN_VALUE &&
+				     strlen(json_string_value(it)) ==
+					     json_string_length(it),
+			     SUBCA_E_INVALID_ARGUMENT,
+			     "member \"%s\" must be an array of strings of at "
+			     "most %d bytes",
+			     key, SUBCA_MAX_DN_VALUE);
+		store[i] = json_string_value(it);
+	}
+	out->n = json_array_size(v);
+	return SUBCA_OK;
+}
+
+/* ---- query strings ------------------------------------------------------- */
+
+static int subca__hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)tolower((unsigned char)c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Percent-decode (RFC 3986 2.1, '+' as a space) n bytes into buf. */
+static subca_result subca__pct_decode(const char *s, size_t n, char *buf,
+				      size_t len)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (c == '%') {
+			int hi = i + 2 < n ? subca__hexval(s[i + 1]) : -1;
+			int lo = i + 2 < n ? subca__hexval(s[i + 2]) : -1;
+
+			/* no NUL: values are C strings from here on */
+			SUBCA_ENSURE(hi >= 0 && lo >= 0 && (hi | lo) != 0,
+				     SUBCA_E_INVALID_ARGUMENT,
+				     "bad percent-encoding in the query");
+			c = (char)(hi * 16 + lo);
+			i += 2;
+		} else if (c == '+') {
+			c = ' ';
+		}
+		SUBCA_ENSURE(o + 1 < len, SUBCA_E_INVALID_ARGUMENT,
+			     "a query parameter is longer than %zu bytes",
+			     len - 1);
+		buf[o++] = c;
+	}
+	buf[o] = '\0';
+	return SUBCA_OK;
+}
+
+/*
+ * Check the query: only parameters in `known`, each at most once. Then
+ * subca__query_get reads them.
+ */
+static subca_result subca__query_check(const struct subca_request *req,
+				       const char *const *known)
+{
+	const char *q = req->query;
+	unsigned seen = 0;
+
+	while (q != NULL && *q != '\0') {
+		size_t n = strcspn(q, "&"), k = strcspn(q, "=&");
+		size_t i = 0;
+		char safe[32];
+
+		while (known[i] != NULL &&
+		       (strlen(known[i]) != k || strncmp(known[i], q, k) != 0))
+			i++;
+		if (known[i] == NULL) {
+			subca__printable(q, k < sizeof(safe) - 1 ? k : sizeof(safe) - 1,
+					 safe, sizeof(safe));
+			SUBCA_BAIL(SUBCA_E_INVALID_ARGUMENT,
+				   "unknown query parameter \"%s\"", safe);
+		}
+		SUBCA_ENSURE(!(seen & (1u << i)), SUBCA_E_INVALID_ARGUMENT,
+			     "query parameter \"%s\" given twice", known[i]);
+		seen |= 1u << i;
+		q += n + (q[n] == '&');
+	}
+	return SUBCA_OK;
+}
+
+/* Query parameter `name` decoded into buf; *found false when absent. */
+static subca_result subca__query_get(const struct subca_request *req,
+				     const char *name, char *buf, size_t len,
+				     bool *found)
+{
+	const char *q = req->query;
+	size_t nl = strlen(name);
+
+	*found = false;
+	buf[0] = '\0';
+	while (q != NULL && *q != '\0') {
+		size_t n = strcspn(q, "&"), k = strcspn(q, "=&");
+
+		if (k == nl && strncmp(q, name, nl) == 0) {
+			*found = true;
+			return k < n ? subca__pct_decode(q + k + 1, n - k - 1,
+							 buf, len)
+				     : SUBCA_OK;
+		}
+		q += n + (q[n] == '&');
+	}
+	return SUBCA_OK;
+}
+
+static subca_result subca__parse_i64(const char *what, const char *s,
+				     int64_t min, int64_t max, int64_t *out)
+{
+	char *end = NULL;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	SUBCA_ENSURE(s[0] >= '0' && s[0] <= '9' && errno == 0 && *end == '\0' &&
+			     v >= min && v <= max,
+		     SUBCA_E_INVALID_ARGUMENT,
+		     "%s must be a number in %lld..%lld", what, (long long)min,
+		     (long long)max);
+	*out = (int64_t)v;
+	return SUBCA_OK;
+}
+
+/* Unix seconds, or "YYYY-MM-DDTHH:MM:SSZ" (RFC 3339, UTC). */
+static subca_result subca__parse_time(const char *what, const char *s,
+				      int64_t *out)
+{
+	struct tm tm = {0};
+	const char *end;
+
+	if (strchr(s, '-') == NULL)
+		return subca__parse_i64(what, s, 1, INT64_C(253402300799), out);
+	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	SUBCA_ENSURE(end != NULL && *end == '\0', SUBCA_E_INVALID_ARGUMENT,
+		     "%s must be unix seconds or YYYY-MM-DDTHH:MM:SSZ", what);
+	*out = (int64_t)timegm(&tm);
+	return SUBCA_OK;
+}
+
+/* ---- common steps -------------------------------------------------------- */
+
+/* The {name} path parameter: one DNS label (else 404 like an unknown one). */
+static subca_result subca__name_param(const struct subca_request *req,
+				      char name[SUBCA_MAX_LABEL + 1])
+{
+	subca_result rv = subca_request_param(req, 0, name, SUBCA_MAX_LABEL + 1);
+
+	if (rv == SUBCA_OK && subca_label_validate("authority name", name) ==
+				      SUBCA_OK)
+		return SUBCA_OK;
+	SUBCA_BAIL(SUBCA_E_NOT_FOUND, "no authority with such a name");
+}
+
+static subca_result subca__authority_get(struct subca_request *req,
+					 const char *name,
+					 struct subca_authority_rec *out)
+{
+	struct subca_store *st = req->ctx.store;
+	subca_result rv = st->ops->authority_get(st, name, out);
+
+	if (rv == SUBCA_E_NOT_FOUND)
+		SUBCA_BAIL(SUBCA_E_NOT_FOUND, "no authority named \"%s\"", name);
+	SUBCA_TRY(rv);
+	/* the server's own TLS authority is not a tenant */
+	if (req->env != NULL && req->env->tls_authority != NULL &&
+	    strcmp(out->name, req->env->tls_authority) == 0) {
+		subca_authority_rec_cleanup(out);
+		SUBCA_BAIL(SUBCA_E_NOT_FOUND, "no authority named \"%s\"", name);
+	}
+	return SUBCA_OK;
+}
+
+/* Answer a verification report: 200 when accepted, else the problem of
+ * the first refusal with the report's refusals and warnings in it. */
+static subca_result subca__report_answer(struct subca_request *req,
+					 subca_result rv,
+					 const struct subca_report *report,
+					 int ok_status)
+{
+	struct subca_buf body;
+	json_t *rep, *prob;
+
+	rep = subca__report_json(report);
+	SUBCA_ENSURE(rep != NULL, SUBCA_E_NOMEM, "out of memory");
+	if (rv == SUBCA_OK)
+		return subca_response_json(req, ok_status, rep);
+	if (subca__problem_render(rv, subca_error_reason(),
+				  subca_error_hint_text(), &body) != SUBCA_OK) {
+		json_decref(rep);
+		subca_buf_cleanup(&body);
+		return rv;
+	}
+	prob = json_loadb((const char *)body.p, body.len, 0, NULL);
+	subca_buf_cleanup(&body);
+	if (prob == NULL) {
+		json_decref(rep);
+		return rv;
+	}
+	json_object_set(prob, "refusals", json_object_get(rep, "refusals"));
+	json_object_set(prob, "warnings", json_object_get(rep, "warnings"));
+	json_decref(rep);
+	SUBCA_TRY(subca_response_json(req, subca__problem_status(rv), prob));
+	req->content_type = "application/problem+json";
+	req->error = rv;
+	return SUBCA_OK;
+}
+
+/* ---- authorities --------------------------------------------------------- */
+
+struct subca__view {
+	struct subca_authority_rec a;
+	struct subca_root_rec root;
+	bool has_root;
+	struct subca_intermediate_list ints;
+	int64_t issued;
+};
+
+static void subca__view_cleanup(struct subca__view *v)
+{
+	subca_authority_rec_cleanup(&v->a);
+	subca_root_rec_cleanup(&v->root);
+	subca_intermediate_list_cleanup(&v->ints);
+}
+
+static subca_result subca__view_load(struct subca_request *req,
+				     const char *name, struct subca__view *v)
+{
+	struct subca_store *st = req->ctx.store;
+	subca_result rv;
+
+	SUBCA_TRY(subca__authority_get(req, name, &v->a));
+	rv = st->ops->root_get(st, v->a.id, &v->root);
+	v->has_root = rv == SUBCA_OK;
+	if (rv != SUBCA_OK && rv != SUBCA_E_NOT_FOUND)
+		return rv;
+	SUBCA_TRY(st->ops->intermediate_list(st, v->a.id, &v->ints));
+	return st->ops->cert_count(st, v->a.id, &v->issued);
+}
+
+/* `subca authority show --json` */
+static json_t *subca__view_json(const struct subca__view *v)
+{
+	json_t *ints = json_array();
+	json_t *root = json_null();
+
+	for (size_t i = 0; i < v->ints.n; i++)
+		json_array_append_new(ints,
+				      subca__intermediate_json(&v->ints.v[i]));
+	if (v->has_root)
+		root = json_pack("{s:s, s:s, s:o}", "subject",
+				 v->root.subject, "sha256", v->root.fingerprint,
+				 "not_after",
+				 subca__time_json(v->root.not_after));
+	return json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:I}", "name",
+			 v->a.name, "subdomain", v->a.subdomain, "state",
+			 subca_authority_state_name(v->a.state),
+			 "generated_root", v->a.generated_root, "root", root,
+			 "intermediates", ints, "issued_certificates",
+			 (json_int_t)v->issued);
+}
+
+static subca_result subca__view_answer(struct subca_request *req,
+				       const char *name, int status)
+{
+	struct subca__view v = {0};
+	subca_result rv = subca__view_load(req, name, &v);
+
+	if (rv == SUBCA_OK)
+		rv = subca_response_json(req, status, subca__view_json(&v));
+	subca__view_cleanup(&v);
+	return rv;
+}
+
+/* GET /admin/v1/authorities: those the credential may see. */
+subca_result subca__admin_authorities_list(struct subca_request *req)
+{
+	struct subca_store *st = req->ctx.store;
+	struct subca_authority_list l = {0};
+	const char *tls = req->env ? req->env->tls_authority : NULL;
+	json_t *arr = json_array();
+
+	SUBCA_ENSURE(arr != NULL, SUBCA_E_NOMEM, "out of memory");
+	if (st->ops->authority_list(st, &l) != SUBCA_OK) {
+		json_decref(arr);
+		return subca_error_code();
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		if (!subca__admin_allows(req, l.v[i].name) ||
+		    (tls != NULL && strcmp(l.v[i].name, tls) == 0))
+			continue;
+		json_array_append_new(arr, subca__authority_item_json(&l.v[i]));
+	}
+	subca_authority_list_cleanup(&l);
+	return subca_response_json(req, 200, json_pack("{s:o}", "authorities",
+						       arr));
+}
+
+static subca_result subca__generated_opts(json_t *g,
+					  struct subca_generated_root_opts *o)
+{
+	static const char *const known[] = {"key", "root_cn", "days", NULL};
+	const char *key = NULL;
+
+	SUBCA_ENSURE(json_is_object(g), SUBCA_E_INVALID_ARGUMENT,
+		     "member \"generate_root\" must be an object");
+	SUBCA_TRY(subca__known_members(g, "\"generate_root\"", known));
+	SUBCA_TRY(subca__member_str(g, "key", 32, &key));
+	if (key != NULL)
+		SUBCA_TRY(subca_key_type_parse(key, &o->root_key));
+	SUBCA_TRY(subca__member_str(g, "root_cn", SUBCA_MAX_DN_VALUE,
+				    &o->root_cn));
+	return subca__member_int(g, "days", 1, 36600, &o->root_days);
+}
+
+/* POST /admin/v1/authorities (global credential) */
+subca_result subca__admin_authority_create(struct subca_request *req)
+{
+	static const char *const known[] = {"name", "subdomain",
+					    "generate_root", NULL};
+	struct subca_generated_root_opts g = {
+		.root_key = SUBCA_KEY_EC_P384,
+		.intermediate_key = SUBCA_KEY_EC_P256,
+	};
+	const char *name = NULL, *sub = NULL;
+	json_t *o = NULL, *gen;
+	char copy[SUBCA_MAX_LABEL + 1];
+	subca_result rv;
+
+	SUBCA_TRY(subca__body_object(req, false, &o));
+	rv = subca__known_members(o, "the request", known);
+	if (rv == SUBCA_OK)
+		rv = subca__member_str(o, "name", SUBCA_MAX_LABEL, &name);
+	if (rv == SUBCA_OK && name == NULL)
+		rv = subca_error_set(SUBCA_E_INVALID_ARGUMENT, __FILE__,
+				     __LINE__, "member \"name\" is required");
+	if (rv == SUBCA_OK)
+		rv = subca__member_str(o, "subdomain", SUBCA_MAX_LABEL, &sub);
+	gen = json_object_get(o, "generate_root");
+	if (rv == SUBCA_OK && gen != NULL)
+		rv = subca__generated_opts(gen, &g);
+	if (rv == SUBCA_OK && req->env != NULL &&
+	    req->env->tls_authority != NULL &&
+	    strcasecmp(name, req->env->tls_authority) == 0)
+		rv = subca_error_set(SUBCA_E_EXISTS, __FILE__, __LINE__,
+				     "authority name \"%s\" is taken", name);
+	if (rv == SUBCA_OK)
+		rv = gen ? subca_authority_create_generated(&req->ctx, name,
+							     sub, &g)
+			 : subca_authority_create(&req->ctx, name, sub);
+	if (rv == SUBCA_OK)
+		snprintf(copy, sizeof(copy), "%s", name);
+	json_decref(o);
+	SUBCA_TRY(rv);
+	return subca__view_answer(req, copy, 201);
+}
+
+/* GET /admin/v1/authorities/{name} */
+subca_result subca__admin_authority_show(struct subca_request *req)
+{
+	char name[SUBCA_MAX_LABEL + 1];
+
+	SUBCA_TRY(subca__name_param(req, name));
+	return subca__view_answer(req, name, 200);
+}
+
+/* PUT /admin/v1/authorities/{name}/root: the root file as the body. */
+subca_result subca__admin_root_put(struct subca_request *req)
+{
+	struct subca_authority_rec a = {0};
+	struct subca_report report;
+	char name[SUBCA_MAX_LABEL + 1];
+	subca_result rv;
+
+	SUBCA_TRY(subca__name_param(req, name));
+	SUBCA_TRY(subca__authority_get(req, name, &a));
+	subca_authority_rec_cleanup(&a);
+	subca_report_init(&report);
+	rv = subca_authority_import_root(&req->ctx, name, req->body, &report);
+	if (rv != SUBCA_OK && report.refusals == 0)
+		subca_report_refuse_current(&report);
+	return subca__report_answer(req, rv, &report, 200);
+}
+
+/* ---- intermediates ------------------------------------------------------- */
+
+static const char *const subca__request_members[] = {
+	"cn", "org", "ou", "country", "state", "locality", "key", "days",
+	"path_len", "permit_dns", "exclude_dns", "permit_ip", "exclude_ip",
+	"permit_email", "exclude_email", "crl_url", "ocsp_url", NULL,
+};
+
+struct subca__names_store {
+	const char *v[6][SUBCA__JSON_MAX_NAMES];
+};
+
+static subca_result subca__request_params(json_t *o,
+					  struct subca_intermediate_request *r,
+					  struct subca__names_store *ns)
+{
+	struct subca_intermediate_params *p = &r->params;
+	struct subca_name_constraints *nc = &p->nc;
+	const char *key = NULL;
+
+	SUBCA_TRY(subca__known_members(o, "the request",
+				       subca__request_members));
+	SUBCA_TRY(subca__member_str(o, "cn", SUBCA_MAX_DN_VALUE, &p->cn));
+	SUBCA_ENSURE(p->cn != NULL, SUBCA_E_INVALID_ARGUMENT,
+		     "member \"cn\" is required (the intermediate's common "
+		     "name)");
+	SUBCA_TRY(subca__member_str(o, "org", SUBCA_MAX_DN_VALUE, &p->org));
+	SUBCA_TRY(subca__member_str(o, "ou", SUBCA_MAX_DN_VALUE, &p->ou));
+	SUBCA_TRY(subca__member_str(o, "country", 2, &p->country));
+	SUBCA_TRY(subca__member_str(o, "state", SUBCA_MAX_DN_VALUE, &p->state));
+	SUBCA_TRY(subca__member_str(o, "locality", SUBCA_MAX_DN_VALUE,
+				    &p->locality));
+	SUBCA_TRY(subca__member_str(o, "key", 32, &key));
+	if (key != NULL)
+		SUBCA_TRY(subca_key_type_parse(key, &r->key));
+	SUBCA_TRY(subca__member_int(o, "days", 1, SUBCA_MAX_INTERMEDIATE_DAYS,
+				    &p->days));
+	SUBCA_TRY(subca__member_int(o, "path_len", -1, SUBCA_MAX_PATHLEN,
+				    &p->path_len));
+	SUBCA_TRY(subca__member_names(o, "permit_dns", ns->v[0],
+				      &nc->permit_dns));
+	SUBCA_TRY(subca__member_names(o, "exclude_dns", ns->v[1],
+				      &nc->exclude_dns));
+	SUBCA_TRY(subca__member_names(o, "permit_ip", ns->v[2], &nc->permit_ip));
+	SUBCA_TRY(subca__member_names(o, "exclude_ip", ns->v[3],
+				      &nc->exclude_ip));
+	SUBCA_TRY(subca__member_names(o, "permit_email", ns->v[4],
+				      &nc->permit_email));
+	SUBCA_TRY(subca__member_names(o, "exclude_email", ns->v[5],
+				      &nc->exclude_email));
+	SUBCA_TRY(subca__member_str(o, "crl_url", SUBCA_MAX_URL, &r->crl_url));
+	return subca__member_str(o, "ocsp_url", SUBCA_MAX_URL, &r->ocsp_url);
+}
+
+/* The instructions for `tool` for the pending intermediate of `name`. */
+static subca_result subca__instructions(struct subca_request *req,
+					const char *name, enum subca_tool t,
+					const struct subca_pending *p,
+					struct subca_buf *out)
+{
+	struct subca_instructions_ctx ic = {0};
+	char csr_file[SUBCA_MAX_LABEL + 8], cert_file[SUBCA_MAX_LABEL + 8];
+
+	(void)req;
+	snprintf(csr_file, sizeof(csr_file), "%s.csr", name);
+	snprintf(cert_file, sizeof(cert_file), "%s.crt", name);
+	ic.authority = name;
+	ic.csr = p->csr;
+	ic.issuer = subca_root_issuer(p->root);
+	ic.csr_file = csr_file;
+	ic.cert_file = cert_file;
+	ic.root_cert_file = "root.crt";
+	ic.root_key_file = "root.key";
+	ic.days = p->rec.days;
+	subca_buf_init(out, 256 * 1024);
+	return subca_instructions_render(t, &ic, out);
+}
+
+static subca_result subca__all_instructions(struct subca_request *req,
+					    const char *name, json_t *into)
+{
+	struct subca_pending p;
+	subca_result rv = SUBCA_OK;
+
+	SUBCA_TRY(subca_authority_pending(&req->ctx, name, &p));
+	for (int t = SUBCA_TOOL_OPENSSL; t <= SUBCA_TOOL_SUBCA && rv == SUBCA_OK;
+	     t++) {
+		struct subca_buf text;
+
+		rv = subca__instructions(req, name, (enum subca_tool)t, &p,
+					 &text);
+		if (rv == SUBCA_OK &&
+		    json_object_set_new(into, subca_tool_name((enum subca_tool)t),
+					json_stringn((const char *)text.p,
+						     text.len)) != 0)
+			rv = subca_error_set(SUBCA_E_NOMEM, __FILE__, __LINE__,
+					     "out of memory");
+		subca_buf_cleanup(&text);
+	}
+	subca_pending_cleanup(&p);
+	return rv;
+}
+
+static subca_result subca__request_run(struct subca_request *req,
+				       const char *name, json_t *o)
+{
+	struct subca_intermediate_request r = {.key = SUBCA_KEY_EC_P256};
+	struct subca__names_store ns;
+	struct subca_buf csr = {0};
+	json_t *instr, *res;
+	int days = 0;
+	subca_result rv;
+
+	r.params.path_len = 0;
+	SUBCA_TRY(subca__request_params(o, &r, &ns));
+	SUBCA_TRY(subca_authority_request_intermediate(&req->ctx, name, &r,
+							&csr, &days));
+	instr = json_object();
+	res = json_pack("{s:s%, s:i, s:o}", "csr", (const char *)csr.p,
+			csr.len, "days", days, "instructions", instr);
+	subca_buf_cleanup(&csr);
+	SUBCA_ENSURE(res != NULL, SUBCA_E_NOMEM, "out of memory");
+	rv = subca__all_instructions(req, name, instr);
+	if (rv != SUBCA_OK) {
+		json_decref(res);
+		return rv;
+	}
+	return subca_response_json(req, 201, res);
+}
+
+/* POST /admin/v1/authorities/{name}/intermediates */
+subca_result subca__admin_intermediate_request(struct subca_request *req)
+{
+	struct subca_authority_rec a = {0};
+	char name[SUBCA_MAX_LABEL + 1];
+	json_t *o = NULL;
+	subca_result rv;
+
+	SUBCA_TRY(subca__name_param(req, name));
+	SUBCA_TRY(subca__authority_get(req, name, &a));
+	subca_authority_rec_cleanup(&a);
+	SUBCA_TRY(subca__body_object(req, false, &o));
+	rv = subca__request_run(req, name, o);
+	json_decref(o);
+	return rv;
+}
+
+/* GET /admin/v1/authorities/{name}/intermediates */
+subca_result subca__admin_intermediate_list(struct subca_request *req)
+{
+	struct subca__view v = {0};
+	char name[SUBCA_MAX_LABEL + 1];
+	json_t *arr;
+	subca_result rv;
+
+	SUBCA_TRY(subca__name_param(req, name));
+	rv = subca__view_load(req, name, &v);
+	if (rv != SUBCA_OK) {
+		subca__view_cleanup(&v);
+		return rv;
+	}
+	arr = json_array();
+	for (size_t i = 0; arr != NULL && i < v.ints.n; i++)
+		json_array_append_new(arr, subca__intermediate_json(&v.ints.v[i]));
+	subca__view_cleanup(&v);
+	return subca_response_json(req, 200,
+				   json_pack("{s:o}", "intermediates", arr));
+}
+
+/* GET .../intermediates/pending/csr: RFC 5967 application/pkcs10 */
+subca_result subca__admin_pending_csr(struct subca_request *req)
+{
+	struct subca_authority_rec a = {0};
+	struct subca_pending p;
+	char name[SUBCA_MAX_LABEL + 1];
+	subca_result rv;
+
+	SUBCA_TRY(subca__name_param(req, name));
+	SUBCA_TRY(subca__authority_get(req, name, &a));
+	subca_authority_rec_cleanup(&a);
+	SUBCA_TRY(subca_authority_pending(&req->ctx, name, &p));
+	rv = subca_response_bytes(req, 200, "application/pkcs10",
+				  p.rec.csr_pem, strlen(p.rec.csr_pem));
+	subca_pending_cleanup(&p);
+	return rv;
+}
+
+/* GET .../intermediates/pending/instructions?tool=T */
+subca_result subca__admin_pending_instructions(struct subca_request *req)
+{
+	static const char *const known[] = {"tool", NULL};
+	struct subca_authority_rec a = {0};
+	struct subca_pending p;
+	struct subca_buf text;
+	char name[SUBCA_MAX_LABEL + 1], tool[32];
+	enum subca_tool t = SUBCA_TOOL_OPENSSL;
+	bool found;
+	subca_result rv;
+
+	SUBCA_TRY(subca__name_param(req, name));
+	SUBCA_TRY(subca__query_check(req, known));
+	SUBCA_TRY(subca__query_get(req, "tool", tool, sizeof(tool), &found));
+	if (found)
+		SUBCA_TRY(subca_tool_parse(tool, &t));
+	SUBCA_TRY(subca__authority_get(req, name, &a));
+	subca_authority_rec_cleanup(&a);
+	SUBCA_TRY(subca_authority_pending(&req->ctx, name, &p));
+	rv = subca__instructions(req, name, t, &p, &text);
+	if (rv == SUBCA_OK)
+		rv = subca_response_bytes(req, 200, "text/x-shellscript",
+					  text.p, text.len);
+	subca_buf_cleanup(&text);
+	subca_pending_cleanup(&p);
+	return rv;
+}
+
+/* PUT .../intermediates/pending/certificate[?accept_weaker=true] */
+subca_result subca__admin_pending_certificate(struct subca_request *req)
+{
+	static const char *const known[] = {"accept_weaker", NULL};
+	struct subca_authority_rec a = {0};
+	struct subca_report report;
+	char name[SUBCA_MAX_LABEL + 1], v[8];
+	bool found, weaker = false;
+	subca_result rv;
+
+	SUBCA_TRY(subca__name_param(req, name));
+	SUBCA_TRY(subca__query_check(req, known));
+	SUBCA_TRY(subca__query_get(req, "accept_weaker", v, sizeof(v), &found));
+	if (found) {
+		SUBCA_ENSURE(strcmp(v, "true") == 0 || strcmp(v, "false") == 0,
+			     SUBCA_E_INVALID_ARGUMENT,
+			     "accept_weaker must be true or false");
+		weaker = strcmp(v, "true") == 0;
+	}
+	SUBCA_TRY(subca__authority_get(req, name, &a));
+	subca_authority_rec_cleanup(&a);
+	subca_report_init(&report);
+	rv = subca_authority_import_intermediate(&req->ctx, name, req->body,
+						 weaker, &report);
+	if (rv != SUBCA_OK && report.refusals == 0)
+		subca_report_refuse_current(&report);
+	return subca__report_answer(req, rv, &report, 200);
+}
+
+/* ---- issued certificates ------------------------------------------------- */
+
+static subca_result subca__cert_filter(const struct subca_request *req,
+				       struct subca_cert_filter *f,
+				       char *name_buf, size_t name_len)
+{
+	static const char *const known[] = {"status", "expires_before",
+					    "expires_after", "name", "limit",
+					    "after", NULL};
+	char v[SUBCA__QUERY_VALUE_MAX];
+	int64_t n;
+	bool found;
+
+	SUBCA_TRY(subca__query_check(req, known));
+	SUBCA_TRY(subca__query_get(req, "status", v, sizeof(v), &found));
+	if (found) {
+		if (strcmp(v, "valid") == 0)
+			f->status = SUBCA_CERTS_VALID;
+		else if (strcmp(v, "revoked") == 0)
+			f->status = SUBCA_CERTS_REVOKED;
+		else
+			SUBCA_ENSURE(strcmp(v, "any") == 0,
+				     SUBCA_E_INVALID_ARGUMENT,
+				     "status must be valid, revoked or any");
+	}
+	SUBCA_TRY(subca__query_get(req, "expires_before", v, sizeof(v), &found));
+	if (found)
+		SUBCA_TRY(subca__parse_time("expires_before", v,
+					    &f->expires_before));
+	SUBCA_TRY(subca__query_get(req, "expires_after", v, sizeof(v), &found));
+	if (found)
+		SUBCA_TRY(subca__parse_time("expires_after", v,
+					    &f->expires_after));
+	SUBCA_TRY(subca__query_get(req, "name", name_buf, name_len, &found));
+	if (found && name_buf[0] != '\0')
+		f->name = name_buf;
+	SUBCA_TRY(subca__query_get(req, "limit", v, sizeof(v), &found));
+	if (found) {
+		SUBCA_TRY(subca__parse_i64("limit", v, 1, SUBCA_MAX_LIST_PAGE,
+					   &n));
+		f->limit = (size_t)n;
+	}
+	SUBCA_TRY(subca__query_get(req, "after", v, sizeof(v), &found));
+	if (found)
+		SUBCA_TRY(subca__parse_i64("after", v, 0, INT64_MAX,
+					   &f->after_id));
+	return SUBCA_OK;
+}
+
+/* GET /admin/v1/authorities/{name}/certificates?... */
+subca_result subca__admin_certificates(struct subca_request *req)
+{
+	struct subca_store *st = req->ctx.store;
+	struct subca_authority_rec a = {0};
+	struct subca_cert_filter f = {0};
+	struct subca_cert_list l = {0};
+	char name[SUBCA_MAX_LABEL + 1], filter_name[SUBCA__QUERY_VALUE_MAX];
+	json_t *arr;
+	subca_result rv;
+
+	SUBCA_TRY(subca__name_param(req, name));
+	SUBCA_TRY(subca__cert_filter(req, &f, filter_name, sizeof(filter_name)));
+	SUBCA_TRY(subca__authority_get(req, name, &a));
+	f.authority_id = a.id;
+	subca_authority_rec_cleanup(&a);
+	SUBCA_TRY(st->ops->cert_list(st, &f, &l));
+	arr = json_array();
+	for (size_t i = 0; arr != NULL && i < l.n; i++)
+		json_array_append_new(arr, subca__cert_json(&l.v[i]));
+	rv = subca_response_json(
+		req, 200,
+		json_pack("{s:o, s:o}", "certificates", arr, "next",
+			  l.next_after ? json_integer(l.next_after)
+				       : json_null()));
+	subca_cert_list_cleanup(&l);
+	return rv;
+}
+
+/* A serial as the store keeps it: lower-case hex without leading zeros
+ * (colons, as openssl prints them, are allowed). */
+static subca_result subca__serial_norm(const char *in, char *out, size_t len)
+{
+	size_t o = 0;
+
+	while (*in == '0' && in[1] != '\0')
+		in++;
+	for (; *in != '\0'; in++) {
+		if (*in == ':')
+			continue;
+		SUBCA_ENSURE(subca__hexval(*in) >= 0 && o + 1 < len,
+			     SUBCA_E_NOT_FOUND, "no certificate with such a serial");
+		if (o == 0 && *in == '0')
+			continue;
+		out[o++] = (char)tolower((unsigned char)*in);
+	}
+	SUBCA_ENSURE(o > 0, SUBCA_E_NOT_FOUND, "no certificate with serial 0");
+	out[o] = '\0';
+	return SUBCA_OK;
+}
+
+static subca_result subca__reason_parse(json_t *o, int *reason)
+{
+	static const char *const known[] = {"reason", NULL};
+	const char *s = NULL;
+
+	*reason = 0;
+	SUBCA_TRY(subca__known_members(o, "the request", known));
+	SUBCA_TRY(subca__member_str(o, "reason", 64, &s));
+	if (s == NULL)
+		return SUBCA_OK;
+	for (size_t i = 0; i < SUBCA__NREASONS; i++) {
+		if (subca__crl_reasons[i] != NULL &&
+		    strcmp(subca__crl_reasons[i], s) == 0) {
+			*reason = (int)i;
+			return SUBCA_OK;
+		}
+	}
+	subca_error_set(SUBCA_E_INVALID_ARGUMENT, __FILE__, __LINE__,
+			"unknown revocation reason (RFC 5280 5.3.1)");
+	subca_error_hint("one of unspecified, keyCompromise, cACompromise, "
+			 "affiliationChanged, superseded, cessationOfOperation, "
+			 "certificateHold, privilegeWithdrawn, aACompromise");
+	return SUBCA_E_INVALID_ARGUMENT;
+}
+
+static subca_result subca__revoke_store(struct subca_request *req,
+					const struct subca_authority_rec *a,
+					const char *serial, int reason)
+{
+	struct subca_store *st = req->ctx.store;
+	subca_result rv;
+
+	SUBCA_TRY(st->ops->begin(st));
+	rv = st->ops->cert_revoke(st, a->id, serial, reason,
+				  (int64_t)req->ctx.now);
+	if (rv == SUBCA_E_NOT_FOUND)
+		rv = subca_error_set(SUBCA_E_NOT_FOUND, __FILE__, __LINE__,
+				     "authority \"%s\" has no certificate with "
+				     "serial %s",
+				     a->name, serial);
+	if (rv == SUBCA_OK)
+		rv = subca_audit(&req->ctx, a->name, "certificate.revoke",
+				 "certificate %s revoked (%s)", serial,
+				 subca__crl_reasons[reason]);
+	if (rv == SUBCA_OK)
+		rv = st->ops->commit(st);
+	if (rv != SUBCA_OK)
+		st->ops->rollback(st);
+	return rv;
+}
+
+/* POST /admin/v1/authorities/{name}/certificates/{serial}/revoke */
+subca_result subca__admin_certificate_revoke(struct subca_request *req)
+{
+	struct subca_store *st = req->ctx.store;
+	struct subca_authority_rec a = {0};
+	struct subca_cert_rec c = {0};
+	char name[SUBCA_MAX_LABEL + 1], raw[128], serial[128];
+	json_t *o = NULL;
+	int reason = 0;
+	subca_result rv;
+
+	SUBCA_TRY(subca__name_param(req, name));
+	if (subca_request_param(req, 1, raw, sizeof(raw)) != SUBCA_OK)
+		SUBCA_BAIL(SUBCA_E_NOT_FOUND, "no certificate with such a serial");
+	SUBCA_TRY(subca__serial_norm(raw, serial, sizeof(serial)));
+	SUBCA_TRY(subca__body_object(req, true, &o));
+	rv = subca__reason_parse(o, &reason);
+	json_decref(o);
+	SUBCA_TRY(rv);
+	SUBCA_TRY(subca__authority_get(req, name, &a));
+	rv = subca__revoke_store(req, &a, serial, reason);
+	if (rv == SUBCA_OK)
+		rv = st->ops->cert_get(st, a.id, serial, &c);
+	if (rv == SUBCA_OK)
+		rv = subca_response_json(
+			req, 200,
+			json_pack("{s:s, s:o, s:o}", "serial", c.serial,
+				  "revoked_at", subca__time_json(c.revoked_at),
+				  "reason", subca__reason_json(c.reason)));
+	subca_cert_rec_cleanup(&c);
+	subca_authority_rec_cleanup(&a);
+	return rv;
+}
+
+/* ---- audit log ----------------------------------------------------------- */
+
+/* GET /admin/v1/audit?authority=&limit= (newest first) */
+subca_result subca__admin_audit(struct subca_request *req)
+{
+	static const char *const known[] = {"authority", "limit", NULL};
+	struct subca_store *st = req->ctx.store;
+	const struct subca_admin_principal *p = subca__admin_principal(req);
+	struct subca_audit_list l = {0};
+	char authority[SUBCA_MAX_LABEL + 1], v[32];
+	int64_t limit = 100;
+	bool has_auth, found;
+	json_t *arr;
+	size_t kept = 0;
+
+	SUBCA_TRY(subca__query_check(req, known));
+	SUBCA_TRY(subca__query_get(req, "limit", v, sizeof(v), &found));
+	if (found)
+		SUBCA_TRY(subca__parse_i64("limit", v, 1, SUBCA_MAX_LIST_PAGE,
+					   &limit));
+	if (subca__query_get(req, "authority", authority, sizeof(authority),
+			     &has_auth) != SUBCA_OK ||
+	    (has_auth && (subca_label_validate("authority", authority) !=
+				  SUBCA_OK ||
+			  !subca__admin_allows(req, authority))))
+		SUBCA_BAIL(SUBCA_E_NOT_FOUND, "no authority with such a name");
+	/* A scoped credential reads the whole log and keeps its own
+	 * authorities' entries: read without a limit then. */
+	SUBCA_TRY(st->ops->audit_list(st, has_auth ? authority : NULL,
+				      has_auth || p->scope == NULL
+					      ? (size_t)limit
+					      : 0,
+				      &l));
+	arr = json_array();
+	for (size_t i = 0; arr != NULL && i < l.n && kept < (size_t)limit;
+	     i++) {
+		if (p->scope != NULL && !has_auth &&
+		    (l.v[i].authority == NULL ||
+		     !subca_scope_allows(p->scope, l.v[i].authority)))
+			continue;
+		json_array_append_new(arr, subca__audit_json(&l.v[i]));
+		kept++;
+	}
+	subca_audit_list_cleanup(&l);
+	return subca_response_json(req, 200, json_pack("{s:o}", "entries", arr));
+}
+
+/* ---- admin tokens -------------------------------------------------------- */
+
+static subca_result subca__scope_from(json_t *o, char *buf, size_t len,
+				      const char **scope)
+{
+	json_t *v = json_object_get(o, "authorities"), *it;
+	size_t i, used = 0;
+
+	*scope = NULL;
+	if (v == NULL || json_is_null(v))
+		return SUBCA_OK;
+	SUBCA_ENSURE(json_is_array(v) && json_array_size(v) > 0,
+		     SUBCA_E_INVALID_ARGUMENT,
+		     "member \"authorities\" must be a non-empty array of "
+		     "authority names (or null for a global token)");
+	SUBCA_ENSURE(json_array_size(v) <= SUBCA__JSON_MAX_NAMES,
+		     SUBCA_E_INVALID_ARGUMENT,
+		     "member \"authorities\" has more than %d entries",
+		     SUBCA__JSON_MAX_NAMES);
+	json_array_foreach(v, i, it) {
+		const char *s = json_is_string(it) ? json_string_value(it) : NULL;
+
+		SUBCA_ENSURE(s != NULL && json_string_length(it) <= SUBCA_MAX_LABEL,
+			     SUBCA_E_INVALID_ARGUMENT,
+			     "member \"authorities\" must hold authority names");
+		SUBCA_TRY(subca_label_validate("authority name", s));
+		used += (size_t)snprintf(buf + used, len - used, "%s%s",
+					 i ? "," : "", s);
+	}
+	*scope = buf;
+	return SUBCA_OK;
+}
+
+static subca_result subca__token_store(struct subca_request *req,
+				       struct subca_admin_token_rec *r)
+{
+	struct subca_store *st = req->ctx.store;
+	subca_result rv;
+
+	SUBCA_TRY(st->ops->begin(st));
+	rv = st->ops->admin_token_add(st, r);
+	if (rv == SUBCA_OK)
+		rv = subca_audit(&req->ctx, NULL, "admin_token.create",
+				 "admin token #%lld created (scope %s, "
+				 "expires %lld) \"%.64s\"",
+				 (long long)r->id,
+				 r->scope ? r->scope : "global",
+				 (long long)r->expires, r->description);
+	if (rv == SUBCA_OK)
+		rv = st->ops->commit(st);
+	if (rv != SUBCA_OK)
+		st->ops->rollback(st);
+	return rv;
+}
+
+static subca_result subca__token_new(struct subca_request *req, json_t *o,
+				     char secret[SUBCA_CREDENTIAL_SIZE],
+				     int64_t *id)
+{
+	static const char *const known[] = {"authorities", "expires",
+					    "description", NULL};
+	struct subca_admin_token_rec r = {0};
+	char scope[(SUBCA_MAX_LABEL + 1) * SUBCA__JSON_MAX_NAMES + 1];
+	char hash[SUBCA_CREDENTIAL_HASH_SIZE];
+	const char *expires = NULL, *desc = NULL, *sc = NULL;
+	int64_t life = 0;
+
+	SUBCA_TRY(subca__known_members(o, "the request", known));
+	SUBCA_TRY(subca__scope_from(o, scope, sizeof(scope), &sc));
+	SUBCA_TRY(subca__member_str(o, "expires", 16, &expires));
+	if (expires != NULL)
+		SUBCA_TRY(subca_duration_parse(expires,
+					       SUBCA_MAX_CREDENTIAL_LIFETIME,
+					       &life));
+	SUBCA_TRY(subca__member_str(o, "description", SUBCA_MAX_DESCRIPTION,
+				    &desc));
+	SUBCA_TRY(subca_credential_generate(SUBCA_SECRET_ADMIN, secret));
+	SUBCA_TRY(subca_credential_hash(secret, strlen(secret), hash));
+	r.hash = hash;
+	r.scope = (char *)sc;
+	r.description = (char *)(desc ? desc : "");
+	r.created = (int64_t)req->ctx.now;
+	r.expires = life ? (int64_t)req->ctx.now + life : 0;
+	SUBCA_TRY(subca__token_store(req, &r));
+	*id = r.id;
+	return SUBCA_OK;
+}
+
+/* POST /admin/v1/tokens (global credential): the secret is shown once. */
+subca_result subca__admin_token_create(struct subca_request *req)
+{
+	char secret[SUBCA_CREDENTIAL_SIZE] = "";
+	json_t *o = NULL;
+	int64_t id = 0;
+	subca_result rv;
+
+	SUBCA_TRY(subca__body_object(req, true, &o));
+	rv = subca__token_new(req, o, secret, &id);
+	json_decref(o);
+	if (rv == SUBCA_OK)
+		rv = subca_response_json(req, 201,
+					 json_pack("{s:I, s:s}", "id",
+						   (json_int_t)id, "token",
+						   secret));
+	subca_wipe(secret, sizeof(secret));
+	return rv;
+}
