@@ -460,6 +460,7 @@ static subca_result subca__report_answer(struct subca_request *req,
 		json_decref(rep);
 		return rv;
 	}
+	json_object_set(prob, "result", json_object_get(rep, "result"));
 	json_object_set(prob, "refusals", json_object_get(rep, "refusals"));
 	json_object_set(prob, "warnings", json_object_get(rep, "warnings"));
 	json_decref(rep);

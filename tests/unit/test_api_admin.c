@@ -1,0 +1,732 @@
+/*
+ * The admin API (src/server/api_admin.c) and admin authentication
+ * (src/server/auth.c), driven through the real route table and pipeline
+ * with requests built directly (no sockets) on a temporary data directory:
+ * bearer tokens (missing, malformed, unknown, revoked, expired, scoped),
+ * the bring-your-own-root flow, certificate listing and paging, revocation,
+ * the audit log, and strict request JSON.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "helpers.h"
+#include "subca/alloc.h"
+#include "subca/authority.h"
+#include "subca/keystore_soft.h"
+#include "subca/ossl.h"
+#include "subca/signer.h"
+#include "subca/store_sqlite.h"
+#include "../../src/server/admin_int.h"
+#include "../../src/server/server_cred.h"
+
+struct fx {
+	char *dir;
+	struct subca_store *store;
+	struct subca_keystore *keys;
+	struct subca_server_env env;
+	struct subca_ctx c;
+	char global[SUBCA_CREDENTIAL_SIZE]; /* a global token */
+	char scoped[SUBCA_CREDENTIAL_SIZE]; /* scoped to "demo" */
+	char authz[128];		    /* the request's Authorization */
+	EVP_PKEY *root_key;
+	X509 *root;
+};
+
+static struct fx *fx_current;
+
+static const char *fx_header(const struct subca_request *r, const char *name)
+{
+	(void)r;
+	if (strcasecmp(name, "Authorization") == 0 && fx_current->authz[0])
+		return fx_current->authz;
+	return NULL;
+}
+
+/* Store a token with `scope`, `expires` and `revoked`; its secret in out. */
+static int64_t fx_token(struct fx *f, const char *scope, int64_t expires,
+			int64_t revoked, char out[SUBCA_CREDENTIAL_SIZE])
+{
+	struct subca_admin_token_rec r = {0};
+	char hash[SUBCA_CREDENTIAL_HASH_SIZE];
+
+	assert_int_equal(subca_credential_generate(SUBCA_SECRET_ADMIN, out), SUBCA_OK);
+	assert_int_equal(subca_credential_hash(out, strlen(out), hash), SUBCA_OK);
+	r.hash = hash;
+	r.scope = (char *)scope;
+	r.description = (char *)"test";
+	r.created = TH_NOW - 10;
+	r.expires = expires;
+	assert_int_equal(f->store->ops->admin_token_add(f->store, &r), SUBCA_OK);
+	if (revoked)
+		assert_int_equal(f->store->ops->admin_token_revoke(f->store, r.id, revoked),
+				 SUBCA_OK);
+	return r.id;
+}
+
+static int fx_setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char db[512];
+
+	f->dir = th_tmpdir();
+	snprintf(db, sizeof(db), "%s/subca.db", f->dir);
+	assert_int_equal(subca_keystore_soft_create(f->dir, NULL, 0), SUBCA_OK);
+	assert_int_equal(subca_keystore_soft_open(f->dir, NULL, 0, &f->keys), SUBCA_OK);
+	assert_int_equal(subca_store_sqlite_open(db, true, &f->store), SUBCA_OK);
+	f->c.store = f->store;
+	f->c.keys = f->keys;
+	f->c.actor = "test";
+	f->c.now = TH_NOW;
+	assert_int_equal(subca_authority_create(&f->c, "demo", NULL), SUBCA_OK);
+	assert_int_equal(subca_authority_create(&f->c, "other", NULL), SUBCA_OK);
+	assert_int_equal(subca_authority_create(&f->c, "tls", NULL), SUBCA_OK);
+	f->env.router.routes = subca__routes;
+	f->env.router.n = subca__nroutes;
+	f->env.auth = subca__auth_ops;
+	f->env.tls_authority = "tls";
+	fx_token(f, NULL, 0, 0, f->global);
+	fx_token(f, "demo", TH_NOW + 3600, 0, f->scoped);
+	f->root_key = th_key("ec-p384");
+	f->root = th_cert(&(struct th_cert_opts){.subject = "/O=Example/CN=Example Root"},
+			  f->root_key, NULL, NULL);
+	fx_current = f;
+	*state = f;
+	return 0;
+}
+
+static int fx_teardown(void **state)
+{
+	struct fx *f = *state;
+
+	f->store->ops->close(f->store);
+	f->keys->ops->close(f->keys);
+	th_rmrf(f->dir);
+	free(f->dir);
+	X509_free(f->root);
+	EVP_PKEY_free(f->root_key);
+	free(f);
+	return 0;
+}
+
+/* Run `method path?query` with `token` (NULL: none) and body. */
+static void run(struct fx *f, struct subca_request *r, const char *token,
+		const char *method, const char *path, const char *query,
+		const void *body, size_t len)
+{
+	subca_request_init(r, &f->env, f->store, f->keys, TH_NOW);
+	f->authz[0] = '\0';
+	if (token != NULL)
+		snprintf(f->authz, sizeof(f->authz), "Bearer %s", token);
+	r->method = method;
+	r->path = path;
+	r->query = query;
+	r->host_header = "127.0.0.1";
+	r->header_fn = fx_header;
+	r->body = subca_slice_of(body, len);
+	subca__pipeline_run(r);
+}
+
+static json_t *body_json(const struct subca_request *r)
+{
+	json_t *j = json_loadb((const char *)r->out.p, r->out.len, 0, NULL);
+
+	assert_non_null(j);
+	return j;
+}
+
+/* The response is a problem with `status`, `code` and `needle` in detail. */
+static void assert_problem(const struct subca_request *r, int status,
+			   const char *type, const char *needle)
+{
+	json_t *j = body_json(r);
+	const char *detail = json_string_value(json_object_get(j, "detail"));
+
+	if (r->status != status || strcmp(json_string_value(json_object_get(j, "type")), type) != 0 ||
+	    detail == NULL || strstr(detail, needle) == NULL)
+		fail_msg("got %d %.*s; want %d %s \"%s\"", r->status, (int)r->out.len,
+			 (const char *)r->out.p, status, type, needle);
+	json_decref(j);
+}
+
+/* GET with the global token, expecting 200 and returning the JSON. */
+static json_t *get_json(struct fx *f, const char *path, const char *query)
+{
+	struct subca_request r;
+	json_t *j;
+
+	run(f, &r, f->global, "GET", path, query, NULL, 0);
+	if (r.status != 200)
+		fail_msg("GET %s: %d %.*s", path, r.status, (int)r.out.len,
+			 (const char *)r.out.p);
+	j = body_json(&r);
+	subca_request_cleanup(&r);
+	return j;
+}
+
+/* ---- authentication --------------------------------------------------- */
+
+static void test_admin_api_refuses_requests_without_a_token(void **state)
+{
+	struct fx *f = *state;
+	struct subca_request r;
+
+	run(f, &r, NULL, "GET", "/admin/v1/authorities", NULL, NULL, 0);
+	assert_problem(&r, 401, "urn:subca:error:auth", "no admin credential");
+	assert_int_equal(r.nheaders, 1);
+	assert_string_equal(r.headers[0].name, "WWW-Authenticate");
+	subca_request_cleanup(&r);
+}
+
+static void test_admin_api_refuses_a_malformed_authorization(void **state)
+{
+	struct fx *f = *state;
+	struct subca_request r;
+
+	subca_request_init(&r, &f->env, f->store, f->keys, TH_NOW);
+	snprintf(f->authz, sizeof(f->authz), "Basic dXNlcjpwYXNz");
+	r.method = "GET";
+	r.path = "/admin/v1/authorities";
+	r.header_fn = fx_header;
+	subca__pipeline_run(&r);
+	assert_problem(&r, 401, "urn:subca:error:auth", "not \"Bearer TOKEN\"");
+	subca_request_cleanup(&r);
+
+	run(f, &r, "subca_adm_short", "GET", "/admin/v1/authorities", NULL, NULL, 0);
+	assert_problem(&r, 401, "urn:subca:error:auth", "admin token");
+	subca_request_cleanup(&r);
+}
+
+static void test_admin_api_refuses_an_unknown_token(void **state)
+{
+	struct fx *f = *state;
+	struct subca_request r;
+	char other[SUBCA_CREDENTIAL_SIZE];
+
+	assert_int_equal(subca_credential_generate(SUBCA_SECRET_ADMIN, other), SUBCA_OK);
+	run(f, &r, other, "GET", "/admin/v1/authorities", NULL, NULL, 0);
+	assert_problem(&r, 401, "urn:subca:error:auth", "unknown admin token");
+	subca_request_cleanup(&r);
+}
+
+static void test_admin_api_refuses_an_api_key_as_admin_token(void **state)
+{
+	struct fx *f = *state;
+	struct subca_request r;
+	char key[SUBCA_CREDENTIAL_SIZE];
+
+	assert_int_equal(subca_credential_generate(SUBCA_SECRET_APIKEY, key), SUBCA_OK);
+	run(f, &r, key, "GET", "/admin/v1/authorities", NULL, NULL, 0);
+	assert_int_equal(r.status, 401);
+	subca_request_cleanup(&r);
+}
+
+static void test_admin_api_refuses_revoked_and_expired_tokens(void **state)
+{
+	struct fx *f = *state;
+	struct subca_request r;
+	char revoked[SUBCA_CREDENTIAL_SIZE], expired[SUBCA_CREDENTIAL_SIZE];
+	char edge[SUBCA_CREDENTIAL_SIZE], live[SUBCA_CREDENTIAL_SIZE];
+
+	fx_token(f, NULL, 0, TH_NOW - 5, revoked);
+	fx_token(f, NULL, TH_NOW - 1, 0, expired);
+	fx_token(f, NULL, TH_NOW, 0, edge);	/* expires at this very second */
+	fx_token(f, NULL, TH_NOW + 1, 0, live); /* one second left */
+	run(f, &r, revoked, "GET", "/admin/v1/authorities", NULL, NULL, 0);
+	assert_problem(&r, 401, "urn:subca:error:auth", "has been revoked");
+	subca_request_cleanup(&r);
+	run(f, &r, expired, "GET", "/admin/v1/authorities", NULL, NULL, 0);
+	assert_problem(&r, 401, "urn:subca:error:auth", "expired at 2025-12-31T23:59:59Z");
+	subca_request_cleanup(&r);
+	run(f, &r, edge, "GET", "/admin/v1/authorities", NULL, NULL, 0);
+	assert_problem(&r, 401, "urn:subca:error:auth", "expired");
+	subca_request_cleanup(&r);
+	run(f, &r, live, "GET", "/admin/v1/authorities", NULL, NULL, 0);
+	assert_int_equal(r.status, 200);
+	subca_request_cleanup(&r);
+}
+
+static void test_scoped_token_sees_only_its_authorities(void **state)
+{
+	struct fx *f = *state;
+	struct subca_request r;
+	json_t *j, *a;
+
+	run(f, &r, f->scoped, "GET", "/admin/v1/authorities", NULL, NULL, 0);
+	assert_int_equal(r.status, 200);
+	j = body_json(&r);
+	a = json_object_get(j, "authorities");
+	assert_int_equal(json_array_size(a), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(a, 0), "name")),
+			    "demo");
+	assert_string_equal(r.ctx.actor, "token:2");
+	json_decref(j);
+	subca_request_cleanup(&r);
+
+	/* the global token sees every tenant, but not the TLS authority */
+	j = get_json(f, "/admin/v1/authorities", NULL);
+	assert_int_equal(json_array_size(json_object_get(j, "authorities")), 2);
+	json_decref(j);
+}
+
+static void test_scoped_token_gets_404_for_another_authority(void **state)
+{
+	struct fx *f = *state;
+	struct subca_request r;
+	struct subca_request r2;
+
+	run(f, &r, f->scoped, "GET", "/admin/v1/authorities/other", NULL, NULL, 0);
+	assert_problem(&r, 404, "urn:subca:error:not_found", "no authority named \"other\"");
+	/* ... exactly as for an authority that does not exist */
+	run(f, &r2, f->global, "GET", "/admin/v1/authorities/nosuch", NULL, NULL, 0);
+	assert_problem(&r2, 404, "urn:subca:error:not_found", "no authority named \"nosuch\"");
+	subca_request_cleanup(&r);
+	subca_request_cleanup(&r2);
+	run(f, &r, f->scoped, "PUT", "/admin/v1/authorities/other/root", NULL, "x", 1);
+	assert_problem(&r, 404, "urn:subca:error:not_found", "no authority named \"other\"");
+	subca_request_cleanup(&r);
+	run(f, &r, f->scoped, "GET", "/admin/v1/audit", "authority=other", NULL, 0);
+	assert_int_equal(r.status, 404);
+	subca_request_cleanup(&r);
+	run(f, &r, f->scoped, "GET", "/admin/v1/authorities/demo", NULL, NULL, 0);
+	assert_int_equal(r.status, 200);
+	subca_request_cleanup(&r);
+	/* the server's TLS authority is not a tenant, even for a global token */
+	run(f, &r, f->global, "GET", "/admin/v1/authorities/tls", NULL, NULL, 0);
+	assert_int_equal(r.status, 404);
+	subca_request_cleanup(&r);
+}
+
+static void test_scoped_token_gets_403_on_global_routes(void **state)
+{
+	struct fx *f = *state;
+	struct subca_request r;
+	static const char create[] = "{\"name\":\"x1\"}";
+
+	run(f, &r, f->scoped, "POST", "/admin/v1/authorities", NULL, create,
+	    strlen(create));
+	assert_problem(&r, 403, "urn:subca:error:policy", "only a global admin credential");
+	subca_request_cleanup(&r);
+	run(f, &r, f->scoped, "POST", "/admin/v1/tokens", NULL, "{}", 2);
+	assert_problem(&r, 403, "urn:subca:error:policy", "only a global admin credential");
+	subca_request_cleanup(&r);
+}
+
+/* ---- the BYOR flow -------------------------------------------------- */
+
+static void put_expect(struct fx *f, const char *path, const char *query,
+		       const char *body, int status, const char *result)
+{
+	struct subca_request r;
+	json_t *j;
+
+	run(f, &r, f->global, "PUT", path, query, body, strlen(body));
+	if (r.status != status)
+		fail_msg("PUT %s: %d %.*s", path, r.status, (int)r.out.len,
+			 (const char *)r.out.p);
+	j = body_json(&r);
+	if (result)
+		assert_string_equal(json_string_value(json_object_get(j, "result")), result);
+	assert_true(json_is_array(json_object_get(j, "refusals")));
+	assert_true(json_is_array(json_object_get(j, "warnings")));
+	json_decref(j);
+	subca_request_cleanup(&r);
+}
+
+/* Sign the CSR PEM with the fixture root; the certificate's PEM. */
+static char *sign_csr(struct fx *f, const char *csr_pem, long days)
+{
+	struct subca_sign_intermediate_opts so = {.days = (int)days, .path_len = -2,
+						  .now = TH_NOW};
+	X509_REQ *csr = NULL;
+	X509 *cert = NULL;
+	char *pem;
+
+	assert_int_equal(subca_pem_load_x509_req(csr_pem, &csr), SUBCA_OK);
+	assert_int_equal(subca_signer_sign_intermediate(f->root, f->root_key, csr, &so, &cert),
+			 SUBCA_OK);
+	pem = th_pem(cert);
+	X509_free(cert);
+	X509_REQ_free(csr);
+	return pem;
+}
+
+static char *byor(struct fx *f)
+{
+	static const char req_json[] =
+		"{\"cn\":\"Demo Issuing CA\",\"org\":\"Example\",\"days\":365,"
+		"\"permit_dns\":[\"example.com\"]}";
+	struct subca_request r;
+	char *root_pem = th_pem(f->root), *cert;
+	json_t *j;
+
+	put_expect(f, "/admin/v1/authorities/demo/root", NULL, root_pem, 200, "accepted");
+	/* a second root is refused with the report as a problem */
+	put_expect(f, "/admin/v1/authorities/demo/root", NULL, root_pem, 409, "refused");
+	free(root_pem);
+	run(f, &r, f->scoped, "POST", "/admin/v1/authorities/demo/intermediates", NULL,
+	    req_json, strlen(req_json));
+	if (r.status != 201)
+		fail_msg("%d %.*s", r.status, (int)r.out.len, (const char *)r.out.p);
+	j = body_json(&r);
+	assert_int_equal(json_integer_value(json_object_get(j, "days")), 365);
+	assert_non_null(strstr(json_string_value(json_object_get(
+					   json_object_get(j, "instructions"), "openssl")),
+			       "openssl"));
+	assert_int_equal(json_object_size(json_object_get(j, "instructions")), 9);
+	cert = sign_csr(f, json_string_value(json_object_get(j, "csr")), 365);
+	json_decref(j);
+	subca_request_cleanup(&r);
+	return cert;
+}
+
+static void test_byor_flow_through_the_admin_api(void **state)
+{
+	struct fx *f = *state;
+	struct subca_request r;
+	char *cert = byor(f);
+	json_t *j;
+
+	run(f, &r, f->global, "GET", "/admin/v1/authorities/demo/intermediates/pending/csr",
+	    NULL, NULL, 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.content_type, "application/pkcs10");
+	assert_non_null(memmem(r.out.p, r.out.len, "CERTIFICATE REQUEST", 19));
+	subca_request_cleanup(&r);
+	run(f, &r, f->global, "GET",
+	    "/admin/v1/authorities/demo/intermediates/pending/instructions", "tool=cfssl",
+	    NULL, 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.content_type, "text/x-shellscript");
+	assert_non_null(memmem(r.out.p, r.out.len, "cfssl", 5));
+	subca_request_cleanup(&r);
+	run(f, &r, f->global, "GET",
+	    "/admin/v1/authorities/demo/intermediates/pending/instructions", "tool=nope",
+	    NULL, 0);
+	assert_int_equal(r.status, 400);
+	subca_request_cleanup(&r);
+
+	/* garbage upload: the problem carries the refusals */
+	run(f, &r, f->global, "PUT",
+	    "/admin/v1/authorities/demo/intermediates/pending/certificate", NULL, "junk", 4);
+	assert_true(r.status >= 400);
+	assert_string_equal(r.content_type, "application/problem+json");
+	j = body_json(&r);
+	assert_true(json_array_size(json_object_get(j, "refusals")) >= 1);
+	assert_non_null(json_object_get(j, "type"));
+	json_decref(j);
+	subca_request_cleanup(&r);
+
+	put_expect(f, "/admin/v1/authorities/demo/intermediates/pending/certificate",
+		   "accept_weaker=false", cert, 200, "accepted");
+	free(cert);
+
+	j = get_json(f, "/admin/v1/authorities/demo", NULL);
+	assert_string_equal(json_string_value(json_object_get(j, "state")), "active");
+	assert_non_null(json_object_get(json_object_get(j, "root"), "sha256"));
+	json_decref(j);
+	j = get_json(f, "/admin/v1/authorities/demo/intermediates", NULL);
+	assert_int_equal(json_array_size(json_object_get(j, "intermediates")), 1);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(j, "intermediates"), 0),
+				    "state")),
+			    "active");
+	json_decref(j);
+
+	/* the audit log names who did it */
+	j = get_json(f, "/admin/v1/audit", "authority=demo&limit=50");
+	assert_true(json_array_size(json_object_get(j, "entries")) >= 3);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(j, "entries"), 0), "actor")),
+			    "token:1");
+	json_decref(j);
+}
+
+static void issue(struct fx *f, const char *cn, long days)
+{
+	struct subca_leaf_request lr = {0};
+	struct subca_buf chain;
+	EVP_PKEY *k = th_key("ec-p256");
+	X509 *leaf = NULL;
+
+	lr.pubkey = k;
+	lr.cn = cn;
+	lr.days = days;
+	lr.now = TH_NOW;
+	assert_int_equal(subca_authority_issue(&f->c, "demo", &lr, &chain, &leaf), SUBCA_OK);
+	subca_buf_cleanup(&chain);
+	X509_free(leaf);
+	EVP_PKEY_free(k);
+}
+
+static void test_certificates_list_filters_pages_and_revokes(void **state)
+{
+	struct fx *f = *state;
+	struct subca_request r;
+	char *cert = byor(f), path[256];
+	const char *serial;
+	json_t *j, *c;
+	json_int_t next;
+
+	put_expect(f, "/admin/v1/authorities/demo/intermediates/pending/certificate", NULL,
+		   cert, 200, "accepted");
+	free(cert);
+	issue(f, "a.example.com", 10);
+	issue(f, "b.example.com", 30);
+	issue(f, "c.example.com", 30);
+
+	j = get_json(f, "/admin/v1/authorities/demo/certificates", "limit=2");
+	assert_int_equal(json_array_size(json_object_get(j, "certificates")), 2);
+	next = json_integer_value(json_object_get(j, "next"));
+	assert_true(next > 0);
+	json_decref(j);
+	snprintf(path, sizeof(path), "limit=2&after=%lld", (long long)next);
+	j = get_json(f, "/admin/v1/authorities/demo/certificates", path);
+	assert_int_equal(json_array_size(json_object_get(j, "certificates")), 1);
+	assert_true(json_is_null(json_object_get(j, "next")));
+	json_decref(j);
+
+	j = get_json(f, "/admin/v1/authorities/demo/certificates", "name=B.EXAMPLE");
+	assert_int_equal(json_array_size(json_object_get(j, "certificates")), 1);
+	c = json_array_get(json_object_get(j, "certificates"), 0);
+	serial = json_string_value(json_object_get(c, "serial"));
+	snprintf(path, sizeof(path), "/admin/v1/authorities/demo/certificates/%s/revoke",
+		 serial);
+	json_decref(j);
+	/* expires_before: only the 10-day one */
+	j = get_json(f, "/admin/v1/authorities/demo/certificates",
+		     "expires_before=2026-01-20T00:00:00Z");
+	assert_int_equal(json_array_size(json_object_get(j, "certificates")), 1);
+	json_decref(j);
+
+	run(f, &r, f->global, "POST", path, NULL, "{\"reason\":\"keyCompromise\"}", 26);
+	if (r.status != 200)
+		fail_msg("%d %.*s", r.status, (int)r.out.len, (const char *)r.out.p);
+	j = body_json(&r);
+	assert_string_equal(json_string_value(json_object_get(j, "reason")), "keyCompromise");
+	assert_string_equal(json_string_value(json_object_get(j, "revoked_at")),
+			    "2026-01-01T00:00:00Z");
+	json_decref(j);
+	subca_request_cleanup(&r);
+	run(f, &r, f->global, "POST", path, NULL, "{\"reason\":\"bogus\"}", 18);
+	assert_problem(&r, 400, "urn:subca:error:invalid_argument", "revocation reason");
+	subca_request_cleanup(&r);
+	run(f, &r, f->global, "POST", "/admin/v1/authorities/demo/certificates/abcdef/revoke",
+	    NULL, NULL, 0);
+	assert_problem(&r, 404, "urn:subca:error:not_found", "no certificate with serial abcdef");
+	subca_request_cleanup(&r);
+
+	j = get_json(f, "/admin/v1/authorities/demo/certificates", "status=revoked");
+	assert_int_equal(json_array_size(json_object_get(j, "certificates")), 1);
+	c = json_array_get(json_object_get(j, "certificates"), 0);
+	assert_string_equal(json_string_value(json_object_get(c, "status")), "revoked");
+	json_decref(j);
+	j = get_json(f, "/admin/v1/authorities/demo/certificates", "status=valid");
+	assert_int_equal(json_array_size(json_object_get(j, "certificates")), 2);
+	json_decref(j);
+
+	/* bad queries */
+	run(f, &r, f->global, "GET", "/admin/v1/authorities/demo/certificates", "limit=1001",
+	    NULL, 0);
+	assert_problem(&r, 400, "urn:subca:error:invalid_argument", "limit");
+	subca_request_cleanup(&r);
+	run(f, &r, f->global, "GET", "/admin/v1/authorities/demo/certificates", "limit=1000",
+	    NULL, 0);
+	assert_int_equal(r.status, 200);
+	subca_request_cleanup(&r);
+	run(f, &r, f->global, "GET", "/admin/v1/authorities/demo/certificates", "sort=x",
+	    NULL, 0);
+	assert_problem(&r, 400, "urn:subca:error:invalid_argument", "unknown query parameter \"sort\"");
+	subca_request_cleanup(&r);
+	run(f, &r, f->global, "GET", "/admin/v1/authorities/demo/certificates", "name=%zz",
+	    NULL, 0);
+	assert_problem(&r, 400, "urn:subca:error:invalid_argument", "percent-encoding");
+	subca_request_cleanup(&r);
+	run(f, &r, f->global, "GET", "/admin/v1/authorities/demo/certificates",
+	    "limit=1&limit=2", NULL, 0);
+	assert_problem(&r, 400, "urn:subca:error:invalid_argument", "twice");
+	subca_request_cleanup(&r);
+}
+
+/* ---- authorities and tokens ------------------------------------------- */
+
+static void test_create_authority_and_token(void **state)
+{
+	struct fx *f = *state;
+	struct subca_request r;
+	static const char gen[] =
+		"{\"name\":\"gen\",\"generate_root\":{\"key\":\"ec-p256\",\"days\":100}}";
+	static const char tok[] =
+		"{\"authorities\":[\"gen\"],\"expires\":\"1h\",\"description\":\"ci\"}";
+	char secret[SUBCA_CREDENTIAL_SIZE];
+	json_t *j;
+
+	run(f, &r, f->global, "POST", "/admin/v1/authorities", NULL, "{\"name\":\"new1\"}", 15);
+	assert_int_equal(r.status, 201);
+	j = body_json(&r);
+	assert_string_equal(json_string_value(json_object_get(j, "state")), "needs-root");
+	json_decref(j);
+	subca_request_cleanup(&r);
+	run(f, &r, f->global, "POST", "/admin/v1/authorities", NULL, "{\"name\":\"new1\"}", 15);
+	assert_int_equal(r.status, 409);
+	subca_request_cleanup(&r);
+	run(f, &r, f->global, "POST", "/admin/v1/authorities", NULL, "{\"name\":\"TLS\"}", 14);
+	assert_int_equal(r.status, 409);
+	subca_request_cleanup(&r);
+	run(f, &r, f->global, "POST", "/admin/v1/authorities", NULL, gen, strlen(gen));
+	assert_int_equal(r.status, 201);
+	j = body_json(&r);
+	assert_string_equal(json_string_value(json_object_get(j, "state")), "active");
+	assert_true(json_is_true(json_object_get(j, "generated_root")));
+	json_decref(j);
+	subca_request_cleanup(&r);
+
+	run(f, &r, f->global, "POST", "/admin/v1/tokens", NULL, tok, strlen(tok));
+	assert_int_equal(r.status, 201);
+	j = body_json(&r);
+	snprintf(secret, sizeof(secret), "%s", json_string_value(json_object_get(j, "token")));
+	assert_int_equal(json_integer_value(json_object_get(j, "id")), 3);
+	json_decref(j);
+	subca_request_cleanup(&r);
+	/* the new token works for its authority only, and expires in an hour */
+	run(f, &r, secret, "GET", "/admin/v1/authorities/gen", NULL, NULL, 0);
+	assert_int_equal(r.status, 200);
+	subca_request_cleanup(&r);
+	run(f, &r, secret, "GET", "/admin/v1/authorities/demo", NULL, NULL, 0);
+	assert_int_equal(r.status, 404);
+	subca_request_cleanup(&r);
+	/* scoped audit: only its authority's entries, none server-wide */
+	run(f, &r, secret, "GET", "/admin/v1/audit", NULL, NULL, 0);
+	assert_int_equal(r.status, 200);
+	j = body_json(&r);
+	for (size_t i = 0; i < json_array_size(json_object_get(j, "entries")); i++)
+		assert_string_equal(json_string_value(json_object_get(
+					    json_array_get(json_object_get(j, "entries"), i),
+					    "authority")),
+				    "gen");
+	assert_true(json_array_size(json_object_get(j, "entries")) >= 1);
+	json_decref(j);
+	subca_request_cleanup(&r);
+}
+
+/* ---- strict JSON ------------------------------------------------------ */
+
+static void test_admin_api_refuses_bad_json(void **state)
+{
+	struct fx *f = *state;
+	static const struct {
+		const char *body, *needle;
+	} cases[] = {
+		{"garbage", "not valid JSON"},
+		{"", "not valid JSON"},
+		{"[1]", "must be a JSON object"},
+		{"{\"name\":1}", "member \"name\" must be a string"},
+		{"{\"name\":\"a\",\"name\":\"b\"}", "not valid JSON"},
+		{"{\"name\":\"ok\",\"colour\":\"red\"}", "unknown member \"colour\""},
+		{"{}", "member \"name\" is required"},
+		{"{\"name\":\"ok\",\"generate_root\":[]}", "must be an object"},
+		{"{\"name\":\"ok\",\"generate_root\":{\"days\":\"5\"}}",
+		 "member \"days\" must be an integer"},
+		{"{\"name\":\"ok\",\"generate_root\":{\"days\":36601}}", "36600"},
+		{"{\"name\":\"ok\",\"generate_root\":{\"x\":1}}", "unknown member \"x\""},
+		{"{\"name\":\"a\\u0000b\"}", "NUL"},
+	};
+	struct subca_request r;
+	char big[128];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		run(f, &r, f->global, "POST", "/admin/v1/authorities", NULL, cases[i].body,
+		    strlen(cases[i].body));
+		assert_problem(&r, 400, "urn:subca:error:invalid_argument", cases[i].needle);
+		subca_request_cleanup(&r);
+	}
+	/* a name of 63 bytes is a label; 64 is over the bound */
+	snprintf(big, sizeof(big), "{\"name\":\"%.64s\"}",
+		 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	run(f, &r, f->global, "POST", "/admin/v1/authorities", NULL, big, strlen(big));
+	assert_problem(&r, 400, "urn:subca:error:invalid_argument", "longer than 63 bytes");
+	subca_request_cleanup(&r);
+	snprintf(big, sizeof(big), "{\"name\":\"%.63s\"}",
+		 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	run(f, &r, f->global, "POST", "/admin/v1/authorities", NULL, big, strlen(big));
+	assert_int_equal(r.status, 201);
+	subca_request_cleanup(&r);
+}
+
+static void test_intermediate_request_json_is_strict(void **state)
+{
+	struct fx *f = *state;
+	static const struct {
+		const char *body, *needle;
+	} cases[] = {
+		{"{\"org\":\"x\"}", "member \"cn\" is required"},
+		{"{\"cn\":\"x\",\"permit_dns\":\"a.com\"}", "array of strings"},
+		{"{\"cn\":\"x\",\"permit_dns\":[1]}", "array of strings"},
+		{"{\"cn\":\"x\",\"path_len\":17}", "-1..16"},
+		{"{\"cn\":\"x\",\"country\":\"USA\"}", "longer than 2 bytes"},
+		{"{\"cn\":\"x\",\"csr\":\"x\"}", "unknown member \"csr\""},
+	};
+	struct subca_request r;
+	char *root_pem = th_pem(f->root);
+
+	put_expect(f, "/admin/v1/authorities/demo/root", NULL, root_pem, 200, "accepted");
+	free(root_pem);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		run(f, &r, f->global, "POST", "/admin/v1/authorities/demo/intermediates", NULL,
+		    cases[i].body, strlen(cases[i].body));
+		assert_problem(&r, 400, "urn:subca:error:invalid_argument", cases[i].needle);
+		subca_request_cleanup(&r);
+	}
+}
+
+static void test_admin_api_body_caps(void **state)
+{
+	struct fx *f = *state;
+	struct subca_request r;
+	char *body = calloc(1, SUBCA_MAX_CERT_INPUT + 1);
+
+	memset(body, ' ', SUBCA_MAX_CERT_INPUT + 1);
+	/* JSON bodies: 64 KiB */
+	run(f, &r, f->global, "POST", "/admin/v1/authorities", NULL, body,
+	    SUBCA_MAX_REQUEST_BODY + 1);
+	assert_int_equal(r.status, 413);
+	subca_request_cleanup(&r);
+	run(f, &r, f->global, "POST", "/admin/v1/authorities", NULL, body,
+	    SUBCA_MAX_REQUEST_BODY);
+	assert_int_equal(r.status, 400);
+	subca_request_cleanup(&r);
+	/* uploads: 1 MiB */
+	run(f, &r, f->global, "PUT", "/admin/v1/authorities/demo/root", NULL, body,
+	    SUBCA_MAX_CERT_INPUT + 1);
+	assert_int_equal(r.status, 413);
+	subca_request_cleanup(&r);
+	run(f, &r, f->global, "PUT", "/admin/v1/authorities/demo/root", NULL, body,
+	    SUBCA_MAX_CERT_INPUT);
+	assert_true(r.status == 400 || r.status == 422);
+	subca_request_cleanup(&r);
+	free(body);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
+		T(test_admin_api_refuses_requests_without_a_token),
+		T(test_admin_api_refuses_a_malformed_authorization),
+		T(test_admin_api_refuses_an_unknown_token),
+		T(test_admin_api_refuses_an_api_key_as_admin_token),
+		T(test_admin_api_refuses_revoked_and_expired_tokens),
+		T(test_scoped_token_sees_only_its_authorities),
+		T(test_scoped_token_gets_404_for_another_authority),
+		T(test_scoped_token_gets_403_on_global_routes),
+		T(test_byor_flow_through_the_admin_api),
+		T(test_certificates_list_filters_pages_and_revokes),
+		T(test_create_authority_and_token),
+		T(test_admin_api_refuses_bad_json),
+		T(test_intermediate_request_json_is_strict),
+		T(test_admin_api_body_caps),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
