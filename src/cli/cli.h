@@ -54,8 +54,6 @@ extern const struct cli_command *cli_current;
 int cli_fail_report(subca_result rv, const struct subca_report *r);
 /* Print the report's warnings to stderr ("subca: warning [CODE]: ..."). */
 void cli_print_warnings(const struct subca_report *r);
-/* The report as JSON: {"result", "refusals": [...], "warnings": [...]}. */
-json_t *cli_report_json(const struct subca_report *r);
 /* Print a JSON value on stdout (indented) and free it; returns 0. */
 int cli_print_json(json_t *v);
 

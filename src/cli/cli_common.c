@@ -75,25 +75,6 @@ void cli_print_warnings(const struct subca_report *r)
 	}
 }
 
-json_t *cli_report_json(const struct subca_report *r)
-{
-	json_t *refusals = json_array(), *warnings = json_array();
-
-	for (size_t i = 0; i < r->n; i++) {
-		const struct subca_report_item *it = &r->items[i];
-		json_t *o = json_pack("{s:s, s:s}", "code",
-				      subca_error_name(it->code), "message",
-				      it->message);
-
-		if (it->hint[0] != '\0')
-			json_object_set_new(o, "hint", json_string(it->hint));
-		json_array_append_new(it->warning ? warnings : refusals, o);
-	}
-	return json_pack("{s:s, s:o, s:o}", "result",
-			 r->refusals ? "refused" : "accepted", "refusals",
-			 refusals, "warnings", warnings);
-}
-
 int cli_print_json(json_t *v)
 {
 	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

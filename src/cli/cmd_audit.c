@@ -2,6 +2,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "../server/views.h"
 
 int cmd_audit(struct cli *cli, int argc, char **argv)
 {
@@ -45,12 +46,7 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
 		if (gmtime_r(&t, &tm) != NULL)
 			strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		if (json)
-			json_array_append_new(
-				arr, json_pack("{s:I, s:s, s:s?, s:s, s:s, s:s}",
-					       "id", (json_int_t)r->id, "time",
-					       ts, "authority", r->authority,
-					       "action", r->action, "actor",
-					       r->actor, "detail", r->detail));
+			json_array_append_new(arr, subca_view_audit(r));
 		else
 			printf("%s %-12s %-24s %-16s %s\n", ts,
 			       r->authority ? r->authority : "-", r->action,

@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "../server/views.h"
 #include "subca/alloc.h"
 #include "subca/key.h"
 
@@ -16,16 +17,6 @@ static void cli_time(int64_t t, char *buf, size_t len)
 		return;
 	}
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static json_t *cli_time_json(int64_t t)
-{
-	char buf[32];
-
-	if (t == 0)
-		return json_null();
-	cli_time(t, buf, sizeof(buf));
-	return json_string(buf);
 }
 
 int cmd_authority_create(struct cli *cli, int argc, char **argv)
@@ -133,13 +124,7 @@ int cmd_authority_list(struct cli *cli, int argc, char **argv)
 		const struct subca_authority_rec *a = &l.v[i];
 
 		if (json) {
-			json_array_append_new(
-				arr, json_pack("{s:s, s:s, s:s, s:b}", "name",
-					       a->name, "subdomain",
-					       a->subdomain, "state",
-					       subca_authority_state_name(a->state),
-					       "generated_root",
-					       a->generated_root));
+			json_array_append_new(arr, subca_view_authority_item(a));
 		} else {
 			printf("%-24s %-24s %-20s %s\n", a->name, a->subdomain,
 			       subca_authority_state_name(a->state),
@@ -151,23 +136,6 @@ int cmd_authority_list(struct cli *cli, int argc, char **argv)
 		return cli_print_json(arr);
 	json_decref(arr);
 	return 0;
-}
-
-static json_t *cli_intermediate_json(const struct subca_intermediate_rec *r)
-{
-	return json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:i}",
-			 "id", (json_int_t)r->id, "state",
-			 subca_intermediate_state_name(r->state), "key_type",
-			 r->key_type, "subject", r->subject, "not_before",
-			 cli_time_json(r->not_before), "not_after",
-			 cli_time_json(r->not_after), "sha256",
-			 r->fingerprint ? json_string(r->fingerprint)
-					: json_null(),
-			 "crl_url",
-			 r->crl_url ? json_string(r->crl_url) : json_null(),
-			 "ocsp_url",
-			 r->ocsp_url ? json_string(r->ocsp_url) : json_null(),
-			 "requested_days", r->days);
 }
 
 /* Print the intermediates of authority `a` (used by show and list). */
@@ -188,23 +156,8 @@ static void cli_intermediates_text(const struct subca_intermediate_list *l)
 	}
 }
 
-struct cli_authority_view {
-	struct subca_authority_rec a;
-	struct subca_root_rec root;
-	bool has_root;
-	struct subca_intermediate_list ints;
-	int64_t issued;
-};
-
-static void cli_view_cleanup(struct cli_authority_view *v)
-{
-	subca_authority_rec_cleanup(&v->a);
-	subca_root_rec_cleanup(&v->root);
-	subca_intermediate_list_cleanup(&v->ints);
-}
-
 static subca_result cli_view_load(struct cli *cli, const char *name,
-				  struct cli_authority_view *v)
+				  struct subca_authority_view *v)
 {
 	struct subca_store *st = cli->store;
 	subca_result rv;
@@ -214,34 +167,10 @@ static subca_result cli_view_load(struct cli *cli, const char *name,
 	if (rv == SUBCA_E_NOT_FOUND)
 		SUBCA_BAIL(SUBCA_E_NOT_FOUND, "no authority named \"%s\"", name);
 	SUBCA_TRY(rv);
-	rv = st->ops->root_get(st, v->a.id, &v->root);
-	v->has_root = rv == SUBCA_OK;
-	if (rv != SUBCA_OK && rv != SUBCA_E_NOT_FOUND)
-		return rv;
-	SUBCA_TRY(st->ops->intermediate_list(st, v->a.id, &v->ints));
-	return st->ops->cert_count(st, v->a.id, &v->issued);
+	return subca_authority_view_fill(st, v);
 }
 
-static json_t *cli_view_json(const struct cli_authority_view *v)
-{
-	json_t *ints = json_array();
-	json_t *root = json_null();
-
-	for (size_t i = 0; i < v->ints.n; i++)
-		json_array_append_new(ints, cli_intermediate_json(&v->ints.v[i]));
-	if (v->has_root)
-		root = json_pack("{s:s, s:s, s:o}", "subject",
-				 v->root.subject, "sha256", v->root.fingerprint,
-				 "not_after", cli_time_json(v->root.not_after));
-	return json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:I}", "name",
-			 v->a.name, "subdomain", v->a.subdomain, "state",
-			 subca_authority_state_name(v->a.state),
-			 "generated_root", v->a.generated_root, "root", root,
-			 "intermediates", ints, "issued_certificates",
-			 (json_int_t)v->issued);
-}
-
-static void cli_view_text(const struct cli_authority_view *v)
+static void cli_view_text(const struct subca_authority_view *v)
 {
 	char na[32];
 
@@ -266,7 +195,7 @@ static void cli_view_text(const struct cli_authority_view *v)
 /* Shared by `authority show` and `intermediate list`: NAME [--json], then
  * the authority's view loaded. Returns -1 when loaded, else the exit status. */
 static int cli_view_cmd(struct cli *cli, int argc, char **argv, bool *json,
-			struct cli_authority_view *v)
+			struct subca_authority_view *v)
 {
 	int status;
 
@@ -277,7 +206,7 @@ static int cli_view_cmd(struct cli *cli, int argc, char **argv, bool *json,
 		return cli_usage(cli_current, "expected one NAME");
 	if (cli_view_load(cli, argv[optind], v) != SUBCA_OK) {
 		status = cli_fail(subca_error_code());
-		cli_view_cleanup(v);
+		subca_authority_view_cleanup(v);
 		return status;
 	}
 	return -1;
@@ -285,23 +214,23 @@ static int cli_view_cmd(struct cli *cli, int argc, char **argv, bool *json,
 
 int cmd_authority_show(struct cli *cli, int argc, char **argv)
 {
-	struct cli_authority_view v = {0};
+	struct subca_authority_view v = {0};
 	bool json;
 	int status = cli_view_cmd(cli, argc, argv, &json, &v);
 
 	if (status >= 0)
 		return status;
 	if (json)
-		cli_print_json(cli_view_json(&v));
+		cli_print_json(subca_authority_view_json(&v));
 	else
 		cli_view_text(&v);
-	cli_view_cleanup(&v);
+	subca_authority_view_cleanup(&v);
 	return 0;
 }
 
 int cmd_intermediate_list(struct cli *cli, int argc, char **argv)
 {
-	struct cli_authority_view v = {0};
+	struct subca_authority_view v = {0};
 	bool json;
 	int status = cli_view_cmd(cli, argc, argv, &json, &v);
 
@@ -312,11 +241,11 @@ int cmd_intermediate_list(struct cli *cli, int argc, char **argv)
 
 		for (size_t i = 0; i < v.ints.n; i++)
 			json_array_append_new(arr,
-					      cli_intermediate_json(&v.ints.v[i]));
+					      subca_view_intermediate(&v.ints.v[i]));
 		cli_print_json(arr);
 	} else {
 		cli_intermediates_text(&v.ints);
 	}
-	cli_view_cleanup(&v);
+	subca_authority_view_cleanup(&v);
 	return 0;
 }

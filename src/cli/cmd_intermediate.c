@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "../server/views.h"
 #include "subca/instructions.h"
 #include "subca/limits.h"
 #include "subca/ossl.h"
@@ -277,7 +278,7 @@ int cmd_intermediate_import(struct cli *cli, int argc, char **argv)
 	else
 		subca_report_refuse_current(&report);
 	if (json)
-		cli_print_json(cli_report_json(&report));
+		cli_print_json(subca_view_report(&report));
 	cli_print_warnings(&report);
 	if (rv != SUBCA_OK)
 		return cli_fail_report(rv, &report);

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "admin_int.h"
+#include "views.h"
 #include "server_cred.h"
 #include "subca/alloc.h"
 #include "subca/instructions.h"
@@ -24,130 +25,6 @@
 
 #define SUBCA__JSON_MAX_NAMES SUBCA_MAX_NAMES
 #define SUBCA__QUERY_VALUE_MAX 256
-
-/* ---- JSON shapes (as the CLI prints them) -------------------------------- */
-
-static json_t *subca__time_json(int64_t t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	char buf[32];
-
-	if (t == 0 || gmtime_r(&tt, &tm) == NULL)
-		return json_null();
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_string(buf);
-}
-
-static json_t *subca__str_or_null(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
-/* `subca authority list --json` */
-static json_t *subca__authority_item_json(const struct subca_authority_rec *a)
-{
-	return json_pack("{s:s, s:s, s:s, s:b}", "name", a->name, "subdomain",
-			 a->subdomain, "state",
-			 subca_authority_state_name(a->state), "generated_root",
-			 a->generated_root);
-}
-
-/* `subca intermediate list --json` items */
-static json_t *subca__intermediate_json(const struct subca_intermediate_rec *r)
-{
-	return json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:i}",
-			 "id", (json_int_t)r->id, "state",
-			 subca_intermediate_state_name(r->state), "key_type",
-			 r->key_type, "subject", r->subject, "not_before",
-			 subca__time_json(r->not_before), "not_after",
-			 subca__time_json(r->not_after), "sha256",
-			 subca__str_or_null(r->fingerprint), "crl_url",
-			 subca__str_or_null(r->crl_url), "ocsp_url",
-			 subca__str_or_null(r->ocsp_url), "requested_days",
-			 r->days);
-}
-
-/* `--json` of a verification report */
-static json_t *subca__report_json(const struct subca_report *r)
-{
-	json_t *refusals = json_array(), *warnings = json_array();
-
-	for (size_t i = 0; i < r->n; i++) {
-		const struct subca_report_item *it = &r->items[i];
-		json_t *o = json_pack("{s:s, s:s}", "code",
-				      subca_error_name(it->code), "message",
-				      it->message);
-
-		if (o != NULL && it->hint[0] != '\0')
-			json_object_set_new(o, "hint", json_string(it->hint));
-		json_array_append_new(it->warning ? warnings : refusals, o);
-	}
-	return json_pack("{s:s, s:o, s:o}", "result",
-			 r->refusals ? "refused" : "accepted", "refusals",
-			 refusals, "warnings", warnings);
-}
-
-/* `subca audit --json` items */
-static json_t *subca__audit_json(const struct subca_audit_rec *r)
-{
-	json_t *ts = subca__time_json(r->ts);
-	json_t *o = json_pack("{s:I, s:o, s:s?, s:s, s:s, s:s}", "id",
-			      (json_int_t)r->id, "time", ts, "authority",
-			      r->authority, "action", r->action, "actor",
-			      r->actor, "detail", r->detail);
-
-	return o;
-}
-
-static const char *const subca__crl_reasons[] = {
-	/* RFC 5280 5.3.1 CRLReason; 7 is not used */
-	"unspecified",	       "keyCompromise",	     "cACompromise",
-	"affiliationChanged",  "superseded",	     "cessationOfOperation",
-	"certificateHold",     NULL,		     "removeFromCRL",
-	"privilegeWithdrawn",  "aACompromise",
-};
-#define SUBCA__NREASONS (sizeof(subca__crl_reasons) / sizeof(char *))
-
-static json_t *subca__reason_json(int reason)
-{
-	if (reason < 0 || (size_t)reason >= SUBCA__NREASONS ||
-	    subca__crl_reasons[reason] == NULL)
-		return json_null();
-	return json_string(subca__crl_reasons[reason]);
-}
-
-/* "DNS:a,IP:b" as ["DNS:a", "IP:b"] */
-static json_t *subca__list_json(const char *s)
-{
-	json_t *a = json_array();
-
-	while (a != NULL && s != NULL && *s != '\0') {
-		size_t n = strcspn(s, ",");
-
-		json_array_append_new(a, json_stringn(s, n));
-		s += n + (s[n] == ',');
-	}
-	return a;
-}
-
-static json_t *subca__cert_json(const struct subca_cert_rec *r)
-{
-	return json_pack("{s:s, s:s, s:o, s:s, s:o, s:o, s:s, s:o, s:o, s:o, "
-			 "s:o}",
-			 "serial", r->serial, "subject", r->subject, "sans",
-			 subca__list_json(r->sans), "status",
-			 subca_cert_status_name(r->status), "not_before",
-			 subca__time_json(r->not_before), "not_after",
-			 subca__time_json(r->not_after), "issued_by",
-			 r->issued_by ? r->issued_by : "", "provisioner",
-			 subca__str_or_null(r->provisioner), "created",
-			 subca__time_json(r->created), "revoked_at",
-			 subca__time_json(r->revoked_at), "reason",
-			 r->status == SUBCA_CERT_REVOKED
-				 ? subca__reason_json(r->reason)
-				 : json_null());
-}
 
 /* ---- strict request JSON ------------------------------------------------- */
 
@@ -444,7 +321,7 @@ static subca_result subca__report_answer(struct subca_request *req,
 	struct subca_buf body;
 	json_t *rep, *prob;
 
-	rep = subca__report_json(report);
+	rep = subca_view_report(report);
 	SUBCA_ENSURE(rep != NULL, SUBCA_E_NOMEM, "out of memory");
 	if (rv == SUBCA_OK)
 		return subca_response_json(req, ok_status, rep);
@@ -472,67 +349,23 @@ static subca_result subca__report_answer(struct subca_request *req,
 
 /* ---- authorities --------------------------------------------------------- */
 
-struct subca__view {
-	struct subca_authority_rec a;
-	struct subca_root_rec root;
-	bool has_root;
-	struct subca_intermediate_list ints;
-	int64_t issued;
-};
-
-static void subca__view_cleanup(struct subca__view *v)
-{
-	subca_authority_rec_cleanup(&v->a);
-	subca_root_rec_cleanup(&v->root);
-	subca_intermediate_list_cleanup(&v->ints);
-}
-
 static subca_result subca__view_load(struct subca_request *req,
-				     const char *name, struct subca__view *v)
+				     const char *name,
+				     struct subca_authority_view *v)
 {
-	struct subca_store *st = req->ctx.store;
-	subca_result rv;
-
 	SUBCA_TRY(subca__authority_get(req, name, &v->a));
-	rv = st->ops->root_get(st, v->a.id, &v->root);
-	v->has_root = rv == SUBCA_OK;
-	if (rv != SUBCA_OK && rv != SUBCA_E_NOT_FOUND)
-		return rv;
-	SUBCA_TRY(st->ops->intermediate_list(st, v->a.id, &v->ints));
-	return st->ops->cert_count(st, v->a.id, &v->issued);
-}
-
-/* `subca authority show --json` */
-static json_t *subca__view_json(const struct subca__view *v)
-{
-	json_t *ints = json_array();
-	json_t *root = json_null();
-
-	for (size_t i = 0; i < v->ints.n; i++)
-		json_array_append_new(ints,
-				      subca__intermediate_json(&v->ints.v[i]));
-	if (v->has_root)
-		root = json_pack("{s:s, s:s, s:o}", "subject",
-				 v->root.subject, "sha256", v->root.fingerprint,
-				 "not_after",
-				 subca__time_json(v->root.not_after));
-	return json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:I}", "name",
-			 v->a.name, "subdomain", v->a.subdomain, "state",
-			 subca_authority_state_name(v->a.state),
-			 "generated_root", v->a.generated_root, "root", root,
-			 "intermediates", ints, "issued_certificates",
-			 (json_int_t)v->issued);
+	return subca_authority_view_fill(req->ctx.store, v);
 }
 
 static subca_result subca__view_answer(struct subca_request *req,
 				       const char *name, int status)
 {
-	struct subca__view v = {0};
+	struct subca_authority_view v = {0};
 	subca_result rv = subca__view_load(req, name, &v);
 
 	if (rv == SUBCA_OK)
-		rv = subca_response_json(req, status, subca__view_json(&v));
-	subca__view_cleanup(&v);
+		rv = subca_response_json(req, status, subca_authority_view_json(&v));
+	subca_authority_view_cleanup(&v);
 	return rv;
 }
 
@@ -553,7 +386,7 @@ subca_result subca__admin_authorities_list(struct subca_request *req)
 		if (!subca__admin_allows(req, l.v[i].name) ||
 		    (tls != NULL && strcmp(l.v[i].name, tls) == 0))
 			continue;
-		json_array_append_new(arr, subca__authority_item_json(&l.v[i]));
+		json_array_append_new(arr, subca_view_authority_item(&l.v[i]));
 	}
 	subca_authority_list_cleanup(&l);
 	return subca_response_json(req, 200, json_pack("{s:o}", "authorities",
@@ -796,7 +629,7 @@ subca_result subca__admin_intermediate_request(struct subca_request *req)
 /* GET /admin/v1/authorities/{name}/intermediates */
 subca_result subca__admin_intermediate_list(struct subca_request *req)
 {
-	struct subca__view v = {0};
+	struct subca_authority_view v = {0};
 	char name[SUBCA_MAX_LABEL + 1];
 	json_t *arr;
 	subca_result rv;
@@ -804,13 +637,13 @@ subca_result subca__admin_intermediate_list(struct subca_request *req)
 	SUBCA_TRY(subca__name_param(req, name));
 	rv = subca__view_load(req, name, &v);
 	if (rv != SUBCA_OK) {
-		subca__view_cleanup(&v);
+		subca_authority_view_cleanup(&v);
 		return rv;
 	}
 	arr = json_array();
 	for (size_t i = 0; arr != NULL && i < v.ints.n; i++)
-		json_array_append_new(arr, subca__intermediate_json(&v.ints.v[i]));
-	subca__view_cleanup(&v);
+		json_array_append_new(arr, subca_view_intermediate(&v.ints.v[i]));
+	subca_authority_view_cleanup(&v);
 	return subca_response_json(req, 200,
 				   json_pack("{s:o}", "intermediates", arr));
 }
@@ -959,7 +792,7 @@ subca_result subca__admin_certificates(struct subca_request *req)
 	SUBCA_TRY(st->ops->cert_list(st, &f, &l));
 	arr = json_array();
 	for (size_t i = 0; arr != NULL && i < l.n; i++)
-		json_array_append_new(arr, subca__cert_json(&l.v[i]));
+		json_array_append_new(arr, subca_view_cert(&l.v[i]));
 	rv = subca_response_json(
 		req, 200,
 		json_pack("{s:o, s:o}", "certificates", arr, "next",
@@ -1001,13 +834,9 @@ static subca_result subca__reason_parse(json_t *o, int *reason)
 	SUBCA_TRY(subca__member_str(o, "reason", 64, &s));
 	if (s == NULL)
 		return SUBCA_OK;
-	for (size_t i = 0; i < SUBCA__NREASONS; i++) {
-		if (subca__crl_reasons[i] != NULL &&
-		    strcmp(subca__crl_reasons[i], s) == 0) {
-			*reason = (int)i;
-			return SUBCA_OK;
-		}
-	}
+	*reason = subca_view_reason_code(s);
+	if (*reason >= 0)
+		return SUBCA_OK;
 	subca_error_set(SUBCA_E_INVALID_ARGUMENT, __FILE__, __LINE__,
 			"unknown revocation reason (RFC 5280 5.3.1)");
 	subca_error_hint("one of unspecified, keyCompromise, cACompromise, "
@@ -1034,7 +863,7 @@ static subca_result subca__revoke_store(struct subca_request *req,
 	if (rv == SUBCA_OK)
 		rv = subca_audit(&req->ctx, a->name, "certificate.revoke",
 				 "certificate %s revoked (%s)", serial,
-				 subca__crl_reasons[reason]);
+				 subca_view_reason_name(reason));
 	if (rv == SUBCA_OK)
 		rv = st->ops->commit(st);
 	if (rv != SUBCA_OK)
@@ -1069,8 +898,9 @@ subca_result subca__admin_certificate_revoke(struct subca_request *req)
 		rv = subca_response_json(
 			req, 200,
 			json_pack("{s:s, s:o, s:o}", "serial", c.serial,
-				  "revoked_at", subca__time_json(c.revoked_at),
-				  "reason", subca__reason_json(c.reason)));
+				  "revoked_at", subca_view_time(c.revoked_at),
+				  "reason",
+				  subca_view_str(subca_view_reason_name(c.reason))));
 	subca_cert_rec_cleanup(&c);
 	subca_authority_rec_cleanup(&a);
 	return rv;
@@ -1116,7 +946,7 @@ subca_result subca__admin_audit(struct subca_request *req)
 		    (l.v[i].authority == NULL ||
 		     !subca_scope_allows(p->scope, l.v[i].authority)))
 			continue;
-		json_array_append_new(arr, subca__audit_json(&l.v[i]));
+		json_array_append_new(arr, subca_view_audit(&l.v[i]));
 		kept++;
 	}
 	subca_audit_list_cleanup(&l);

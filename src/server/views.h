@@ -1,0 +1,60 @@
+/*
+ * The JSON shapes of subca's records, one definition shared by the admin
+ * API and the CLI's --json output (and the CLI's remote mode), so that both
+ * front ends always say the same thing in the same form.
+ */
+#ifndef SUBCA_VIEWS_H
+#define SUBCA_VIEWS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "subca/report.h"
+#include "subca/store.h"
+
+/* "2026-11-23T07:00:00Z", or null for 0. */
+json_t *subca_view_time(int64_t t);
+/* A string, or null for NULL. */
+json_t *subca_view_str(const char *s);
+
+/* {name, subdomain, state, generated_root} */
+json_t *subca_view_authority_item(const struct subca_authority_rec *a);
+/* {id, state, key_type, subject, not_before, not_after, sha256, crl_url,
+ *  ocsp_url, requested_days} */
+json_t *subca_view_intermediate(const struct subca_intermediate_rec *r);
+/* {result: accepted|refused, refusals: [{code, message, hint?}], warnings} */
+json_t *subca_view_report(const struct subca_report *r);
+/* {id, time, authority, action, actor, detail} */
+json_t *subca_view_audit(const struct subca_audit_rec *r);
+/* {serial, subject, sans[], status, not_before, not_after, issued_by,
+ *  provisioner, created, revoked_at, reason} */
+json_t *subca_view_cert(const struct subca_cert_rec *r);
+
+/* RFC 5280 5.3.1 CRLReason names ("keyCompromise"); NULL for 7 and
+ * out-of-range values. */
+const char *subca_view_reason_name(int reason);
+/* The reason code of a name, or -1. */
+int subca_view_reason_code(const char *name);
+
+/* Everything `authority show` says about one authority. */
+struct subca_authority_view {
+	struct subca_authority_rec a; /* loaded by the caller */
+	struct subca_root_rec root;
+	bool has_root;
+	struct subca_intermediate_list ints;
+	int64_t issued;
+};
+
+/* Load root, intermediates and the issued count for v->a (set by the
+ * caller). Store errors pass through. */
+SUBCA_MUST_CHECK subca_result
+subca_authority_view_fill(struct subca_store *st,
+			  struct subca_authority_view *v);
+void subca_authority_view_cleanup(struct subca_authority_view *v);
+/* {name, subdomain, state, generated_root, root, intermediates,
+ *  issued_certificates} */
+json_t *subca_authority_view_json(const struct subca_authority_view *v);
+
+#endif
