@@ -52,6 +52,10 @@ struct subca_server_config {
 	/* With tls_authority: write its root certificate (PEM) here for
 	 * clients to trust. Optional. */
 	const char *tls_root_out;
+	/* Optional PEM file of CAs whose client certificates (TLS client
+	 * authentication) are global admin credentials, like a global admin
+	 * token. NULL: admin access by token only. */
+	const char *admin_client_ca;
 
 	/* Limits; 0 takes the default above. */
 	int max_connections;

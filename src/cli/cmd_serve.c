@@ -16,6 +16,7 @@ static subca_result cli_serve_parse(struct subca_server_config *c, int argc,
 		{"tls-key", required_argument, NULL, 'k'},
 		{"tls-authority", required_argument, NULL, 'a'},
 		{"tls-root-out", required_argument, NULL, 'r'},
+		{"admin-client-ca", required_argument, NULL, 'A'},
 		{"max-connections", required_argument, NULL, 'm'},
 		{"header-timeout", required_argument, NULL, 'H'},
 		{"idle-timeout", required_argument, NULL, 'I'},
@@ -35,6 +36,7 @@ static subca_result cli_serve_parse(struct subca_server_config *c, int argc,
 		case 'k': c->tls_key = optarg; break;
 		case 'a': c->tls_authority = optarg; break;
 		case 'r': c->tls_root_out = optarg; break;
+		case 'A': c->admin_client_ca = optarg; break;
 		case 'm':
 			SUBCA_TRY(cli_parse_int("--max-connections", optarg, 1,
 						SUBCA_MAX_CONNECTIONS,

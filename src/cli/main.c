@@ -47,6 +47,7 @@ static const struct cli_command cli_commands[] = {
 	{"serve", NULL, CLI_NEEDS_DATA, cmd_serve,
 	 "[--listen ADDR:PORT] [--base-domain D] [--workers N] "
 	 "(--tls-cert F --tls-key F | --tls-authority NAME [--tls-root-out F]) "
+	 "[--admin-client-ca F] "
 	 "[--max-connections N] [--header-timeout S] [--idle-timeout S]",
 	 "run the HTTPS server until SIGTERM (SIGHUP reloads its certificate)"},
 	{"sign-intermediate", NULL, 0, cmd_sign_intermediate,

@@ -36,6 +36,7 @@
 #include <event2/thread.h>
 #include <event2/util.h>
 
+#include "admin_int.h"
 #include "server_int.h"
 #include "subca/alloc.h"
 #include "subca/keystore_soft.h"
@@ -741,7 +742,7 @@ static subca_result subca__probe_port(struct subca__server *s)
 static subca_result subca__tls_reload(struct subca__server *s)
 {
 	const struct subca_server_config *c = &s->cfg;
-	struct subca_ctx ctx = {s->store, s->keys, "server:tls", time(NULL)};
+	struct subca_ctx ctx = {s->store, s->keys, "server:tls", time(NULL), NULL};
 	struct subca__tls_params p = {
 		.cert = c->tls_cert,
 		.key = c->tls_key,
@@ -878,6 +879,7 @@ static subca_result subca__setup(struct subca__server *s,
 	SUBCA_TRY(subca__probe_port(s));
 	SUBCA_TRY(subca__open(s));
 	SUBCA_TRY(subca_metrics_init(subca__routes, subca__nroutes));
+	SUBCA_TRY(subca__auth_admin_ca_load(cfg->admin_client_ca));
 	s->env.router.routes = subca__routes;
 	s->env.router.n = subca__nroutes;
 	s->env.router.base_domain = s->cfg.base_domain;
@@ -929,6 +931,7 @@ static void subca__stop_workers(struct subca__server *s)
 static void subca__free(struct subca__server *s)
 {
 	subca__stop_workers(s);
+	subca__auth_admin_ca_free();
 	for (int i = 0; s->workers != NULL && i < s->nworkers; i++)
 		subca__worker_free(&s->workers[i]);
 	subca_free(s->workers);

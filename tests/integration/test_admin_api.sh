@@ -161,4 +161,62 @@ stop() {
 }
 step "server stops" stop
 
+# mTLS admin: client certificates from --admin-client-ca are global admins.
+client_certs() {
+	local ca
+	for ca in adminca rogueca; do
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-keyout "$W/$ca.key" -out "$W/$ca.crt" -days 30 -subj "/CN=$ca" \
+			-addext "basicConstraints=critical,CA:true" \
+			-addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+		openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-keyout "$W/$ca-client.key" -out "$W/$ca-client.csr" \
+			-subj "/CN=operator of $ca" 2>/dev/null
+		printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n' >"$W/client.ext"
+		openssl x509 -req -in "$W/$ca-client.csr" -CA "$W/$ca.crt" -CAkey "$W/$ca.key" \
+			-set_serial 0x$(openssl rand -hex 8) -days 7 -extfile "$W/client.ext" \
+			-out "$W/$ca-client.crt" 2>/dev/null
+	done
+	[ -s "$W/adminca-client.crt" ] && [ -s "$W/rogueca-client.crt" ]
+}
+step "an admin client CA and a rogue one, each with a client certificate" client_certs
+
+PORT2=$(free_port)
+mtls_start() {
+	("$SUBCA" serve --listen "127.0.0.1:$PORT2" --workers 1 \
+		--tls-authority server-tls --admin-client-ca "$W/adminca.crt" \
+		2>"$T/serve2.log" &
+	 echo $! >"$T/serve2.pid"; wait $!) &
+	local i
+	for i in $(seq 1 100); do
+		grep -q "listening on" "$T/serve2.log" 2>/dev/null && break
+		sleep 0.1
+	done
+	cat "$T/serve2.pid" >>"$T/pids"
+	has "$T/serve2.log" "listening on https://127.0.0.1:$PORT2/"
+}
+step "subca serve --admin-client-ca starts" mtls_start
+
+mtls() {
+	local code
+	code=$(curl -sS --cacert "$CA" --cert "$W/adminca-client.crt" \
+		--key "$W/adminca-client.key" -o "$W/body" -w '%{http_code}' \
+		"https://127.0.0.1:$PORT2/admin/v1/authorities")
+	[ "$code" = 200 ] || { log "admin client cert: $code"; return 1; }
+	json '[a["name"] for a in d["authorities"]]' | grep -q demo
+	code=$(curl -sS --cacert "$CA" --cert "$W/rogueca-client.crt" \
+		--key "$W/rogueca-client.key" -o "$W/body" -w '%{http_code}' \
+		"https://127.0.0.1:$PORT2/admin/v1/authorities")
+	[ "$code" = 401 ] || { log "rogue client cert: $code"; return 1; }
+	code=$(curl -sS --cacert "$CA" -o "$W/body" -w '%{http_code}' \
+		"https://127.0.0.1:$PORT2/admin/v1/authorities")
+	[ "$code" = 401 ] || { log "no client cert: $code"; return 1; }
+}
+step "mTLS: the admin CA's client certificate is a global admin; another CA's or none is 401" mtls
+
+stop2() {
+	kill -TERM "$(cat "$T/serve2.pid")"
+}
+step "second server stops" stop2
+
 finish
