@@ -29,6 +29,7 @@ struct subca_ctx {
 	struct subca_keystore *keys;
 	const char *actor; /* "cli:uid=1000", "token:<id>" */
 	time_t now;
+	const char *provisioner; /* recorded on issued leaves; NULL: none */
 };
 
 /*

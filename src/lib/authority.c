@@ -523,6 +523,7 @@ static subca_result subca__cert_record(const struct subca_ctx *c,
 	rec.sans = sans;
 	rec.pem = (char *)pem;
 	rec.issued_by = (char *)(c->actor ? c->actor : "unknown");
+	rec.provisioner = (char *)c->provisioner;
 	rec.created = (int64_t)c->now;
 	snprintf(detail, sizeof(detail),
 		 "certificate serial %s for \"%s\" [%s] issued", serial,

@@ -9,6 +9,7 @@
 
 #include "admin_int.h" /* admin API handlers */
 #include "server_int.h"
+#include "sign_int.h" /* sign API handlers */
 #include "subca/alloc.h"
 #include "subca/ossl.h"
 
@@ -187,6 +188,16 @@ const struct subca_route subca__routes[] = {
 	 subca__admin_audit},
 	{"POST", "/admin/v1/tokens", SUBCA_SCOPE_SERVER, SUBCA_CRED_ADMIN_GLOBAL, 0,
 	 subca__admin_token_create},
+	/* sign API (api_sign.c) */
+	{"POST", "/sign", SUBCA_SCOPE_AUTHORITY, SUBCA_CRED_PROVISIONER,
+	 SUBCA_MAX_REQUEST_BODY, subca__api_sign},
+	/* mTLS with the current leaf, checked by the handler */
+	{"POST", "/renew", SUBCA_SCOPE_AUTHORITY, SUBCA_CRED_NONE,
+	 SUBCA_MAX_REQUEST_BODY, subca__api_renew},
+	/* a provisioner credential or mTLS with the certificate itself,
+	 * checked by the handler */
+	{"POST", "/revoke", SUBCA_SCOPE_AUTHORITY, SUBCA_CRED_NONE,
+	 SUBCA_MAX_REQUEST_BODY, subca__api_revoke},
 	/* admin API and sign API: add their routes here */
 };
 
