@@ -25,10 +25,16 @@ struct cli {
 	struct subca_keystore *keys;
 	struct subca_ctx ctx;
 	char actor[64];
+	const char *server; /* --server, $SUBCA_SERVER: run remotely */
+	const char *token;  /* --token, $SUBCA_TOKEN (never printed) */
+	const char *cacert; /* --cacert, $SUBCA_CACERT */
+	void *curl;	    /* the remote mode's handle (cli_remote.c) */
 };
 
 /* Commands that need the data directory open (store and key store). */
 #define CLI_NEEDS_DATA 1u
+/* Commands that run against the admin API when a server is given. */
+#define CLI_REMOTE 2u
 
 struct cli_command {
 	const char *group; /* "authority" */
@@ -56,6 +62,14 @@ int cli_fail_report(subca_result rv, const struct subca_report *r);
 void cli_print_warnings(const struct subca_report *r);
 /* Print a JSON value on stdout (indented) and free it; returns 0. */
 int cli_print_json(json_t *v);
+
+/* The same for a report as JSON ({result, refusals, warnings}, the shape
+ * of subca_view_report and of the admin API), so that local and remote
+ * runs print alike. */
+void cli_print_warnings_json(const json_t *report);
+int cli_fail_report_json(subca_result rv, const json_t *report);
+/* The string member `key` of `o`, or `dflt` when absent or not a string. */
+const char *cli_json_str(const json_t *o, const char *key, const char *dflt);
 
 /* Parse a positive integer option value into *out (1..max). */
 SUBCA_MUST_CHECK subca_result cli_parse_int(const char *opt, const char *s,

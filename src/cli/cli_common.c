@@ -75,6 +75,44 @@ void cli_print_warnings(const struct subca_report *r)
 	}
 }
 
+static void cli_print_items(const json_t *items, const char *what)
+{
+	size_t i;
+	const json_t *it;
+
+	json_array_foreach(items, i, it) {
+		const char *hint = cli_json_str(it, "hint", "");
+
+		fprintf(stderr, "subca: %s [%s]: %s\n", what,
+			cli_json_str(it, "code", "INTERNAL"),
+			cli_json_str(it, "message", ""));
+		if (hint[0] != '\0')
+			fprintf(stderr, "subca: hint: %s\n", hint);
+	}
+}
+
+void cli_print_warnings_json(const json_t *report)
+{
+	cli_print_items(json_object_get(report, "warnings"), "warning");
+}
+
+int cli_fail_report_json(subca_result rv, const json_t *report)
+{
+	const json_t *refusals = json_object_get(report, "refusals");
+
+	if (json_array_size(refusals) == 0)
+		return cli_fail(rv);
+	cli_print_items(refusals, "error");
+	return subca_error_exit_code(rv);
+}
+
+const char *cli_json_str(const json_t *o, const char *key, const char *dflt)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : dflt;
+}
+
 int cli_print_json(json_t *v)
 {
 	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -1,8 +1,42 @@
 /* subca audit: the append-only audit log, newest first. */
-#include <time.h>
-
 #include "cli.h"
+#include "cli_remote.h"
 #include "../server/views.h"
+#include "subca/limits.h"
+
+/* The entries as [{id, time, authority, action, actor, detail}]. */
+static subca_result cli_audit_load(struct cli *cli, const char *name,
+				   int limit, json_t **out)
+{
+	struct subca_audit_list l = {0};
+	char esc[3 * SUBCA_MAX_LABEL + 1], path[4 * SUBCA_MAX_LABEL + 64];
+	json_t *res = NULL;
+
+	*out = NULL;
+	if (cli->server != NULL) {
+		if (name != NULL) {
+			SUBCA_TRY(cli_remote_escape(name, esc, sizeof(esc)));
+			snprintf(path, sizeof(path),
+				 "/audit?authority=%s&limit=%d", esc, limit);
+		} else {
+			snprintf(path, sizeof(path), "/audit?limit=%d", limit);
+		}
+		SUBCA_TRY(cli_remote_json(cli, "GET", path, NULL, &res, NULL));
+		*out = json_incref(json_object_get(res, "entries"));
+		json_decref(res);
+		SUBCA_ENSURE(json_is_array(*out), SUBCA_E_INVALID_ARGUMENT,
+			     "the server's answer has no entries");
+		return SUBCA_OK;
+	}
+	SUBCA_TRY(cli->store->ops->audit_list(cli->store, name, (size_t)limit,
+					      &l));
+	*out = json_array();
+	for (size_t i = 0; *out != NULL && i < l.n; i++)
+		json_array_append_new(*out, subca_view_audit(&l.v[i]));
+	subca_audit_list_cleanup(&l);
+	SUBCA_ENSURE(*out != NULL, SUBCA_E_NOMEM, "out of memory");
+	return SUBCA_OK;
+}
 
 int cmd_audit(struct cli *cli, int argc, char **argv)
 {
@@ -11,11 +45,12 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
 		{"limit", required_argument, NULL, 'l'},
 		{NULL, 0, NULL, 0},
 	};
-	struct subca_audit_list l = {0};
 	const char *name = NULL;
 	bool json = false;
 	int ch, limit = 100;
+	const json_t *r;
 	json_t *arr;
+	size_t i;
 
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
@@ -33,28 +68,20 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
 		name = argv[optind];
 	else if (optind != argc)
 		return cli_usage(cli_current, "expected at most one NAME");
-	if (cli->store->ops->audit_list(cli->store, name, (size_t)limit, &l) !=
-	    SUBCA_OK)
+	if (cli_audit_load(cli, name, limit, &arr) != SUBCA_OK) {
+		json_decref(arr);
 		return cli_fail(subca_error_code());
-	arr = json_array();
-	for (size_t i = 0; i < l.n; i++) {
-		const struct subca_audit_rec *r = &l.v[i];
-		time_t t = (time_t)r->ts;
-		struct tm tm;
-		char ts[32] = "-";
-
-		if (gmtime_r(&t, &tm) != NULL)
-			strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		if (json)
-			json_array_append_new(arr, subca_view_audit(r));
-		else
-			printf("%s %-12s %-24s %-16s %s\n", ts,
-			       r->authority ? r->authority : "-", r->action,
-			       r->actor, r->detail);
 	}
-	subca_audit_list_cleanup(&l);
 	if (json)
 		return cli_print_json(arr);
+	json_array_foreach(arr, i, r) {
+		printf("%s %-12s %-24s %-16s %s\n",
+		       cli_json_str(r, "time", "-"),
+		       cli_json_str(r, "authority", "-"),
+		       cli_json_str(r, "action", ""),
+		       cli_json_str(r, "actor", ""),
+		       cli_json_str(r, "detail", ""));
+	}
 	json_decref(arr);
 	return 0;
 }

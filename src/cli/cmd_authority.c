@@ -1,22 +1,40 @@
-/* subca authority create | list | show */
+/*
+ * subca authority create | list | show, and intermediate list. Each command
+ * gets one JSON value (from the views locally, from the admin API
+ * remotely) and prints text or --json from it, so both modes say the same.
+ */
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
+#include "cli_remote.h"
 #include "../server/views.h"
 #include "subca/alloc.h"
 #include "subca/key.h"
+#include "subca/limits.h"
 
-static void cli_time(int64_t t, char *buf, size_t len)
+static subca_result cli_create_remote(struct cli *cli, const char *name,
+				      const char *subdomain, bool generate,
+				      const struct subca_generated_root_opts *g)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
+	json_t *body = json_pack("{s:s}", "name", name), *gen, *res = NULL;
+	subca_result rv;
 
-	if (t == 0 || gmtime_r(&tt, &tm) == NULL) {
-		snprintf(buf, len, "-");
-		return;
+	SUBCA_ENSURE(body != NULL, SUBCA_E_NOMEM, "out of memory");
+	if (subdomain != NULL)
+		json_object_set_new(body, "subdomain", json_string(subdomain));
+	if (generate) {
+		gen = json_pack("{s:s}", "key", subca_key_type_name(g->root_key));
+		if (g->root_cn != NULL)
+			json_object_set_new(gen, "root_cn",
+					    json_string(g->root_cn));
+		if (g->root_days != 0)
+			json_object_set_new(gen, "days",
+					    json_integer(g->root_days));
+		json_object_set_new(body, "generate_root", gen);
 	}
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	rv = cli_remote_json(cli, "POST", "/authorities", body, &res, NULL);
+	json_decref(res);
+	return rv;
 }
 
 int cmd_authority_create(struct cli *cli, int argc, char **argv)
@@ -59,7 +77,10 @@ int cmd_authority_create(struct cli *cli, int argc, char **argv)
 	if (!generate && (g.root_cn || g.root_days))
 		return cli_usage(cli_current,
 				 "--root-cn and --days need --generate-root");
-	if (generate)
+	if (cli->server != NULL)
+		rv = cli_create_remote(cli, argv[optind], subdomain, generate,
+				       &g);
+	else if (generate)
 		rv = subca_authority_create_generated(&cli->ctx, argv[optind],
 						      subdomain, &g);
 	else
@@ -103,149 +124,192 @@ static bool cli_json_flag(int argc, char **argv, int *status)
 	return json;
 }
 
-int cmd_authority_list(struct cli *cli, int argc, char **argv)
+/* The authorities as [{name, subdomain, state, generated_root}]. */
+static subca_result cli_list_load(struct cli *cli, json_t **out)
 {
 	struct subca_authority_list l = {0};
+	json_t *res = NULL;
+
+	*out = NULL;
+	if (cli->server != NULL) {
+		SUBCA_TRY(cli_remote_json(cli, "GET", "/authorities", NULL,
+					  &res, NULL));
+		*out = json_incref(json_object_get(res, "authorities"));
+		json_decref(res);
+		SUBCA_ENSURE(json_is_array(*out), SUBCA_E_INVALID_ARGUMENT,
+			     "the server's answer has no authorities");
+		return SUBCA_OK;
+	}
+	SUBCA_TRY(cli->store->ops->authority_list(cli->store, &l));
+	*out = json_array();
+	for (size_t i = 0; *out != NULL && i < l.n; i++)
+		json_array_append_new(*out, subca_view_authority_item(&l.v[i]));
+	subca_authority_list_cleanup(&l);
+	SUBCA_ENSURE(*out != NULL, SUBCA_E_NOMEM, "out of memory");
+	return SUBCA_OK;
+}
+
+int cmd_authority_list(struct cli *cli, int argc, char **argv)
+{
 	int status;
 	bool json = cli_json_flag(argc, argv, &status);
+	const json_t *a;
 	json_t *arr;
+	size_t i;
 
 	if (status != 0)
 		return status;
 	if (optind != argc)
 		return cli_usage(cli_current, "unexpected argument");
-	if (cli->store->ops->authority_list(cli->store, &l) != SUBCA_OK)
+	if (cli_list_load(cli, &arr) != SUBCA_OK) {
+		json_decref(arr);
 		return cli_fail(subca_error_code());
-	arr = json_array();
-	if (!json)
-		printf("%-24s %-24s %-20s %s\n", "NAME", "SUBDOMAIN", "STATE",
-		       "ROOT");
-	for (size_t i = 0; i < l.n; i++) {
-		const struct subca_authority_rec *a = &l.v[i];
-
-		if (json) {
-			json_array_append_new(arr, subca_view_authority_item(a));
-		} else {
-			printf("%-24s %-24s %-20s %s\n", a->name, a->subdomain,
-			       subca_authority_state_name(a->state),
-			       a->generated_root ? "generated" : "imported");
-		}
 	}
-	subca_authority_list_cleanup(&l);
 	if (json)
 		return cli_print_json(arr);
+	printf("%-24s %-24s %-20s %s\n", "NAME", "SUBDOMAIN", "STATE", "ROOT");
+	json_array_foreach(arr, i, a) {
+		printf("%-24s %-24s %-20s %s\n", cli_json_str(a, "name", ""),
+		       cli_json_str(a, "subdomain", ""),
+		       cli_json_str(a, "state", ""),
+		       json_is_true(json_object_get(a, "generated_root"))
+			       ? "generated"
+			       : "imported");
+	}
 	json_decref(arr);
 	return 0;
 }
 
-/* Print the intermediates of authority `a` (used by show and list). */
-static void cli_intermediates_text(const struct subca_intermediate_list *l)
+/* Print intermediates (INTERMEDIATE views) as text (show and list). */
+static void cli_intermediates_text(const json_t *ints)
 {
-	for (size_t i = 0; i < l->n; i++) {
-		const struct subca_intermediate_rec *r = &l->v[i];
-		char nb[32], na[32];
+	const json_t *r;
+	size_t i;
 
-		cli_time(r->not_before, nb, sizeof(nb));
-		cli_time(r->not_after, na, sizeof(na));
-		printf("  #%lld %-8s %-9s %s\n", (long long)r->id,
-		       subca_intermediate_state_name(r->state), r->key_type,
-		       r->subject);
-		printf("      valid %s .. %s\n", nb, na);
-		if (r->fingerprint)
-			printf("      sha256 %s\n", r->fingerprint);
+	json_array_foreach(ints, i, r) {
+		const char *sha = cli_json_str(r, "sha256", NULL);
+
+		printf("  #%lld %-8s %-9s %s\n",
+		       (long long)json_integer_value(json_object_get(r, "id")),
+		       cli_json_str(r, "state", ""),
+		       cli_json_str(r, "key_type", ""),
+		       cli_json_str(r, "subject", ""));
+		printf("      valid %s .. %s\n",
+		       cli_json_str(r, "not_before", "-"),
+		       cli_json_str(r, "not_after", "-"));
+		if (sha != NULL)
+			printf("      sha256 %s\n", sha);
 	}
 }
 
+/* The authority view of `name` (subca_authority_view_json's shape). */
 static subca_result cli_view_load(struct cli *cli, const char *name,
-				  struct subca_authority_view *v)
+				  json_t **out)
 {
+	struct subca_authority_view v = {0};
 	struct subca_store *st = cli->store;
+	char esc[3 * SUBCA_MAX_LABEL + 1], path[4 * SUBCA_MAX_LABEL + 32];
 	subca_result rv;
 
+	*out = NULL;
 	SUBCA_TRY(subca_label_validate("authority name", name));
-	rv = st->ops->authority_get(st, name, &v->a);
+	if (cli->server != NULL) {
+		SUBCA_TRY(cli_remote_escape(name, esc, sizeof(esc)));
+		snprintf(path, sizeof(path), "/authorities/%s", esc);
+		return cli_remote_json(cli, "GET", path, NULL, out, NULL);
+	}
+	rv = st->ops->authority_get(st, name, &v.a);
 	if (rv == SUBCA_E_NOT_FOUND)
 		SUBCA_BAIL(SUBCA_E_NOT_FOUND, "no authority named \"%s\"", name);
 	SUBCA_TRY(rv);
-	return subca_authority_view_fill(st, v);
+	rv = subca_authority_view_fill(st, &v);
+	if (rv == SUBCA_OK)
+		*out = subca_authority_view_json(&v);
+	subca_authority_view_cleanup(&v);
+	SUBCA_TRY(rv);
+	SUBCA_ENSURE(*out != NULL, SUBCA_E_NOMEM, "out of memory");
+	return SUBCA_OK;
 }
 
-static void cli_view_text(const struct subca_authority_view *v)
+static void cli_view_text(const json_t *v)
 {
-	char na[32];
+	const json_t *root = json_object_get(v, "root");
+	const char *name = cli_json_str(v, "name", "");
 
-	printf("authority:     %s\n", v->a.name);
-	printf("subdomain:     %s\n", v->a.subdomain);
-	printf("state:         %s\n", subca_authority_state_name(v->a.state));
-	if (v->has_root) {
-		cli_time(v->root.not_after, na, sizeof(na));
-		printf("root:          %s%s\n", v->root.subject,
-		       v->a.generated_root ? " (generated by subca)" : "");
-		printf("root sha256:   %s\n", v->root.fingerprint);
-		printf("root expires:  %s\n", na);
+	printf("authority:     %s\n", name);
+	printf("subdomain:     %s\n", cli_json_str(v, "subdomain", ""));
+	printf("state:         %s\n", cli_json_str(v, "state", ""));
+	if (json_is_object(root)) {
+		printf("root:          %s%s\n", cli_json_str(root, "subject", ""),
+		       json_is_true(json_object_get(v, "generated_root"))
+			       ? " (generated by subca)"
+			       : "");
+		printf("root sha256:   %s\n", cli_json_str(root, "sha256", ""));
+		printf("root expires:  %s\n",
+		       cli_json_str(root, "not_after", "-"));
 	} else {
 		printf("root:          none (next: subca root import %s ROOT.pem)\n",
-		       v->a.name);
+		       name);
 	}
-	printf("issued:        %lld certificate(s)\n", (long long)v->issued);
-	printf("intermediates: %zu\n", v->ints.n);
-	cli_intermediates_text(&v->ints);
+	printf("issued:        %lld certificate(s)\n",
+	       (long long)json_integer_value(
+		       json_object_get(v, "issued_certificates")));
+	printf("intermediates: %zu\n",
+	       json_array_size(json_object_get(v, "intermediates")));
+	cli_intermediates_text(json_object_get(v, "intermediates"));
 }
 
 /* Shared by `authority show` and `intermediate list`: NAME [--json], then
  * the authority's view loaded. Returns -1 when loaded, else the exit status. */
 static int cli_view_cmd(struct cli *cli, int argc, char **argv, bool *json,
-			struct subca_authority_view *v)
+			json_t **v)
 {
 	int status;
 
+	*v = NULL;
 	*json = cli_json_flag(argc, argv, &status);
 	if (status != 0)
 		return status;
 	if (optind + 1 != argc)
 		return cli_usage(cli_current, "expected one NAME");
 	if (cli_view_load(cli, argv[optind], v) != SUBCA_OK) {
-		status = cli_fail(subca_error_code());
-		subca_authority_view_cleanup(v);
-		return status;
+		json_decref(*v);
+		*v = NULL;
+		return cli_fail(subca_error_code());
 	}
 	return -1;
 }
 
 int cmd_authority_show(struct cli *cli, int argc, char **argv)
 {
-	struct subca_authority_view v = {0};
+	json_t *v;
 	bool json;
 	int status = cli_view_cmd(cli, argc, argv, &json, &v);
 
 	if (status >= 0)
 		return status;
 	if (json)
-		cli_print_json(subca_authority_view_json(&v));
-	else
-		cli_view_text(&v);
-	subca_authority_view_cleanup(&v);
+		return cli_print_json(v);
+	cli_view_text(v);
+	json_decref(v);
 	return 0;
 }
 
 int cmd_intermediate_list(struct cli *cli, int argc, char **argv)
 {
-	struct subca_authority_view v = {0};
+	json_t *v, *ints;
 	bool json;
 	int status = cli_view_cmd(cli, argc, argv, &json, &v);
 
 	if (status >= 0)
 		return status;
-	if (json) {
-		json_t *arr = json_array();
-
-		for (size_t i = 0; i < v.ints.n; i++)
-			json_array_append_new(arr,
-					      subca_view_intermediate(&v.ints.v[i]));
-		cli_print_json(arr);
-	} else {
-		cli_intermediates_text(&v.ints);
-	}
-	subca_authority_view_cleanup(&v);
+	ints = json_incref(json_object_get(v, "intermediates"));
+	json_decref(v);
+	if (ints == NULL)
+		ints = json_array();
+	if (json)
+		return cli_print_json(ints);
+	cli_intermediates_text(ints);
+	json_decref(ints);
 	return 0;
 }

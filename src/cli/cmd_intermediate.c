@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_remote.h"
 #include "../server/views.h"
 #include "subca/instructions.h"
 #include "subca/limits.h"
@@ -94,6 +95,107 @@ static subca_result cli_request_parse(struct cli_request_opts *o, int argc,
 	return SUBCA_OK;
 }
 
+/* "/authorities/NAME" + rest, NAME checked and escaped. */
+static subca_result cli_path(const char *name, const char *rest, char *out,
+			     size_t len)
+{
+	char esc[3 * SUBCA_MAX_LABEL + 1];
+
+	SUBCA_TRY(subca_label_validate("authority name", name));
+	SUBCA_TRY(cli_remote_escape(name, esc, sizeof(esc)));
+	SUBCA_ENSURE(snprintf(out, len, "/authorities/%s%s", esc, rest) <
+			     (int)len,
+		     SUBCA_E_TOO_LARGE, "URL path too long");
+	return SUBCA_OK;
+}
+
+static void cli_json_names(json_t *o, const char *key,
+			   const struct cli_list *l)
+{
+	json_t *a;
+
+	if (l->n == 0)
+		return;
+	a = json_array();
+	for (size_t i = 0; i < l->n; i++)
+		json_array_append_new(a, json_string(l->v[i]));
+	json_object_set_new(o, key, a);
+}
+
+static void cli_json_opt(json_t *o, const char *key, const char *v)
+{
+	if (v != NULL)
+		json_object_set_new(o, key, json_string(v));
+}
+
+/* The request as the admin API's body (docs/api.md). */
+static json_t *cli_request_json(const struct cli_request_opts *o)
+{
+	const struct subca_intermediate_params *p = &o->r.params;
+	json_t *b = json_pack("{s:s, s:s, s:i}", "cn", p->cn, "key",
+			      subca_key_type_name(o->r.key), "path_len",
+			      p->path_len);
+
+	if (b == NULL)
+		return NULL;
+	cli_json_opt(b, "org", p->org);
+	cli_json_opt(b, "ou", p->ou);
+	cli_json_opt(b, "country", p->country);
+	cli_json_opt(b, "state", p->state);
+	cli_json_opt(b, "locality", p->locality);
+	if (p->days != 0)
+		json_object_set_new(b, "days", json_integer(p->days));
+	cli_json_names(b, "permit_dns", &o->permit_dns);
+	cli_json_names(b, "exclude_dns", &o->exclude_dns);
+	cli_json_names(b, "permit_ip", &o->permit_ip);
+	cli_json_names(b, "exclude_ip", &o->exclude_ip);
+	cli_json_names(b, "permit_email", &o->permit_email);
+	cli_json_names(b, "exclude_email", &o->exclude_email);
+	cli_json_opt(b, "crl_url", o->r.crl_url);
+	cli_json_opt(b, "ocsp_url", o->r.ocsp_url);
+	return b;
+}
+
+/* POST the request; the CSR into `csr`, the days and the answer (with
+ * every tool's instructions) into *res. */
+static subca_result cli_request_remote(struct cli *cli, const char *name,
+				       const struct cli_request_opts *o,
+				       struct subca_buf *csr, int *days,
+				       json_t **res)
+{
+	const char *pem;
+	char path[4 * SUBCA_MAX_LABEL + 64];
+	json_t *body;
+
+	SUBCA_TRY(cli_path(name, "/intermediates", path, sizeof(path)));
+	body = cli_request_json(o);
+	SUBCA_ENSURE(body != NULL, SUBCA_E_NOMEM, "out of memory");
+	SUBCA_TRY(cli_remote_json(cli, "POST", path, body, res, NULL));
+	pem = cli_json_str(*res, "csr", NULL);
+	SUBCA_ENSURE(pem != NULL, SUBCA_E_INVALID_ARGUMENT,
+		     "the server's answer has no CSR");
+	*days = (int)json_integer_value(json_object_get(*res, "days"));
+	subca_buf_init(csr, SUBCA_MAX_RESPONSE_BODY);
+	return subca_buf_append_str(csr, pem);
+}
+
+/* The instructions for `tool` out of the request's answer. */
+static subca_result cli_instructions_from(const json_t *res, const char *tool,
+					  FILE *out)
+{
+	enum subca_tool t;
+	const char *text;
+
+	SUBCA_TRY(subca_tool_parse(tool, &t));
+	text = cli_json_str(json_object_get(res, "instructions"),
+			    subca_tool_name(t), NULL);
+	SUBCA_ENSURE(text != NULL, SUBCA_E_INVALID_ARGUMENT,
+		     "the server sent no instructions for %s", tool);
+	SUBCA_ENSURE(fputs(text, out) >= 0, SUBCA_E_IO,
+		     "cannot write the instructions");
+	return SUBCA_OK;
+}
+
 static int cli_fail_usage(subca_result rv)
 {
 	if (rv == SUBCA_E_USAGE)
@@ -106,7 +208,8 @@ int cmd_intermediate_request(struct cli *cli, int argc, char **argv)
 	struct cli_request_opts o = {.r.key = SUBCA_KEY_EC_P256};
 	SUBCA_BUF_AUTO struct subca_buf csr = {0};
 	const char *name;
-	int days = 0;
+	json_t *res = NULL;
+	int days = 0, status;
 	subca_result rv;
 
 	o.r.params.path_len = 0;
@@ -114,13 +217,18 @@ int cmd_intermediate_request(struct cli *cli, int argc, char **argv)
 	if (rv != SUBCA_OK)
 		return cli_fail_usage(rv);
 	name = argv[optind];
-	rv = subca_authority_request_intermediate(&cli->ctx, name, &o.r, &csr,
-						  &days);
+	if (cli->server != NULL)
+		rv = cli_request_remote(cli, name, &o, &csr, &days, &res);
+	else
+		rv = subca_authority_request_intermediate(&cli->ctx, name,
+							  &o.r, &csr, &days);
 	if (rv == SUBCA_OK)
 		rv = subca_file_write(o.out ? o.out : "-", csr.p, csr.len,
 				      0644);
-	if (rv != SUBCA_OK)
+	if (rv != SUBCA_OK) {
+		json_decref(res);
 		return cli_fail(rv);
+	}
 	fprintf(stderr,
 		"subca: generated a %s key in the key store (it never leaves "
 		"it) and a CSR for \"%s\"%s%s.\n"
@@ -135,14 +243,35 @@ int cmd_intermediate_request(struct cli *cli, int argc, char **argv)
 			: "",
 		o.r.crl_url ? ", CRL URL" : "");
 	fprintf(stderr, "Sign it with your root, for example:\n\n");
-	if (cli_instructions(cli, name, o.tool ? o.tool : "openssl", stderr) !=
-	    SUBCA_OK)
-		return cli_fail(subca_error_code());
+	if (res != NULL)
+		rv = cli_instructions_from(res, o.tool ? o.tool : "openssl",
+					   stderr);
+	else
+		rv = cli_instructions(cli, name, o.tool ? o.tool : "openssl",
+				      stderr);
+	status = rv == SUBCA_OK ? 0 : cli_fail(rv);
+	json_decref(res);
+	if (status != 0)
+		return status;
 	fprintf(stderr,
 		"\nOther tools: subca intermediate instructions %s --tool "
 		"openssl-ca|cfssl|certtool|step|vault|adcs|aws-pca|subca\n",
 		name);
 	return 0;
+}
+
+/* GET a text answer (CSR, instructions) and write it to `out` ("-":
+ * stdout). */
+static subca_result cli_remote_text(struct cli *cli, const char *name,
+				    const char *rest, const char *out)
+{
+	SUBCA_BUF_AUTO struct subca_buf resp = {0};
+	char path[4 * SUBCA_MAX_LABEL + 160];
+
+	SUBCA_TRY(cli_path(name, rest, path, sizeof(path)));
+	SUBCA_TRY(cli_remote_call(cli, "GET", path, NULL, subca_slice_of("", 0),
+				  &resp, NULL));
+	return subca_file_write(out, resp.p, resp.len, 0644);
 }
 
 int cmd_intermediate_csr(struct cli *cli, int argc, char **argv)
@@ -163,6 +292,11 @@ int cmd_intermediate_csr(struct cli *cli, int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return cli_usage(cli_current, "expected one NAME");
+	if (cli->server != NULL) {
+		rv = cli_remote_text(cli, argv[optind],
+				     "/intermediates/pending/csr", out);
+		return rv == SUBCA_OK ? 0 : cli_fail(rv);
+	}
 	rv = subca_authority_pending(&cli->ctx, argv[optind], &p);
 	if (rv != SUBCA_OK)
 		return cli_fail(rv);
@@ -216,6 +350,28 @@ subca_result cli_instructions(struct cli *cli, const char *name,
 	return cli_instructions_files(cli, name, tool, &f, out);
 }
 
+/* The server renders the instructions with the default file names. */
+static int cli_instructions_remote(struct cli *cli, const char *name,
+				   const char *tool,
+				   const struct cli_instr_files *f)
+{
+	char q[128], esc[96];
+	subca_result rv;
+
+	if (f->csr_file || f->cert_file || f->root_cert || f->root_key)
+		return cli_usage(cli_current,
+				 "--csr-file, --cert-file, --root-cert and "
+				 "--root-key run only locally");
+	rv = cli_remote_escape(tool, esc, sizeof(esc));
+	if (rv == SUBCA_OK) {
+		snprintf(q, sizeof(q), "/intermediates/pending/instructions"
+				       "?tool=%s",
+			 esc);
+		rv = cli_remote_text(cli, name, q, "-");
+	}
+	return rv == SUBCA_OK ? 0 : cli_fail(rv);
+}
+
 int cmd_intermediate_instructions(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -243,8 +399,39 @@ int cmd_intermediate_instructions(struct cli *cli, int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return cli_usage(cli_current, "expected one NAME");
+	if (cli->server != NULL)
+		return cli_instructions_remote(cli, argv[optind], tool, &f);
 	rv = cli_instructions_files(cli, argv[optind], tool, &f, stdout);
 	return rv == SUBCA_OK ? 0 : cli_fail(rv);
+}
+
+/* PUT the signed intermediate; the report (or the refusal problem, which
+ * carries the report's members) into *report. */
+static subca_result cli_import_remote(struct cli *cli, const char *name,
+				      struct subca_slice in, bool weaker,
+				      json_t **report)
+{
+	SUBCA_BUF_AUTO struct subca_buf resp = {0};
+	char path[4 * SUBCA_MAX_LABEL + 96];
+
+	SUBCA_TRY(cli_path(name,
+			   weaker ? "/intermediates/pending/certificate"
+				    "?accept_weaker=true"
+				  : "/intermediates/pending/certificate",
+			   path, sizeof(path)));
+	SUBCA_TRY(cli_remote_call(cli, "PUT", path, "application/pkix-cert",
+				  in, &resp, report));
+	*report = json_loadb((const char *)resp.p, resp.len, 0, NULL);
+	return SUBCA_OK;
+}
+
+/* {result, refusals, warnings} of a report or of a refusal problem. */
+static json_t *cli_report_only(const json_t *rep)
+{
+	return json_pack("{s:O?, s:O?, s:O?}", "result",
+			 json_object_get(rep, "result"), "refusals",
+			 json_object_get(rep, "refusals"), "warnings",
+			 json_object_get(rep, "warnings"));
 }
 
 int cmd_intermediate_import(struct cli *cli, int argc, char **argv)
@@ -257,8 +444,9 @@ int cmd_intermediate_import(struct cli *cli, int argc, char **argv)
 	SUBCA_BUF_AUTO struct subca_buf in = {0};
 	struct subca_report report;
 	bool weaker = false, json = false;
+	json_t *rep = NULL;
 	subca_result rv;
-	int ch;
+	int ch, status = 0;
 
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
@@ -271,17 +459,30 @@ int cmd_intermediate_import(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli_current, "expected NAME FILE");
 	subca_report_init(&report);
 	rv = subca_file_read(argv[optind + 1], SUBCA_MAX_CERT_INPUT, &in);
-	if (rv == SUBCA_OK)
+	if (rv == SUBCA_OK && cli->server != NULL)
+		rv = cli_import_remote(cli, argv[optind], subca_buf_slice(&in),
+				       weaker, &rep);
+	else if (rv == SUBCA_OK)
 		rv = subca_authority_import_intermediate(
 			&cli->ctx, argv[optind], subca_buf_slice(&in), weaker,
 			&report);
 	else
 		subca_report_refuse_current(&report);
+	if (rep != NULL && !json_is_array(json_object_get(rep, "refusals")))
+		json_decref(rep), rep = NULL; /* a problem without a report */
+	if (rep == NULL && cli->server != NULL && rv != SUBCA_OK &&
+	    report.n == 0)
+		subca_report_refuse_current(&report);
+	if (rep == NULL)
+		rep = subca_view_report(&report);
 	if (json)
-		cli_print_json(subca_view_report(&report));
-	cli_print_warnings(&report);
+		cli_print_json(cli_report_only(rep));
+	cli_print_warnings_json(rep);
 	if (rv != SUBCA_OK)
-		return cli_fail_report(rv, &report);
+		status = cli_fail_report_json(rv, rep);
+	json_decref(rep);
+	if (rv != SUBCA_OK)
+		return status;
 	fprintf(stderr,
 		"subca: intermediate verified against the root and activated; "
 		"authority \"%s\" is active.\n"

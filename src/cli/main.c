@@ -12,37 +12,38 @@
 #include <openssl/crypto.h>
 
 #include "cli.h"
+#include "cli_remote.h"
 
 static const struct cli_command cli_commands[] = {
 	{"init", NULL, 0, cmd_init, "",
 	 "create the data directory, database and key store"},
-	{"authority", "create", CLI_NEEDS_DATA, cmd_authority_create,
+	{"authority", "create", CLI_NEEDS_DATA | CLI_REMOTE, cmd_authority_create,
 	 "NAME [--subdomain SUB] [--generate-root [--key TYPE] [--root-cn CN] [--days N]]",
 	 "create an authority"},
-	{"authority", "list", CLI_NEEDS_DATA, cmd_authority_list, "[--json]",
+	{"authority", "list", CLI_NEEDS_DATA | CLI_REMOTE, cmd_authority_list, "[--json]",
 	 "list authorities and their state"},
-	{"authority", "show", CLI_NEEDS_DATA, cmd_authority_show, "NAME [--json]",
+	{"authority", "show", CLI_NEEDS_DATA | CLI_REMOTE, cmd_authority_show, "NAME [--json]",
 	 "show one authority, its root and intermediates"},
-	{"root", "import", CLI_NEEDS_DATA, cmd_root_import, "NAME FILE",
+	{"root", "import", CLI_NEEDS_DATA | CLI_REMOTE, cmd_root_import, "NAME FILE",
 	 "import the authority's root certificate (PEM, DER or PKCS#7)"},
-	{"intermediate", "request", CLI_NEEDS_DATA, cmd_intermediate_request,
+	{"intermediate", "request", CLI_NEEDS_DATA | CLI_REMOTE, cmd_intermediate_request,
 	 "NAME --cn CN [--org O] [--ou OU] [--country C] [--state S] "
 	 "[--locality L] [--key TYPE] [--days N] [--path-len N] "
 	 "[--permit-dns D]... [--exclude-dns D]... [--permit-ip CIDR]... "
 	 "[--exclude-ip CIDR]... [--permit-email E]... [--exclude-email E]... "
 	 "[--crl-url URL] [--ocsp-url URL] [--out FILE] [--tool T]",
 	 "generate the intermediate key and its CSR"},
-	{"intermediate", "csr", CLI_NEEDS_DATA, cmd_intermediate_csr,
+	{"intermediate", "csr", CLI_NEEDS_DATA | CLI_REMOTE, cmd_intermediate_csr,
 	 "NAME [--out FILE]", "print the pending intermediate's CSR again"},
-	{"intermediate", "instructions", CLI_NEEDS_DATA,
+	{"intermediate", "instructions", CLI_NEEDS_DATA | CLI_REMOTE,
 	 cmd_intermediate_instructions,
 	 "NAME [--tool openssl|openssl-ca|cfssl|certtool|step|vault|adcs|aws-pca|subca] "
 	 "[--csr-file F] [--cert-file F] [--root-cert F] [--root-key F]",
 	 "print the commands that sign the CSR with your root's tooling"},
-	{"intermediate", "import", CLI_NEEDS_DATA, cmd_intermediate_import,
+	{"intermediate", "import", CLI_NEEDS_DATA | CLI_REMOTE, cmd_intermediate_import,
 	 "NAME FILE [--accept-weaker] [--json]",
 	 "verify the signed intermediate against the root and activate it"},
-	{"intermediate", "list", CLI_NEEDS_DATA, cmd_intermediate_list,
+	{"intermediate", "list", CLI_NEEDS_DATA | CLI_REMOTE, cmd_intermediate_list,
 	 "NAME [--json]", "list the authority's intermediates"},
 	{"serve", NULL, CLI_NEEDS_DATA, cmd_serve,
 	 "[--listen ADDR:PORT] [--base-domain D] [--workers N] "
@@ -61,7 +62,7 @@ static const struct cli_command cli_commands[] = {
 	 "NAME (--csr FILE [--out F] | --cn CN [--san V]... [--key TYPE] "
 	 "--out-key F --out-cert F) [--san V]... [--days N]",
 	 "issue a leaf certificate from the active intermediate"},
-	{"audit", NULL, CLI_NEEDS_DATA, cmd_audit, "[NAME] [--json] [--limit N]",
+	{"audit", NULL, CLI_NEEDS_DATA | CLI_REMOTE, cmd_audit, "[NAME] [--json] [--limit N]",
 	 "show the audit log, newest first"},
 	{"admin", "token", CLI_NEEDS_DATA, cmd_admin_token,
 	 "create [--authorities A,B] [--expires 90d] [--description TEXT] | "
@@ -84,7 +85,8 @@ static const struct cli_command cli_commands[] = {
 static void cli_help(FILE *out)
 {
 	fprintf(out,
-		"usage: subca [--data DIR] [--passphrase-file FILE] COMMAND ...\n\n"
+		"usage: subca [--data DIR] [--passphrase-file FILE] "
+		"[--server URL [--token T] [--cacert FILE]] COMMAND ...\n\n"
 		"An online intermediate CA for your own root.\n\n"
 		"commands:\n");
 	for (size_t i = 0; i < CLI_NCOMMANDS; i++) {
@@ -93,11 +95,14 @@ static void cli_help(FILE *out)
 
 		snprintf(name, sizeof(name), "%s%s%s", c->group,
 			 c->name ? " " : "", c->name ? c->name : "");
-		fprintf(out, "  %-26s %s\n", name, c->summary);
+		fprintf(out, "  %-26s %s%s\n", name,
+			(c->flags & CLI_REMOTE) ? "* " : "", c->summary);
 	}
 	fprintf(out,
 		"\nenvironment: SUBCA_DATA (data directory, default "
-		"./subca-data), SUBCA_PASSPHRASE (key store passphrase)\n"
+		"./subca-data), SUBCA_PASSPHRASE (key store passphrase),\n"
+		"SUBCA_SERVER, SUBCA_TOKEN, SUBCA_CACERT (run the commands "
+		"marked * against that server's admin API)\n"
 		"`subca COMMAND --help` shows a command's options.\n");
 }
 
@@ -120,6 +125,32 @@ static const struct cli_command *cli_lookup(int argc, char **argv, int *used)
 	return NULL;
 }
 
+/* `--opt VALUE` or `--opt=VALUE` at argv[*i]: true and *out set (and *i
+ * moved past the value) when it is that option. */
+static bool cli_global_opt(int argc, char **argv, int *i, const char *opt,
+			   const char **out)
+{
+	size_t n = strlen(opt);
+
+	if (strcmp(argv[*i], opt) == 0 && *i + 1 < argc) {
+		*out = argv[++*i];
+		return true;
+	}
+	if (strncmp(argv[*i], opt, n) == 0 && argv[*i][n] == '=') {
+		*out = argv[*i] + n + 1;
+		return true;
+	}
+	return false;
+}
+
+/* An environment variable, NULL when unset or empty. */
+static const char *cli_env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
 /* Global options come before the command. Returns the index of the
  * command word, or -1 after printing a usage error. */
 static int cli_globals(struct cli *cli, int argc, char **argv)
@@ -136,6 +167,13 @@ static int cli_globals(struct cli *cli, int argc, char **argv)
 			cli->passphrase_file = argv[++i];
 		} else if (strncmp(argv[i], "--passphrase-file=", 18) == 0) {
 			cli->passphrase_file = argv[i] + 18;
+		} else if (cli_global_opt(argc, argv, &i, "--server",
+					  &cli->server) ||
+			   cli_global_opt(argc, argv, &i, "--token",
+					  &cli->token) ||
+			   cli_global_opt(argc, argv, &i, "--cacert",
+					  &cli->cacert)) {
+			continue;
 		} else if (strcmp(argv[i], "--help") == 0 ||
 			   strcmp(argv[i], "-h") == 0) {
 			cli_help(stdout);
@@ -167,6 +205,9 @@ int main(int argc, char **argv)
 	cli.data_dir = getenv("SUBCA_DATA");
 	if (cli.data_dir == NULL || cli.data_dir[0] == '\0')
 		cli.data_dir = "./subca-data";
+	cli.server = cli_env("SUBCA_SERVER");
+	cli.token = cli_env("SUBCA_TOKEN");
+	cli.cacert = cli_env("SUBCA_CACERT");
 	first = cli_globals(&cli, argc, argv);
 	if (first < 0)
 		return 64;
@@ -190,7 +231,21 @@ int main(int argc, char **argv)
 			return 0;
 		}
 	}
-	if (cmd->flags & CLI_NEEDS_DATA) {
+	if (cli.server != NULL && cli.server[0] == '\0')
+		cli.server = NULL;
+	if (cli.server != NULL && !(cmd->flags & CLI_REMOTE))
+		return cli_usage(cmd,
+				 "subca %s%s%s runs only locally (drop --server "
+				 "or unset SUBCA_SERVER)",
+				 cmd->group, cmd->name ? " " : "",
+				 cmd->name ? cmd->name : "");
+	if (cli.server != NULL) {
+		if (cli_remote_open(&cli) != SUBCA_OK) {
+			status = cli_fail(subca_error_code());
+			cli_remote_close(&cli);
+			return status;
+		}
+	} else if (cmd->flags & CLI_NEEDS_DATA) {
 		if (cli_data_open(&cli) != SUBCA_OK)
 			return cli_fail(subca_error_code());
 	}
@@ -198,5 +253,6 @@ int main(int argc, char **argv)
 	status = cmd->run(&cli, argc - first - used + 1,
 			  argv + first + used - 1);
 	cli_data_close(&cli);
+	cli_remote_close(&cli);
 	return status;
 }

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 struct subca_error_state {
 	enum subca_code code;
@@ -143,4 +144,13 @@ int subca_error_exit_code(enum subca_code code)
 	if (code == SUBCA_E_USAGE)
 		return 64; /* EX_USAGE */
 	return status[subca_error_category(code)];
+}
+
+enum subca_code subca_error_from_name(const char *name)
+{
+	for (int c = SUBCA_OK + 1; name != NULL && c < SUBCA_E__COUNT; c++)
+		if (subca__errors[c].name != NULL &&
+		    strcasecmp(subca__errors[c].name, name) == 0)
+			return (enum subca_code)c;
+	return SUBCA_E_INTERNAL;
 }

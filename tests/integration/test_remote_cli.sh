@@ -1,0 +1,149 @@
+#!/bin/bash
+# The CLI's remote mode: the bring-your-own-root flow run with
+# SUBCA_SERVER/SUBCA_TOKEN/SUBCA_CACERT against `subca serve` (no data
+# directory in reach), then the same questions asked locally: the --json
+# and text answers, refusals and exit statuses must be the same.
+. "$SUBCA_TEST_LIB"
+
+W=$T/w
+mkdir -p "$W"
+cd "$W"
+DATA=$SUBCA_DATA
+
+setup() {
+	sc init 2>/dev/null
+	sc authority create server-tls --generate-root 2>/dev/null
+	sc admin token create --description "remote cli" >"$W/admin.tok" 2>/dev/null
+	[ -s "$W/admin.tok" ]
+	gen_root openssl ec-p384 "$W/root" "Remote CLI Root"
+}
+step "data dir, a TLS authority, an admin token and an openssl root" setup
+
+PORT=$(free_port)
+CA=$T/tls-root.pem
+
+start() {
+	("$SUBCA" serve --listen "127.0.0.1:$PORT" --workers 1 \
+		--tls-authority server-tls --tls-root-out "$CA" 2>"$T/serve.log" &
+	 echo $! >"$T/serve.pid"; wait $!) &
+	local i
+	for i in $(seq 1 100); do
+		grep -q "listening on" "$T/serve.log" 2>/dev/null && break
+		sleep 0.1
+	done
+	cat "$T/serve.pid" >>"$T/pids"
+	has "$T/serve.log" "listening on https://127.0.0.1:$PORT/"
+}
+step "subca serve starts" start
+
+# remote CMD...: subca against the server, with no data directory at all.
+remote() {
+	SUBCA_DATA=$T/nowhere SUBCA_SERVER=https://127.0.0.1:$PORT \
+	SUBCA_TOKEN=$(cat "$W/admin.tok") SUBCA_CACERT=$CA sc "$@"
+}
+# local CMD...: subca on the data directory, no server.
+local_sc() {
+	(unset SUBCA_SERVER SUBCA_TOKEN SUBCA_CACERT; SUBCA_DATA=$DATA sc "$@")
+}
+
+byor() {
+	remote authority create acme 2>"$W/create.err"
+	has "$W/create.err" 'authority "acme" created.'
+	remote authority show acme >"$W/show0.txt"
+	has "$W/show0.txt" "needs-root"
+	remote root import acme "$W/root/root.crt" 2>"$W/import.err"
+	has "$W/import.err" 'root imported into "acme"'
+	remote intermediate request acme --cn "Acme Remote Intermediate" \
+		--org "subca tests" --path-len 0 --out "$W/acme.csr" 2>"$W/req.err"
+	openssl req -in "$W/acme.csr" -noout -verify 2>/dev/null
+	has "$W/req.err" "openssl x509 -req"
+	remote intermediate csr acme >"$W/acme2.csr"
+	cmp "$W/acme.csr" "$W/acme2.csr"
+	remote intermediate instructions acme --tool openssl >"$W/sign.sh"
+	local_sc intermediate instructions acme --tool openssl >"$W/sign.local"
+	cmp "$W/sign.sh" "$W/sign.local"
+	tail -n 1 "$W/sign.sh" | grep -q "subca intermediate import acme"
+	cp "$W/root/root.crt" "$W/root/root.key" "$W/"
+	# the script's last line, `subca intermediate import`, runs remotely too
+	SUBCA_DATA=$T/nowhere SUBCA_SERVER=https://127.0.0.1:$PORT \
+	SUBCA_TOKEN=$(cat "$W/admin.tok") SUBCA_CACERT=$CA sh sign.sh \
+		>"$W/sign.out" 2>"$W/sign.err"
+	has "$W/sign.err" "activated"
+	remote authority show acme >"$W/show1.txt"
+	has "$W/show1.txt" "state:         active"
+	[ ! -e "$T/nowhere" ]
+}
+step "remote: authority create, root import, request, openssl signs, import" byor
+
+same() {
+	remote "$@" >"$W/remote.out" 2>"$W/remote.err"
+	local_sc "$@" >"$W/local.out" 2>/dev/null
+	cmp "$W/remote.out" "$W/local.out" ||
+		{ diff "$W/remote.out" "$W/local.out" >&2; return 1; }
+}
+step "authority show --json: remote == local" same authority show acme --json
+step "authority show (text): remote == local" same authority show acme
+step "intermediate list --json: remote == local" same intermediate list acme --json
+step "intermediate list (text): remote == local" same intermediate list acme
+step "audit --json of an authority: remote == local" same audit acme --json
+
+# The server's own TLS authority is not a tenant: the API does not list it.
+list_same() {
+	remote authority list --json >"$W/remote.json"
+	local_sc authority list --json |
+		jq --indent 2 'map(select(.name != "server-tls"))' >"$W/local.json"
+	cmp "$W/remote.json" "$W/local.json"
+	remote authority list >"$W/remote.txt"
+	local_sc authority list | grep -v '^server-tls ' >"$W/local.txt"
+	cmp "$W/remote.txt" "$W/local.txt"
+}
+step "authority list --json and text: remote == local (but server-tls)" list_same
+
+refusal() {
+	local rrc=0 lrc=0
+	remote authority create other 2>/dev/null
+	remote root import other "$W/root/root.key" 2>"$W/r.err" || rrc=$?
+	local_sc root import other "$W/root/root.key" 2>"$W/l.err" || lrc=$?
+	[ "$rrc" != 0 ] && [ "$rrc" = "$lrc" ] ||
+		{ log "exit remote $rrc, local $lrc"; return 1; }
+	has "$W/r.err" "error [PRIVATE_KEY]"
+	grep "error \[" "$W/l.err" >"$W/l.lines"
+	grep "error \[" "$W/r.err" >"$W/r.lines"
+	cmp "$W/r.lines" "$W/l.lines"
+	lacks "$W/r.err" "PRIVATE KEY-----"
+}
+step "root import of a private key: same refusal and exit status" refusal
+
+step "not found: exit 5 remotely as locally" \
+	expect_fail NOT_FOUND 5 'no authority named "nope"' -- remote authority show nope
+step "audit works remotely" remote audit acme --limit 5
+step "a wrong token: exit 3" \
+	expect_fail AUTH 3 "admin token" -- \
+	env SUBCA_DATA="$T/nowhere" SUBCA_SERVER="https://127.0.0.1:$PORT" \
+	SUBCA_TOKEN=subca_adm_wrongwrongwrong SUBCA_CACERT="$CA" \
+	"$SUBCA" authority list
+no_token_leak() {
+	! grep -q "wrongwrongwrong" "$T/xf.err" "$T/xf.out"
+}
+step "the token is never printed" no_token_leak
+step "an http:// server is refused" \
+	expect_fail INVALID_ARGUMENT 2 "https://" -- \
+	"$SUBCA" --server "http://127.0.0.1:$PORT" --token x authority list
+step "a server whose certificate does not verify: IO" \
+	expect_fail IO 10 -- env -u SUBCA_CACERT \
+	"$SUBCA" --server "https://127.0.0.1:$PORT" --token x authority list
+step "a local-only command with --server is a usage error" \
+	expect_fail USAGE 64 "runs only locally" -- \
+	"$SUBCA" --server "https://127.0.0.1:$PORT" init
+
+stop() {
+	kill -TERM "$(cat "$T/serve.pid")"
+	local i
+	for i in $(seq 1 100); do
+		kill -0 "$(cat "$T/serve.pid")" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	return 1
+}
+step "server stops" stop
+finish
