@@ -19,8 +19,8 @@
 #include "subca/error.h"
 
 enum subca_credential_kind {
-	SUBCA_CRED_ADMIN = 0, /* "subca_adm_": admin API token */
-	SUBCA_CRED_APIKEY,    /* "subca_key_": provisioner API key */
+	SUBCA_SECRET_ADMIN = 0, /* "subca_adm_": admin API token */
+	SUBCA_SECRET_APIKEY,    /* "subca_key_": provisioner API key */
 };
 
 #define SUBCA_CREDENTIAL_PREFIX_LEN 10

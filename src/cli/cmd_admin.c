@@ -137,7 +137,7 @@ static subca_result cli_token_create(struct cli *cli,
 	char hash[SUBCA_CREDENTIAL_HASH_SIZE];
 
 	SUBCA_TRY(cli_token_rec(cli, o, &r));
-	SUBCA_TRY(subca_credential_generate(SUBCA_CRED_ADMIN, secret));
+	SUBCA_TRY(subca_credential_generate(SUBCA_SECRET_ADMIN, secret));
 	SUBCA_TRY(subca_credential_hash(secret, strlen(secret), hash));
 	r.hash = hash;
 	SUBCA_TRY(cli_token_store(cli, &r));

@@ -359,7 +359,7 @@ static subca_result cli_prov_add(struct cli *cli, const char *authority,
 	if (o->type == SUBCA_PROV_JWK) {
 		SUBCA_TRY(cli_jwk_load(o->jwk_file, &n->jwk));
 	} else {
-		SUBCA_TRY(subca_credential_generate(SUBCA_CRED_APIKEY, n->key));
+		SUBCA_TRY(subca_credential_generate(SUBCA_SECRET_APIKEY, n->key));
 		SUBCA_TRY(subca_credential_hash(n->key, strlen(n->key),
 						n->hash));
 		n->rec.key_hash = n->hash;

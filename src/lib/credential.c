@@ -19,12 +19,12 @@ static const char subca__b64url[] =
 
 const char *subca_credential_prefix(enum subca_credential_kind kind)
 {
-	return kind == SUBCA_CRED_ADMIN ? "subca_adm_" : "subca_key_";
+	return kind == SUBCA_SECRET_ADMIN ? "subca_adm_" : "subca_key_";
 }
 
 static const char *subca__kind_name(enum subca_credential_kind kind)
 {
-	return kind == SUBCA_CRED_ADMIN ? "an admin token" : "an API key";
+	return kind == SUBCA_SECRET_ADMIN ? "an admin token" : "an API key";
 }
 
 /* RFC 4648 5, without padding; `out` holds ceil(n * 4 / 3) characters. */
@@ -76,7 +76,7 @@ subca_result subca_credential_validate(enum subca_credential_kind kind,
 				       const char *s)
 {
 	enum subca_credential_kind other =
-		kind == SUBCA_CRED_ADMIN ? SUBCA_CRED_APIKEY : SUBCA_CRED_ADMIN;
+		kind == SUBCA_SECRET_ADMIN ? SUBCA_SECRET_APIKEY : SUBCA_SECRET_ADMIN;
 	const char *body;
 	size_t n;
 	int last;

@@ -17,7 +17,7 @@
 
 #include "admin_int.h"
 #include "views.h"
-#include "server_cred.h"
+#include "subca/credential.h"
 #include "subca/alloc.h"
 #include "subca/instructions.h"
 #include "subca/key.h"

@@ -21,7 +21,7 @@
 #include <openssl/x509v3.h>
 
 #include "admin_int.h"
-#include "server_cred.h"
+#include "subca/credential.h"
 #include "subca/alloc.h"
 #include "subca/ossl.h"
 

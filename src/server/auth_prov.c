@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "server_cred.h"
+#include "subca/credential.h"
 #include "sign_int.h"
 #include "subca/alloc.h"
 #include "subca/ossl.h"

@@ -19,7 +19,7 @@
 #include "subca/signer.h"
 #include "subca/store_sqlite.h"
 #include "../../src/server/admin_int.h"
-#include "../../src/server/server_cred.h"
+#include "subca/credential.h"
 
 struct fx {
 	char *dir;

@@ -16,7 +16,7 @@
 #include "subca/keystore_soft.h"
 #include "subca/ossl.h"
 #include "subca/store_sqlite.h"
-#include "../../src/server/server_cred.h"
+#include "subca/credential.h"
 #include "../../src/server/sign_int.h"
 
 /* ---- policy JSON ---------------------------------------------------------- */

@@ -10,9 +10,9 @@ static void test_credential_generate_has_prefix_and_43_base64url_chars(void **st
 {
 	char adm[SUBCA_CREDENTIAL_SIZE], key[SUBCA_CREDENTIAL_SIZE];
 
-	assert_int_equal(subca_credential_generate(SUBCA_CRED_ADMIN, adm),
+	assert_int_equal(subca_credential_generate(SUBCA_SECRET_ADMIN, adm),
 			 SUBCA_OK);
-	assert_int_equal(subca_credential_generate(SUBCA_CRED_APIKEY, key),
+	assert_int_equal(subca_credential_generate(SUBCA_SECRET_APIKEY, key),
 			 SUBCA_OK);
 	assert_int_equal(strlen(adm), 53);
 	assert_int_equal(strncmp(adm, "subca_adm_", 10), 0);
@@ -20,9 +20,9 @@ static void test_credential_generate_has_prefix_and_43_base64url_chars(void **st
 	assert_int_equal(strspn(adm + 10, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghij"
 					  "klmnopqrstuvwxyz0123456789-_"),
 			 43);
-	assert_int_equal(subca_credential_validate(SUBCA_CRED_ADMIN, adm),
+	assert_int_equal(subca_credential_validate(SUBCA_SECRET_ADMIN, adm),
 			 SUBCA_OK);
-	assert_int_equal(subca_credential_validate(SUBCA_CRED_APIKEY, key),
+	assert_int_equal(subca_credential_validate(SUBCA_SECRET_APIKEY, key),
 			 SUBCA_OK);
 }
 
@@ -31,9 +31,9 @@ static void test_credential_generate_gives_a_different_secret_each_time(void **s
 	char a[SUBCA_CREDENTIAL_SIZE], b[SUBCA_CREDENTIAL_SIZE];
 
 	for (int i = 0; i < 64; i++) {
-		assert_int_equal(subca_credential_generate(SUBCA_CRED_ADMIN, a),
+		assert_int_equal(subca_credential_generate(SUBCA_SECRET_ADMIN, a),
 				 SUBCA_OK);
-		assert_int_equal(subca_credential_generate(SUBCA_CRED_ADMIN, b),
+		assert_int_equal(subca_credential_generate(SUBCA_SECRET_ADMIN, b),
 				 SUBCA_OK);
 		assert_string_not_equal(a, b);
 	}
@@ -57,18 +57,18 @@ static void test_credential_check_accepts_the_secret_of_its_hash_only(void **sta
 	char s[SUBCA_CREDENTIAL_SIZE], other[SUBCA_CREDENTIAL_SIZE];
 	char h[SUBCA_CREDENTIAL_HASH_SIZE];
 
-	assert_int_equal(subca_credential_generate(SUBCA_CRED_APIKEY, s),
+	assert_int_equal(subca_credential_generate(SUBCA_SECRET_APIKEY, s),
 			 SUBCA_OK);
-	assert_int_equal(subca_credential_generate(SUBCA_CRED_APIKEY, other),
+	assert_int_equal(subca_credential_generate(SUBCA_SECRET_APIKEY, other),
 			 SUBCA_OK);
 	assert_int_equal(subca_credential_hash(s, strlen(s), h), SUBCA_OK);
-	assert_int_equal(subca_credential_check(SUBCA_CRED_APIKEY, s, h),
+	assert_int_equal(subca_credential_check(SUBCA_SECRET_APIKEY, s, h),
 			 SUBCA_OK);
-	th_assert_error(subca_credential_check(SUBCA_CRED_APIKEY, other, h),
+	th_assert_error(subca_credential_check(SUBCA_SECRET_APIKEY, other, h),
 			SUBCA_E_AUTH, "an API key is not valid");
 	/* the reason never carries the secret */
 	assert_null(strstr(subca_error_reason(), other + 10));
-	th_assert_error(subca_credential_check(SUBCA_CRED_APIKEY, s, NULL),
+	th_assert_error(subca_credential_check(SUBCA_SECRET_APIKEY, s, NULL),
 			SUBCA_E_AUTH, "is not valid");
 }
 
@@ -76,14 +76,14 @@ static void test_credential_validate_refuses_the_other_kind_naming_it(void **sta
 {
 	char s[SUBCA_CREDENTIAL_SIZE];
 
-	assert_int_equal(subca_credential_generate(SUBCA_CRED_APIKEY, s),
+	assert_int_equal(subca_credential_generate(SUBCA_SECRET_APIKEY, s),
 			 SUBCA_OK);
-	th_assert_error(subca_credential_validate(SUBCA_CRED_ADMIN, s),
+	th_assert_error(subca_credential_validate(SUBCA_SECRET_ADMIN, s),
 			SUBCA_E_AUTH,
 			"an API key was given where an admin token was expected");
-	assert_int_equal(subca_credential_generate(SUBCA_CRED_ADMIN, s),
+	assert_int_equal(subca_credential_generate(SUBCA_SECRET_ADMIN, s),
 			 SUBCA_OK);
-	th_assert_error(subca_credential_validate(SUBCA_CRED_APIKEY, s),
+	th_assert_error(subca_credential_validate(SUBCA_SECRET_APIKEY, s),
 			SUBCA_E_AUTH,
 			"an admin token was given where an API key was expected");
 }
@@ -93,36 +93,36 @@ static void test_credential_validate_refuses_malformed_secrets(void **state)
 	char s[SUBCA_CREDENTIAL_SIZE + 1];
 	char good[SUBCA_CREDENTIAL_SIZE];
 
-	th_assert_error(subca_credential_validate(SUBCA_CRED_ADMIN, NULL),
+	th_assert_error(subca_credential_validate(SUBCA_SECRET_ADMIN, NULL),
 			SUBCA_E_AUTH, "no credential given");
-	th_assert_error(subca_credential_validate(SUBCA_CRED_ADMIN, ""),
+	th_assert_error(subca_credential_validate(SUBCA_SECRET_ADMIN, ""),
 			SUBCA_E_AUTH, "no credential given");
-	th_assert_error(subca_credential_validate(SUBCA_CRED_ADMIN, "Bearer x"),
+	th_assert_error(subca_credential_validate(SUBCA_SECRET_ADMIN, "Bearer x"),
 			SUBCA_E_AUTH, "must start with \"subca_adm_\"");
-	assert_int_equal(subca_credential_generate(SUBCA_CRED_ADMIN, good),
+	assert_int_equal(subca_credential_generate(SUBCA_SECRET_ADMIN, good),
 			 SUBCA_OK);
 	/* one character short, one too many */
 	snprintf(s, sizeof(s), "%.52s", good);
-	th_assert_error(subca_credential_validate(SUBCA_CRED_ADMIN, s),
+	th_assert_error(subca_credential_validate(SUBCA_SECRET_ADMIN, s),
 			SUBCA_E_AUTH, "wrong length");
 	snprintf(s, sizeof(s), "%sA", good);
-	th_assert_error(subca_credential_validate(SUBCA_CRED_ADMIN, s),
+	th_assert_error(subca_credential_validate(SUBCA_SECRET_ADMIN, s),
 			SUBCA_E_AUTH, "wrong length");
 	/* standard base64 characters are not base64url */
 	snprintf(s, sizeof(s), "%s", good);
 	s[20] = '+';
-	th_assert_error(subca_credential_validate(SUBCA_CRED_ADMIN, s),
+	th_assert_error(subca_credential_validate(SUBCA_SECRET_ADMIN, s),
 			SUBCA_E_AUTH, "character outside base64url");
 	s[20] = '=';
-	th_assert_error(subca_credential_validate(SUBCA_CRED_ADMIN, s),
+	th_assert_error(subca_credential_validate(SUBCA_SECRET_ADMIN, s),
 			SUBCA_E_AUTH, "character outside base64url");
 	/* the last character's two spare bits must be zero */
 	snprintf(s, sizeof(s), "%s", good);
 	s[52] = 'B';
-	th_assert_error(subca_credential_validate(SUBCA_CRED_ADMIN, s),
+	th_assert_error(subca_credential_validate(SUBCA_SECRET_ADMIN, s),
 			SUBCA_E_AUTH, "non-canonical encoding");
 	s[52] = 'E';
-	assert_int_equal(subca_credential_validate(SUBCA_CRED_ADMIN, s),
+	assert_int_equal(subca_credential_validate(SUBCA_SECRET_ADMIN, s),
 			 SUBCA_OK);
 }
 
@@ -131,11 +131,11 @@ static void test_credential_validate_sweep_of_truncations_and_flips(void **state
 	char good[SUBCA_CREDENTIAL_SIZE], s[SUBCA_CREDENTIAL_SIZE];
 	int accepted = 0;
 
-	assert_int_equal(subca_credential_generate(SUBCA_CRED_ADMIN, good),
+	assert_int_equal(subca_credential_generate(SUBCA_SECRET_ADMIN, good),
 			 SUBCA_OK);
 	for (size_t n = 0; n < SUBCA_CREDENTIAL_LEN; n++) {
 		snprintf(s, sizeof(s), "%.*s", (int)n, good);
-		assert_int_equal(subca_credential_validate(SUBCA_CRED_ADMIN, s),
+		assert_int_equal(subca_credential_validate(SUBCA_SECRET_ADMIN, s),
 				 SUBCA_E_AUTH);
 	}
 	for (size_t i = 0; i < SUBCA_CREDENTIAL_LEN; i++) {
@@ -144,7 +144,7 @@ static void test_credential_validate_sweep_of_truncations_and_flips(void **state
 
 			memcpy(s, good, sizeof(s));
 			s[i] ^= (char)(1 << bit);
-			rv = subca_credential_validate(SUBCA_CRED_ADMIN, s);
+			rv = subca_credential_validate(SUBCA_SECRET_ADMIN, s);
 			assert_true(rv == SUBCA_OK || rv == SUBCA_E_AUTH);
 			/* only flips inside the body that land on another
 			 * base64url character can pass */
