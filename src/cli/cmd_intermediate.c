@@ -470,8 +470,8 @@ int cmd_intermediate_import(struct cli *cli, int argc, char **argv)
 		subca_report_refuse_current(&report);
 	if (rep != NULL && !json_is_array(json_object_get(rep, "refusals")))
 		json_decref(rep), rep = NULL; /* a problem without a report */
-	if (rep == NULL && cli->server != NULL && rv != SUBCA_OK &&
-	    report.n == 0)
+	/* a failure is a refusal in the report, as the admin API says it */
+	if (rep == NULL && rv != SUBCA_OK && report.refusals == 0)
 		subca_report_refuse_current(&report);
 	if (rep == NULL)
 		rep = subca_view_report(&report);

@@ -246,8 +246,11 @@ int main(int argc, char **argv)
 			return status;
 		}
 	} else if (cmd->flags & CLI_NEEDS_DATA) {
-		if (cli_data_open(&cli) != SUBCA_OK)
-			return cli_fail(subca_error_code());
+		if (cli_data_open(&cli) != SUBCA_OK) {
+			status = cli_fail(subca_error_code());
+			cli_data_close(&cli); /* the store may be open */
+			return status;
+		}
 	}
 	/* handlers see argv[0] = the command word, getopt-style */
 	status = cmd->run(&cli, argc - first - used + 1,

@@ -114,6 +114,19 @@ refusal() {
 }
 step "root import of a private key: same refusal and exit status" refusal
 
+import_same() {
+	local rrc=0 lrc=0
+	remote intermediate import acme "$W/root/root.crt" --json \
+		>"$W/ri.json" 2>"$W/ri.err" || rrc=$?
+	local_sc intermediate import acme "$W/root/root.crt" --json \
+		>"$W/li.json" 2>"$W/li.err" || lrc=$?
+	[ "$rrc" != 0 ] && [ "$rrc" = "$lrc" ] ||
+		{ log "exit remote $rrc, local $lrc"; return 1; }
+	cmp "$W/ri.json" "$W/li.json" || { diff "$W/ri.json" "$W/li.json" >&2; return 1; }
+	cmp "$W/ri.err" "$W/li.err"
+}
+step "a refused intermediate import --json: same report, stderr and exit" import_same
+
 step "not found: exit 5 remotely as locally" \
 	expect_fail NOT_FOUND 5 'no authority named "nope"' -- remote authority show nope
 step "audit works remotely" remote audit acme --limit 5
