@@ -102,14 +102,41 @@ for _ in $(seq 1 100); do
 done
 grep "subca: listening on" "$log"
 curl -fsS --cacert "$tls_root" "https://127.0.0.1:$port/healthz" >/dev/null
+
+echo "== an admin token and an API-key provisioner for the sign API"
+admin_token=$(subca admin token create --description "make start demo" 2>/dev/null)
+api_key=$(subca provisioner add demo services --type apikey \
+  --allow-dns "*.demo.test" --max-days 30 2>/dev/null)
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+  -keyout app.key -subj "/CN=app.demo.test" -addext "subjectAltName=DNS:app.demo.test" \
+  -out app.csr 2>/dev/null
+python3 -c 'import json, sys; print(json.dumps({"csr": open(sys.argv[1]).read()}))' \
+  app.csr >app-sign.json
+# the same request the printed command makes, so it is known to work
+curl -fsS --cacert "$tls_root" -H "Authorization: Bearer $api_key" \
+  -H "Accept: application/pem-certificate-chain" --data-binary @app-sign.json \
+  "https://127.0.0.1:$port/a/demo/sign" >app.crt
+openssl verify -x509_strict -CAfile customer-root/root.crt -untrusted app.crt app.crt
+
 cat <<SERVE
 
-subca serve is running (pid $server), TLS certificate issued by the
+subca serve is running (pid $server), its TLS certificate issued by the
 "server-tls" authority, whose root is $tls_root.
-Try, in another terminal:
-  curl --cacert $tls_root https://127.0.0.1:$port/healthz
+
+Admin token (global; shown once, stored hashed):  $admin_token
+API key of provisioner "services" on demo (*.demo.test, 30 days at most):  $api_key
+
+Get a certificate over HTTPS (in $demo):
+  curl --cacert $tls_root -H "Authorization: Bearer $api_key" \\
+       -H "Accept: application/pem-certificate-chain" \\
+       --data-binary @app-sign.json https://127.0.0.1:$port/a/demo/sign
+  (app-sign.json is {"csr": "<PEM of app.csr>"}; JSON comes back without the Accept header)
+
+The admin API:
+  curl --cacert $tls_root -H "Authorization: Bearer $admin_token" https://127.0.0.1:$port/admin/v1/authorities
+Public endpoints:
   curl --cacert $tls_root https://127.0.0.1:$port/a/demo/chain
-  curl --cacert $tls_root https://localhost:$port/a/demo/roots
+  curl --cacert $tls_root https://127.0.0.1:$port/healthz
   curl --cacert $tls_root https://127.0.0.1:$port/metrics
 Request logs (one JSON line each) follow; Ctrl-C stops the server.
 

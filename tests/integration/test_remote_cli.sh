@@ -62,7 +62,7 @@ byor() {
 	remote intermediate instructions acme --tool openssl >"$W/sign.sh"
 	local_sc intermediate instructions acme --tool openssl >"$W/sign.local"
 	cmp "$W/sign.sh" "$W/sign.local"
-	tail -n 1 "$W/sign.sh" | grep -q "subca intermediate import acme"
+	tail -n 1 "$W/sign.sh" | grep "subca intermediate import acme" >/dev/null
 	cp "$W/root/root.crt" "$W/root/root.key" "$W/"
 	# the script's last line, `subca intermediate import`, runs remotely too
 	SUBCA_DATA=$T/nowhere SUBCA_SERVER=https://127.0.0.1:$PORT \
