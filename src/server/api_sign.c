@@ -26,7 +26,6 @@
 /* RFC 8555 9.1 */
 #define SUBCA__PEM_CHAIN_CT "application/pem-certificate-chain"
 #define SUBCA__PEM_BEGIN "-----BEGIN CERTIFICATE-----"
-#define SUBCA__SERIAL_MAX 64
 
 /* ---- small helpers -------------------------------------------------------- */
 
@@ -58,83 +57,14 @@ static void subca__count(const struct subca_request *req, const char *prov,
 			       prov ? prov : "-", result);
 }
 
-/* Only the members in `allowed` (NULL-terminated) may appear. */
-static subca_result subca__members_only(json_t *body,
-					const char *const *allowed)
-{
-	const char *key;
-	json_t *v;
-
-	json_object_foreach(body, key, v) {
-		size_t i;
-		char safe[48];
-
-		for (i = 0; allowed[i] != NULL; i++)
-			if (strcmp(key, allowed[i]) == 0)
-				break;
-		if (allowed[i] != NULL)
-			continue;
-		subca__printable(key, strlen(key), safe, sizeof(safe));
-		SUBCA_BAIL(SUBCA_E_INVALID_ARGUMENT,
-			   "unknown member \"%s\" in the request body", safe);
-	}
-	return SUBCA_OK;
-}
-
-static subca_result subca__body_object(struct subca_request *req,
-				       json_t **out)
-{
-	json_error_t jerr;
-
-	*out = NULL;
-	if (req->body.len == 0) {
-		*out = json_object();
-		SUBCA_ENSURE(*out != NULL, SUBCA_E_NOMEM, "out of memory");
-		return SUBCA_OK;
-	}
-	*out = json_loadb((const char *)req->body.p, req->body.len,
-			  JSON_REJECT_DUPLICATES, &jerr);
-	SUBCA_ENSURE(*out != NULL, SUBCA_E_INVALID_ARGUMENT,
-		     "the request body is not JSON: %.80s (line %d, column %d)",
-		     jerr.text, jerr.line, jerr.column);
-	SUBCA_ENSURE(json_is_object(*out), SUBCA_E_INVALID_ARGUMENT,
-		     "the request body must be a JSON object");
-	return SUBCA_OK;
-}
-
-/* "days": a positive integer, or absent (0). */
-static subca_result subca__body_days(json_t *body, long *out)
-{
-	json_t *d = json_object_get(body, "days");
-
-	*out = 0;
-	if (d == NULL)
-		return SUBCA_OK;
-	SUBCA_ENSURE(json_is_integer(d) && json_integer_value(d) > 0 &&
-			     json_integer_value(d) <= 100000,
-		     SUBCA_E_INVALID_ARGUMENT,
-		     "\"days\" must be a positive integer");
-	*out = (long)json_integer_value(d);
-	return SUBCA_OK;
-}
-
-/* The CSR of the body ("csr": PEM), parsed and self-signature checked. */
-static subca_result subca__body_csr(json_t *body, bool required,
+/* The CSR of a body, parsed and its self-signature checked. */
+static subca_result subca__body_csr(const struct subca__sign_body *b,
 				    X509_REQ **out)
 {
-	json_t *c = json_object_get(body, "csr");
-
 	*out = NULL;
-	if (c == NULL && !required)
+	if (b->csr == NULL)
 		return SUBCA_OK;
-	SUBCA_ENSURE(c != NULL, SUBCA_E_INVALID_ARGUMENT,
-		     "the request body needs \"csr\": a PEM certificate "
-		     "signing request");
-	SUBCA_ENSURE(json_is_string(c), SUBCA_E_INVALID_ARGUMENT,
-		     "\"csr\" must be a string holding a PEM CSR");
-	return subca_certin_parse_csr(subca_slice_of(json_string_value(c),
-						     json_string_length(c)),
-				      out);
+	return subca_certin_parse_csr(subca_slice_of(b->csr, b->csr_len), out);
 }
 
 /*
@@ -497,21 +427,16 @@ static subca_result subca__issue(struct subca_request *req,
 
 /* ---- POST /sign ----------------------------------------------------------- */
 
-static const char *const subca__sign_members[] = {"csr", "token", "days",
-						  NULL};
-
 static subca_result subca__sign(struct subca_request *req,
-				struct subca_prov_principal *p)
+				struct subca_prov_principal *p,
+				struct subca__sign_body *b)
 {
 	SUBCA_AUTO(X509_REQ) X509_REQ *csr = NULL;
 	struct subca__issue_in in = {0};
-	json_t *body = p->body;
 
-	SUBCA_ENSURE(body != NULL, SUBCA_E_INVALID_ARGUMENT,
-		     "the request body must be a JSON object with \"csr\"");
-	SUBCA_TRY(subca__members_only(body, subca__sign_members));
-	SUBCA_TRY(subca__body_days(body, &in.days));
-	SUBCA_TRY(subca__body_csr(body, true, &csr));
+	SUBCA_TRY(subca__sign_body_parse(req->body, b));
+	SUBCA_TRY(subca__body_csr(b, &csr));
+	in.days = b->days;
 	in.provisioner = p->prov.name;
 	in.policy = &p->policy.policy;
 	in.token = p->have_token ? &p->token : NULL;
@@ -522,11 +447,13 @@ static subca_result subca__sign(struct subca_request *req,
 subca_result subca__api_sign(struct subca_request *req)
 {
 	struct subca_prov_principal *p = subca__prov_principal(req);
+	struct subca__sign_body b;
 	subca_result rv;
 
 	SUBCA_ENSURE(p != NULL, SUBCA_E_AUTH, "no provisioner credential");
-	rv = subca__sign(req, p);
+	rv = subca__sign(req, p, &b);
 	subca__count(req, p->prov.name, rv);
+	subca__sign_body_cleanup(&b);
 	return rv;
 }
 
@@ -600,13 +527,11 @@ static subca_result subca__peer_current(struct subca_request *req,
 
 /* ---- POST /renew ---------------------------------------------------------- */
 
-static const char *const subca__renew_members[] = {"csr", "days", NULL};
-
 struct subca__renew {
 	struct subca_cert_rec rec;
 	struct subca_provisioner_rec prov;
 	struct subca_policy_json policy;
-	json_t *body;
+	struct subca__sign_body body;
 	X509_REQ *csr;
 	GENERAL_NAMES *sans;
 	const char *sans_v[SUBCA_MAX_NAMES];
@@ -619,7 +544,7 @@ static void subca__renew_cleanup(struct subca__renew *r)
 	subca_cert_rec_cleanup(&r->rec);
 	subca_provisioner_rec_cleanup(&r->prov);
 	subca_policy_json_cleanup(&r->policy);
-	json_decref(r->body);
+	subca__sign_body_cleanup(&r->body);
 	X509_REQ_free(r->csr);
 	GENERAL_NAMES_free(r->sans);
 }
@@ -707,10 +632,9 @@ static subca_result subca__renew(struct subca_request *req,
 	X509 *peer = req->peer_cert;
 
 	SUBCA_TRY(subca__peer_current(req, &r->rec));
-	SUBCA_TRY(subca__body_object(req, &r->body));
-	SUBCA_TRY(subca__members_only(r->body, subca__renew_members));
-	SUBCA_TRY(subca__body_days(r->body, &in.days));
-	SUBCA_TRY(subca__body_csr(r->body, false, &r->csr));
+	SUBCA_TRY(subca__renew_body_parse(req->body, &r->body));
+	SUBCA_TRY(subca__body_csr(&r->body, &r->csr));
+	in.days = r->body.days;
 	SUBCA_TRY(subca__renew_policy(req, r));
 	r->sans = X509_get_ext_d2i(peer, NID_subject_alt_name, NULL, NULL);
 	ERR_clear_error();
@@ -742,61 +666,6 @@ subca_result subca__api_renew(struct subca_request *req)
 }
 
 /* ---- POST /revoke --------------------------------------------------------- */
-
-/* RFC 5280 5.3.1 CRLReason names; 7 is unused. removeFromCRL (8) only
- * means something in a delta CRL, so it is not a reason to revoke. */
-static const char *const subca__reasons[] = {
-	"unspecified",	       "keyCompromise", "cACompromise",
-	"affiliationChanged",  "superseded",	"cessationOfOperation",
-	"certificateHold",     NULL,		"removeFromCRL",
-	"privilegeWithdrawn", "aACompromise",
-};
-#define SUBCA__NREASONS (int)(sizeof(subca__reasons) / sizeof(subca__reasons[0]))
-
-static subca_result subca__reason_parse(json_t *v, int *out)
-{
-	const char *s;
-
-	*out = 0;
-	if (v == NULL)
-		return SUBCA_OK;
-	s = json_string_value(v);
-	for (int i = 0; s != NULL && i < SUBCA__NREASONS; i++) {
-		if (subca__reasons[i] == NULL || i == 8 ||
-		    strcmp(subca__reasons[i], s) != 0)
-			continue;
-		*out = i;
-		return SUBCA_OK;
-	}
-	SUBCA_BAIL(SUBCA_E_INVALID_ARGUMENT,
-		   "\"reason\" must be an RFC 5280 5.3.1 reason name: "
-		   "unspecified, keyCompromise, cACompromise, "
-		   "affiliationChanged, superseded, cessationOfOperation, "
-		   "certificateHold, privilegeWithdrawn or aACompromise");
-}
-
-/* Serials as the store keeps them: lower-case hex without leading zeros. */
-static subca_result subca__serial_parse(json_t *v, char out[SUBCA__SERIAL_MAX + 1])
-{
-	const char *s = json_string_value(v);
-	size_t n = 0;
-
-	SUBCA_ENSURE(s != NULL, SUBCA_E_INVALID_ARGUMENT,
-		     "the request body needs \"serial\": the certificate's "
-		     "serial number in hex");
-	while (*s == '0' && s[1] != '\0')
-		s++;
-	for (; *s != '\0'; s++) {
-		SUBCA_ENSURE(isxdigit((unsigned char)*s) && n < SUBCA__SERIAL_MAX,
-			     SUBCA_E_INVALID_ARGUMENT,
-			     "\"serial\" must be at most %d hex digits",
-			     SUBCA__SERIAL_MAX);
-		out[n++] = (char)tolower((unsigned char)*s);
-	}
-	out[n] = '\0';
-	SUBCA_ENSURE(n > 0, SUBCA_E_INVALID_ARGUMENT, "\"serial\" is empty");
-	return SUBCA_OK;
-}
 
 /* May the provisioner credential `p` revoke `cert`? */
 static subca_result subca__revoke_allowed(const struct subca_prov_principal *p,
@@ -831,11 +700,10 @@ static subca_result subca__revoke_allowed(const struct subca_prov_principal *p,
 }
 
 struct subca__revoke {
-	json_t *body;
+	struct subca__revoke_body body;
 	struct subca_cert_rec rec;
 	struct subca_prov_principal *p;
-	char serial[SUBCA__SERIAL_MAX + 1];
-	int reason;
+	const char *serial; /* body.serial */
 };
 
 /* mTLS with the certificate itself, else a provisioner credential. */
@@ -870,9 +738,6 @@ static subca_result subca__revoke_auth(struct subca_request *req,
 	return subca__revoke_allowed(r->p, &r->rec);
 }
 
-static const char *const subca__revoke_members[] = {"serial", "reason",
-						    "token", NULL};
-
 static subca_result subca__revoke(struct subca_request *req,
 				  struct subca__revoke *r)
 {
@@ -880,33 +745,20 @@ static subca_result subca__revoke(struct subca_request *req,
 	char when[32];
 	json_t *resp;
 
-	SUBCA_TRY(subca__body_object(req, &r->body));
-	SUBCA_TRY(subca__members_only(r->body, subca__revoke_members));
-	SUBCA_TRY(subca__serial_parse(json_object_get(r->body, "serial"),
-				      r->serial));
-	SUBCA_TRY(subca__reason_parse(json_object_get(r->body, "reason"),
-				      &r->reason));
+	SUBCA_TRY(subca__revoke_body_parse(req->body, &r->body));
+	r->serial = r->body.serial;
 	SUBCA_TRY(subca__revoke_auth(req, r));
 	SUBCA_TRY(st->ops->cert_revoke(st, req->authority_rec.id, r->serial,
-				       r->reason, (int64_t)req->ctx.now));
+				       r->body.reason, (int64_t)req->ctx.now));
 	subca_cert_rec_cleanup(&r->rec);
 	SUBCA_TRY(st->ops->cert_get(st, req->authority_rec.id, r->serial,
 				    &r->rec));
 	SUBCA_TRY(subca_audit(&req->ctx, req->authority, "certificate.revoke",
 			      "certificate serial %s revoked (%s)", r->serial,
-			      subca__reasons[r->rec.reason >= 0 &&
-						     r->rec.reason <
-							     SUBCA__NREASONS &&
-						     subca__reasons[r->rec.reason]
-					     ? r->rec.reason
-					     : 0]));
+			      subca__revoke_reason_name(r->rec.reason)));
 	subca__rfc3339(r->rec.revoked_at, when);
 	resp = json_pack("{s:s, s:s, s:s}", "serial", r->serial, "revoked_at",
-			 when, "reason",
-			 r->rec.reason >= 0 && r->rec.reason < SUBCA__NREASONS &&
-					 subca__reasons[r->rec.reason]
-				 ? subca__reasons[r->rec.reason]
-				 : "unspecified");
+			 when, "reason", subca__revoke_reason_name(r->rec.reason));
 	SUBCA_ENSURE(resp != NULL, SUBCA_E_NOMEM, "out of memory");
 	return subca_response_json(req, 200, resp);
 }
@@ -916,7 +768,7 @@ subca_result subca__api_revoke(struct subca_request *req)
 	struct subca__revoke r = {0};
 	subca_result rv = subca__revoke(req, &r);
 
-	json_decref(r.body);
+	subca__revoke_body_cleanup(&r.body);
 	subca_cert_rec_cleanup(&r.rec);
 	subca__prov_principal_free(r.p);
 	return rv;

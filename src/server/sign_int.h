@@ -53,6 +53,48 @@ struct subca_prov_principal *subca__prov_principal(struct subca_request *req);
 void subca__sign_audiences(const struct subca_request *req,
 			   char aud[2][SUBCA_SIGN_AUD_MAX], size_t *n);
 
+/*
+ * The request bodies of the sign API (sign_body.c), read strictly before
+ * anything else looks at them: a JSON object (an empty body is {}) of at
+ * most SUBCA_MAX_REQUEST_BODY bytes, no duplicate or unknown member, each
+ * member of its one type, strings (never holding NUL) within their cap.
+ * SUBCA_E_INVALID_ARGUMENT (400) naming the member, SUBCA_E_TOO_LARGE past
+ * a cap. The out structure is always initialised, so its cleanup is safe
+ * after a failure too.
+ */
+#define SUBCA_SIGN_SERIAL_MAX 64 /* hex digits of a serial */
+#define SUBCA_SIGN_DAYS_MAX 100000 /* past any policy; policy caps further */
+
+struct subca__sign_body {
+	char *csr;	/* "csr": PEM text (NUL-terminated), or NULL */
+	size_t csr_len;
+	char *token;	/* "token": a sign token, or NULL */
+	long days;	/* "days": 1..SUBCA_SIGN_DAYS_MAX, 0 when absent */
+};
+
+struct subca__revoke_body {
+	/* "serial": lower-case hex, no leading zeros (as the store keys it) */
+	char serial[SUBCA_SIGN_SERIAL_MAX + 1];
+	int reason;	/* "reason": RFC 5280 5.3.1 CRLReason, 0 when absent */
+	char *token;	/* "token", or NULL */
+};
+
+/* POST /sign: {"csr": PEM, "token"?: JWT, "days"?: N}; csr required. */
+SUBCA_MUST_CHECK subca_result
+subca__sign_body_parse(struct subca_slice body, struct subca__sign_body *out);
+/* POST /renew: {"csr"?: PEM, "days"?: N}. */
+SUBCA_MUST_CHECK subca_result
+subca__renew_body_parse(struct subca_slice body, struct subca__sign_body *out);
+void subca__sign_body_cleanup(struct subca__sign_body *b);
+
+/* POST /revoke: {"serial": hex, "reason"?: name, "token"?: JWT}. */
+SUBCA_MUST_CHECK subca_result
+subca__revoke_body_parse(struct subca_slice body, struct subca__revoke_body *out);
+void subca__revoke_body_cleanup(struct subca__revoke_body *b);
+
+/* The RFC 5280 5.3.1 name of a CRLReason ("unspecified" if unknown). */
+const char *subca__revoke_reason_name(int reason);
+
 /* Handlers (api_sign.c). */
 SUBCA_MUST_CHECK subca_result subca__api_sign(struct subca_request *req);
 SUBCA_MUST_CHECK subca_result subca__api_renew(struct subca_request *req);

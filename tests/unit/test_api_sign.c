@@ -160,6 +160,219 @@ static void test_policy_json_survives_truncations_and_bit_flips(void **state)
 	}
 }
 
+/* ---- request bodies ------------------------------------------------------- */
+
+enum bp_kind { BP_SIGN, BP_RENEW, BP_REVOKE };
+
+static subca_result bp(enum bp_kind k, const char *text, size_t len)
+{
+	struct subca_slice in = subca_slice_of(text, len);
+	subca_result rv;
+
+	if (k == BP_REVOKE) {
+		struct subca__revoke_body b;
+
+		rv = subca__revoke_body_parse(in, &b);
+		subca__revoke_body_cleanup(&b);
+	} else {
+		struct subca__sign_body b;
+
+		rv = k == BP_SIGN ? subca__sign_body_parse(in, &b)
+				  : subca__renew_body_parse(in, &b);
+		subca__sign_body_cleanup(&b);
+	}
+	return rv;
+}
+
+static void test_sign_body_parse_reads_typed_members(void **state)
+{
+	struct subca__sign_body b;
+	struct subca__revoke_body r;
+	const char *s = "{\"csr\":\"PEM\",\"token\":\"a.b.c\",\"days\":30}";
+
+	(void)state;
+	assert_int_equal(subca__sign_body_parse(subca_slice_of(s, strlen(s)), &b),
+			 SUBCA_OK);
+	assert_string_equal(b.csr, "PEM");
+	assert_int_equal(b.csr_len, 3);
+	assert_string_equal(b.token, "a.b.c");
+	assert_int_equal(b.days, 30);
+	subca__sign_body_cleanup(&b);
+	assert_null(b.csr);
+	/* /renew: an empty body is {} and every member is optional */
+	assert_int_equal(subca__renew_body_parse(subca_slice_of("", 0), &b),
+			 SUBCA_OK);
+	assert_null(b.csr);
+	assert_int_equal(b.days, 0);
+	subca__sign_body_cleanup(&b);
+	/* /revoke: the serial as the store keys it, the reason's number */
+	s = "{\"serial\":\"000A0b\",\"reason\":\"superseded\",\"token\":\"t\"}";
+	assert_int_equal(subca__revoke_body_parse(subca_slice_of(s, strlen(s)), &r),
+			 SUBCA_OK);
+	assert_string_equal(r.serial, "a0b");
+	assert_int_equal(r.reason, 4);
+	assert_string_equal(r.token, "t");
+	subca__revoke_body_cleanup(&r);
+	s = "{\"serial\":\"0\"}";
+	assert_int_equal(subca__revoke_body_parse(subca_slice_of(s, strlen(s)), &r),
+			 SUBCA_OK);
+	assert_string_equal(r.serial, "0");
+	assert_int_equal(r.reason, 0);
+	assert_null(r.token);
+	subca__revoke_body_cleanup(&r);
+	assert_string_equal(subca__revoke_reason_name(1), "keyCompromise");
+	assert_string_equal(subca__revoke_reason_name(7), "unspecified");
+	assert_string_equal(subca__revoke_reason_name(99), "unspecified");
+}
+
+static void test_sign_body_parse_refusals_name_the_member(void **state)
+{
+	static const struct {
+		enum bp_kind k;
+		const char *text;
+		subca_result code;
+		const char *why;
+	} bad[] = {
+		{BP_SIGN, "{\"csr\":", SUBCA_E_INVALID_ARGUMENT, "is not JSON"},
+		{BP_SIGN, "{\"csr\":\"\xc3\x28\"}", SUBCA_E_INVALID_ARGUMENT, "is not JSON"},
+		{BP_SIGN, "{\"csr\":\"a\",\"csr\":\"b\"}", SUBCA_E_INVALID_ARGUMENT, "duplicate"},
+		{BP_SIGN, "{\"serial\":\"ab\"} {}", SUBCA_E_INVALID_ARGUMENT, "is not JSON"},
+		{BP_SIGN, "[{\"csr\":\"x\"}]", SUBCA_E_INVALID_ARGUMENT, "must be a JSON object"},
+		{BP_SIGN, "\"x\"", SUBCA_E_INVALID_ARGUMENT, "is not JSON"},
+		{BP_SIGN, "{}", SUBCA_E_INVALID_ARGUMENT, "needs \"csr\""},
+		{BP_SIGN, "", SUBCA_E_INVALID_ARGUMENT, "needs \"csr\""},
+		{BP_SIGN, "{\"csr\":\"x\",\"colour\":1}", SUBCA_E_INVALID_ARGUMENT, "unknown member \"colour\""},
+		{BP_SIGN, "{\"csr\":\"x\",\"serial\":\"1\"}", SUBCA_E_INVALID_ARGUMENT, "unknown member \"serial\""},
+		{BP_SIGN, "{\"csr\":1}", SUBCA_E_INVALID_ARGUMENT, "\"csr\" must be a string holding a PEM CSR"},
+		{BP_SIGN, "{\"csr\":{\"csr\":\"x\"}}", SUBCA_E_INVALID_ARGUMENT, "\"csr\" must be a string"},
+		{BP_SIGN, "{\"csr\":null}", SUBCA_E_INVALID_ARGUMENT, "\"csr\" must be a string"},
+		{BP_SIGN, "{\"csr\":\"a\\u0000b\"}", SUBCA_E_INVALID_ARGUMENT, "\\u0000 is not allowed"},
+		{BP_SIGN, "{\"csr\":\"x\",\"token\":[\"t\"]}", SUBCA_E_INVALID_ARGUMENT, "\"token\" must be a string holding a sign token"},
+		{BP_SIGN, "{\"csr\":\"x\",\"token\":\"a\\u0000\"}", SUBCA_E_INVALID_ARGUMENT, "\\u0000 is not allowed"},
+		{BP_SIGN, "{\"csr\":\"x\",\"days\":\"30\"}", SUBCA_E_INVALID_ARGUMENT, "\"days\" must be a positive integer"},
+		{BP_SIGN, "{\"csr\":\"x\",\"days\":30.0}", SUBCA_E_INVALID_ARGUMENT, "\"days\" must be a positive integer"},
+		{BP_SIGN, "{\"csr\":\"x\",\"days\":true}", SUBCA_E_INVALID_ARGUMENT, "\"days\" must be a positive integer"},
+		{BP_SIGN, "{\"csr\":\"x\",\"days\":0}", SUBCA_E_INVALID_ARGUMENT, "\"days\" must be a positive integer"},
+		{BP_SIGN, "{\"csr\":\"x\",\"days\":-1}", SUBCA_E_INVALID_ARGUMENT, "\"days\" must be a positive integer"},
+		{BP_SIGN, "{\"csr\":\"x\",\"days\":123456789012345678901234567890}", SUBCA_E_INVALID_ARGUMENT, "is not JSON"},
+		{BP_SIGN, "{\"csr\":\"x\",\"days\":1e999}", SUBCA_E_INVALID_ARGUMENT, "is not JSON"},
+		{BP_RENEW, "{\"token\":\"t\"}", SUBCA_E_INVALID_ARGUMENT, "unknown member \"token\""},
+		{BP_RENEW, "{\"csr\":[]}", SUBCA_E_INVALID_ARGUMENT, "\"csr\" must be a string"},
+		{BP_RENEW, "{\"days\":{}}", SUBCA_E_INVALID_ARGUMENT, "\"days\" must be a positive integer"},
+		{BP_RENEW, "[null]", SUBCA_E_INVALID_ARGUMENT, "must be a JSON object"},
+		{BP_REVOKE, "{}", SUBCA_E_INVALID_ARGUMENT, "needs \"serial\""},
+		{BP_REVOKE, "", SUBCA_E_INVALID_ARGUMENT, "needs \"serial\""},
+		{BP_REVOKE, "{\"serial\":12}", SUBCA_E_INVALID_ARGUMENT, "needs \"serial\""},
+		{BP_REVOKE, "{\"serial\":\"\"}", SUBCA_E_INVALID_ARGUMENT, "\"serial\" is empty"},
+		{BP_REVOKE, "{\"serial\":\"12g\"}", SUBCA_E_INVALID_ARGUMENT, "at most 64 hex digits"},
+		{BP_REVOKE, "{\"serial\":\"1\\u0000\"}", SUBCA_E_INVALID_ARGUMENT, "\\u0000 is not allowed"},
+		{BP_REVOKE, "{\"serial\":\"1\",\"csr\":\"x\"}", SUBCA_E_INVALID_ARGUMENT, "unknown member \"csr\""},
+		{BP_REVOKE, "{\"serial\":\"1\",\"reason\":\"removeFromCRL\"}", SUBCA_E_INVALID_ARGUMENT, "RFC 5280 5.3.1"},
+		{BP_REVOKE, "{\"serial\":\"1\",\"reason\":\"KeyCompromise\"}", SUBCA_E_INVALID_ARGUMENT, "RFC 5280 5.3.1"},
+		{BP_REVOKE, "{\"serial\":\"1\",\"reason\":1}", SUBCA_E_INVALID_ARGUMENT, "RFC 5280 5.3.1"},
+		{BP_REVOKE, "{\"serial\":\"1\",\"token\":7}", SUBCA_E_INVALID_ARGUMENT, "\"token\" must be a string"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		subca_result rv = bp(bad[i].k, bad[i].text, strlen(bad[i].text));
+
+		if (rv != bad[i].code)
+			print_error("case %zu: %s\n", i, subca_error_reason());
+		th_assert_error(rv, bad[i].code, bad[i].why);
+	}
+}
+
+/* {"csr":"x","token":"aaa...",<pad>} of exactly `total` bytes */
+static char *padded_body(size_t token_len, size_t total)
+{
+	char *s = malloc(total + 1);
+	size_t n = (size_t)sprintf(s, "{\"csr\":\"x\",\"token\":\"");
+
+	memset(s + n, 'a', token_len);
+	n += token_len;
+	s[n++] = '"';
+	assert_true(n + 1 <= total);
+	memset(s + n, ' ', total - n - 1);
+	s[total - 1] = '}';
+	s[total] = '\0';
+	return s;
+}
+
+static void test_sign_body_caps_hold_at_the_limit_and_refuse_one_past(void **state)
+{
+	char serial[128], b[256];
+	char *s;
+
+	(void)state;
+	/* the body: SUBCA_MAX_REQUEST_BODY bytes */
+	s = padded_body(1, SUBCA_MAX_REQUEST_BODY);
+	assert_int_equal(bp(BP_SIGN, s, strlen(s)), SUBCA_OK);
+	free(s);
+	s = padded_body(1, SUBCA_MAX_REQUEST_BODY + 1);
+	th_assert_error(bp(BP_SIGN, s, strlen(s)), SUBCA_E_TOO_LARGE,
+			"over the limit of 65536");
+	free(s);
+	/* the token: SUBCA_MAX_JWS bytes */
+	s = padded_body(SUBCA_MAX_JWS, SUBCA_MAX_JWS + 64);
+	assert_int_equal(bp(BP_SIGN, s, strlen(s)), SUBCA_OK);
+	free(s);
+	s = padded_body(SUBCA_MAX_JWS + 1, SUBCA_MAX_JWS + 64);
+	th_assert_error(bp(BP_SIGN, s, strlen(s)), SUBCA_E_TOO_LARGE,
+			"\"token\" is 8193 bytes, over the limit of 8192");
+	free(s);
+	/* days */
+	snprintf(b, sizeof(b), "{\"csr\":\"x\",\"days\":%d}", SUBCA_SIGN_DAYS_MAX);
+	assert_int_equal(bp(BP_RENEW, b, strlen(b)), SUBCA_OK);
+	snprintf(b, sizeof(b), "{\"csr\":\"x\",\"days\":%d}", SUBCA_SIGN_DAYS_MAX + 1);
+	th_assert_error(bp(BP_SIGN, b, strlen(b)), SUBCA_E_INVALID_ARGUMENT,
+			"at most 100000");
+	/* the serial: 64 hex digits (leading zeros do not count) */
+	memset(serial, 'f', SUBCA_SIGN_SERIAL_MAX);
+	serial[SUBCA_SIGN_SERIAL_MAX] = '\0';
+	snprintf(b, sizeof(b), "{\"serial\":\"000%s\"}", serial);
+	assert_int_equal(bp(BP_REVOKE, b, strlen(b)), SUBCA_OK);
+	snprintf(b, sizeof(b), "{\"serial\":\"%sf\"}", serial);
+	th_assert_error(bp(BP_REVOKE, b, strlen(b)), SUBCA_E_INVALID_ARGUMENT,
+			"at most 64 hex digits");
+}
+
+static void test_sign_body_parse_survives_truncations_and_bit_flips(void **state)
+{
+	const char *texts[] = {
+		"{\"csr\":\"-----BEGIN CERTIFICATE REQUEST-----\",\"token\":"
+		"\"a.b.c\",\"days\":30}",
+		"{\"serial\":\"0a1B\",\"reason\":\"keyCompromise\",\"token\":\"t\"}",
+	};
+	char buf[256];
+
+	(void)state;
+	for (size_t t = 0; t < 2; t++) {
+		size_t n = strlen(texts[t]);
+
+		for (size_t cut = 0; cut < n; cut++)
+			for (int k = BP_SIGN; k <= BP_REVOKE; k++) {
+				subca_result rv = bp((enum bp_kind)k, texts[t], cut);
+
+				assert_true(rv == SUBCA_OK ||
+					    rv == SUBCA_E_INVALID_ARGUMENT);
+				/* only the empty body parses, as /renew's {} */
+				assert_true(rv != SUBCA_OK ||
+					    (cut == 0 && k == BP_RENEW));
+			}
+		for (size_t i = 0; i < n * 8; i++) {
+			memcpy(buf, texts[t], n);
+			buf[i / 8] ^= (char)(1u << (i % 8));
+			for (int k = BP_SIGN; k <= BP_REVOKE; k++) {
+				subca_result rv = bp((enum bp_kind)k, buf, n);
+
+				assert_true(rv == SUBCA_OK ||
+					    rv == SUBCA_E_INVALID_ARGUMENT);
+			}
+		}
+	}
+}
+
 /* ---- fixture: authority demo (subdomain dm) and other, provisioners ------ */
 
 #define HOST "ca.test:8443"
@@ -678,6 +891,10 @@ int main(void)
 		cmocka_unit_test(test_policy_json_refuses_what_it_does_not_know),
 		cmocka_unit_test(test_policy_json_caps_names_and_size_at_the_limit),
 		cmocka_unit_test(test_policy_json_survives_truncations_and_bit_flips),
+		cmocka_unit_test(test_sign_body_parse_reads_typed_members),
+		cmocka_unit_test(test_sign_body_parse_refusals_name_the_member),
+		cmocka_unit_test(test_sign_body_caps_hold_at_the_limit_and_refuse_one_past),
+		cmocka_unit_test(test_sign_body_parse_survives_truncations_and_bit_flips),
 		cmocka_unit_test_setup_teardown(test_sign_with_an_api_key_issues_and_records_the_provisioner, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_sign_with_a_token_spends_it_and_refuses_its_replay, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_sign_accepts_the_host_form_audience, fx_setup, fx_teardown),
