@@ -2,20 +2,21 @@
  * subca provisioner add | list | remove: who may ask an authority for leaf
  * certificates, and under which policy.
  *
- * The policy is stored as JSON text (schema in the README, "Provisioners
- * and credentials"); it is built here from flags through struct
- * subca_policy, so that subca_policy_validate checks exactly what the sign
- * API will enforce. A jwk provisioner stores its public key as a JWK (RFC
- * 7517), converted here from a PEM public key when needed; an apikey
- * provisioner stores the SHA-256 hash of a key that is printed once.
+ * The policy is built here from flags as a struct subca_policy; storing
+ * it (canonical JSON, schema in the README, "Provisioners and
+ * credentials"), the JWK or the hash of a new API key, and the audit entry
+ * are subca_provisioner_create's job, shared with the admin API. A jwk
+ * provisioner's key may be given as a JWK (RFC 7517) or a PEM public key;
+ * an apikey provisioner's key is printed once.
  */
 #include <string.h>
-#include <time.h>
 
 #include <openssl/pem.h>
 
 #include "cli.h"
 #include "../server/jose.h"
+#include "../server/provisioner.h"
+#include "../server/views.h"
 #include "subca/alloc.h"
 #include "subca/credential.h"
 #include "subca/key.h"
@@ -183,63 +184,6 @@ static subca_result cli_policy_from(const struct cli_prov_opts *o,
 	return subca_policy_validate(p);
 }
 
-static json_t *cli_names_json(struct subca_names n)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; i < n.n; i++)
-		json_array_append_new(a, json_string(n.v[i]));
-	return a;
-}
-
-/* The policy as the JSON object the README describes; only what is set. */
-static json_t *cli_policy_json(const struct subca_policy *p)
-{
-	const struct {
-		const char *key;
-		struct subca_names names;
-	} lists[] = {{"dns", p->dns},
-		     {"ips", p->ips},
-		     {"emails", p->emails},
-		     {"uris", p->uris}};
-	json_t *o = json_object();
-
-	json_object_set_new(o, "version", json_integer(1));
-	if (p->allow_all_names)
-		json_object_set_new(o, "allow_all_names", json_true());
-	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
-		if (lists[i].names.n > 0)
-			json_object_set_new(o, lists[i].key,
-					    cli_names_json(lists[i].names));
-	if (p->allow_subject_attributes)
-		json_object_set_new(o, "allow_subject_attributes", json_true());
-	if (p->default_days)
-		json_object_set_new(o, "default_days",
-				    json_integer(p->default_days));
-	if (p->max_days)
-		json_object_set_new(o, "max_days", json_integer(p->max_days));
-	if (p->key_types) {
-		json_t *a = json_array();
-
-		for (int t = 0; t < SUBCA_KEY__COUNT; t++)
-			if (p->key_types & SUBCA_POLICY_KEY(t))
-				json_array_append_new(
-					a, json_string(subca_key_type_name(
-						   (enum subca_key_type)t)));
-		json_object_set_new(o, "key_types", a);
-	}
-	if (p->ekus) {
-		json_t *a = json_array();
-
-		for (size_t i = 0; i < sizeof(cli_ekus) / sizeof(cli_ekus[0]); i++)
-			if (p->ekus & cli_ekus[i].bit)
-				json_array_append_new(
-					a, json_string(cli_ekus[i].name));
-		json_object_set_new(o, "ekus", a);
-	}
-	return o;
-}
-
 /* ---- JWK ---------------------------------------------------------------- */
 
 /* The public key in a PEM file (SubjectPublicKeyInfo). */
@@ -255,15 +199,14 @@ static subca_result cli_pem_pubkey(const struct subca_buf *in, EVP_PKEY **out)
 }
 
 /*
- * Read --jwk FILE (a public JWK or a PEM public key), check the key fully
- * (the JWK parser validates points, sizes and refuses private members) and
- * store it in the canonical RFC 7638 form.
+ * Read --jwk FILE (a public JWK or a PEM public key) and check the key
+ * fully (the JWK parser validates points, sizes and refuses private
+ * members); subca_provisioner_create stores it in the canonical RFC 7638
+ * form.
  */
-static subca_result cli_jwk_load(const char *path, char **out)
+static subca_result cli_jwk_load(const char *path, EVP_PKEY **out)
 {
 	SUBCA_BUF_AUTO struct subca_buf in = {0};
-	SUBCA_BUF_AUTO struct subca_buf jwk = {0};
-	SUBCA_AUTO(EVP_PKEY) EVP_PKEY *key = NULL;
 	size_t skip = 0;
 
 	*out = NULL;
@@ -277,156 +220,88 @@ static subca_result cli_jwk_load(const char *path, char **out)
 	       in.p[skip] != '\0')
 		skip++;
 	if (skip < in.len && in.p[skip] == '{')
-		SUBCA_TRY(subca_jwk_parse(subca_buf_slice(&in), &key));
-	else
-		SUBCA_TRY(cli_pem_pubkey(&in, &key));
-	SUBCA_TRY(subca_jwk_export(key, &jwk));
-	*out = (char *)subca_buf_steal(&jwk, NULL);
-	return SUBCA_OK;
+		return subca_jwk_parse(subca_buf_slice(&in), out);
+	return cli_pem_pubkey(&in, out);
 }
 
 /* ---- add ---------------------------------------------------------------- */
 
-static subca_result cli_authority_id(struct cli *cli, const char *name,
-				     int64_t *id)
+static subca_result cli_authority_get(struct cli *cli, const char *name,
+				      struct subca_authority_rec *a)
 {
-	struct subca_authority_rec a;
 	subca_result rv;
 
 	SUBCA_TRY(subca_label_validate("authority name", name));
-	rv = cli->store->ops->authority_get(cli->store, name, &a);
+	rv = cli->store->ops->authority_get(cli->store, name, a);
 	if (rv == SUBCA_E_NOT_FOUND)
 		SUBCA_BAIL(SUBCA_E_NOT_FOUND, "no authority named \"%s\"", name);
-	SUBCA_TRY(rv);
-	*id = a.id;
-	subca_authority_rec_cleanup(&a);
-	return SUBCA_OK;
-}
-
-static subca_result cli_prov_store(struct cli *cli, const char *authority,
-				   struct subca_provisioner_rec *r)
-{
-	struct subca_store *st = cli->store;
-	subca_result rv;
-
-	SUBCA_TRY(st->ops->begin(st));
-	rv = st->ops->provisioner_add(st, r);
-	if (rv == SUBCA_OK)
-		rv = subca_audit(&cli->ctx, authority, "provisioner.add",
-				 "provisioner \"%s\" (%s) added, policy %.400s",
-				 r->name, subca_provisioner_type_name(r->type),
-				 r->policy);
-	if (rv == SUBCA_OK)
-		rv = st->ops->commit(st);
-	if (rv != SUBCA_OK)
-		st->ops->rollback(st);
 	return rv;
 }
 
-/* Everything `add` writes; the strings are owned here. */
-struct cli_prov_new {
-	struct subca_provisioner_rec rec;
-	char *policy; /* json_dumps: free() */
-	char *jwk;    /* json_dumps: free() */
-	char key[SUBCA_CREDENTIAL_SIZE];
-	char hash[SUBCA_CREDENTIAL_HASH_SIZE];
-};
-
-static void cli_prov_new_cleanup(struct cli_prov_new *n)
+static subca_result cli_prov_add_to(struct cli *cli,
+				    const struct subca_authority_rec *a,
+				    const char *name,
+				    const struct cli_prov_opts *o,
+				    char key[SUBCA_CREDENTIAL_SIZE])
 {
-	free(n->policy);
-	free(n->jwk);
-	subca_wipe(n->key, sizeof(n->key));
+	SUBCA_AUTO(EVP_PKEY) EVP_PKEY *jwk = NULL;
+	struct subca_policy p;
+	struct subca_provisioner_spec spec = {
+		.name = name, .type = o->type, .policy = &p};
+
+	SUBCA_TRY(subca_label_validate("provisioner name", name));
+	SUBCA_TRY(cli_policy_from(o, &p));
+	if (o->type == SUBCA_PROV_JWK)
+		SUBCA_TRY(cli_jwk_load(o->jwk_file, &jwk));
+	spec.jwk = jwk;
+	return subca_provisioner_create(&cli->ctx, a, &spec, key);
 }
 
 static subca_result cli_prov_add(struct cli *cli, const char *authority,
 				 const char *name,
 				 const struct cli_prov_opts *o,
-				 struct cli_prov_new *n)
+				 char key[SUBCA_CREDENTIAL_SIZE])
 {
-	struct subca_policy p;
-	json_t *pj;
+	struct subca_authority_rec a = {0};
+	subca_result rv;
 
-	SUBCA_TRY(cli_authority_id(cli, authority, &n->rec.authority_id));
-	SUBCA_TRY(subca_label_validate("provisioner name", name));
-	SUBCA_TRY(cli_policy_from(o, &p));
-	pj = cli_policy_json(&p);
-	n->policy = json_dumps(pj, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(pj);
-	SUBCA_ENSURE(n->policy != NULL, SUBCA_E_NOMEM, "out of memory");
-	SUBCA_ENSURE(strlen(n->policy) <= SUBCA_MAX_POLICY, SUBCA_E_TOO_LARGE,
-		     "the policy is longer than %u bytes", SUBCA_MAX_POLICY);
-	if (o->type == SUBCA_PROV_JWK) {
-		SUBCA_TRY(cli_jwk_load(o->jwk_file, &n->jwk));
-	} else {
-		SUBCA_TRY(subca_credential_generate(SUBCA_SECRET_APIKEY, n->key));
-		SUBCA_TRY(subca_credential_hash(n->key, strlen(n->key),
-						n->hash));
-		n->rec.key_hash = n->hash;
-	}
-	n->rec.name = (char *)name;
-	n->rec.type = o->type;
-	n->rec.jwk_json = n->jwk;
-	n->rec.policy = n->policy;
-	n->rec.created = (int64_t)cli->ctx.now;
-	return cli_prov_store(cli, authority, &n->rec);
+	SUBCA_TRY(cli_authority_get(cli, authority, &a));
+	rv = cli_prov_add_to(cli, &a, name, o, key);
+	subca_authority_rec_cleanup(&a);
+	return rv;
 }
 
 int cmd_provisioner_add(struct cli *cli, int argc, char **argv)
 {
 	struct cli_prov_opts o = {0};
-	struct cli_prov_new n = {0};
+	char key[SUBCA_CREDENTIAL_SIZE] = "";
 	subca_result rv = cli_prov_parse(argc, argv, &o);
 
 	if (rv == SUBCA_OK && optind + 2 != argc)
 		return cli_usage(cli_current, "expected AUTHORITY and NAME");
 	if (rv == SUBCA_OK)
-		rv = cli_prov_add(cli, argv[optind], argv[optind + 1], &o, &n);
-	if (rv != SUBCA_OK) {
-		cli_prov_new_cleanup(&n);
+		rv = cli_prov_add(cli, argv[optind], argv[optind + 1], &o, key);
+	if (rv != SUBCA_OK)
 		return rv == SUBCA_E_USAGE
 			       ? cli_usage(cli_current, "%s", subca_error_reason())
 			       : cli_fail(rv);
-	}
 	if (o.type == SUBCA_PROV_APIKEY) {
-		printf("%s\n", n.key);
+		printf("%s\n", key);
 		fflush(stdout);
 		fprintf(stderr,
 			"subca: provisioner \"%s\" added to \"%s\". Its API key "
 			"is shown only this once: subca keeps its hash, not "
 			"the key. Store it now.\n",
-			n.rec.name, argv[optind]);
+			argv[optind + 1], argv[optind]);
 	} else {
 		fprintf(stderr, "subca: provisioner \"%s\" (jwk) added to \"%s\"\n",
-			n.rec.name, argv[optind]);
+			argv[optind + 1], argv[optind]);
 	}
-	cli_prov_new_cleanup(&n);
+	subca_wipe(key, sizeof(key));
 	return 0;
 }
 
 /* ---- list --------------------------------------------------------------- */
-
-static json_t *cli_prov_json(const struct subca_provisioner_rec *r)
-{
-	json_t *policy = json_loads(r->policy, 0, NULL);
-	json_t *o = json_pack("{s:s, s:s, s:o}", "name", r->name, "type",
-			      subca_provisioner_type_name(r->type), "policy",
-			      policy ? policy : json_string(r->policy));
-	time_t t = (time_t)r->created;
-	struct tm tm;
-	char ts[32] = "-";
-
-	if (gmtime_r(&t, &tm) != NULL)
-		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	json_object_set_new(o, "created", json_string(ts));
-	/* public key: not a secret; an API key's hash is never shown */
-	if (r->jwk_json != NULL) {
-		json_t *jwk = json_loads(r->jwk_json, 0, NULL);
-
-		json_object_set_new(o, "jwk", jwk ? jwk : json_null());
-	}
-	return o;
-}
 
 int cmd_provisioner_list(struct cli *cli, int argc, char **argv)
 {
@@ -435,8 +310,9 @@ int cmd_provisioner_list(struct cli *cli, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct subca_provisioner_list l = {0};
+	struct subca_authority_rec a = {0};
 	bool json = false;
-	int64_t aid = 0;
+	int64_t aid;
 	json_t *arr;
 	int ch;
 
@@ -447,15 +323,18 @@ int cmd_provisioner_list(struct cli *cli, int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return cli_usage(cli_current, "expected one AUTHORITY");
-	if (cli_authority_id(cli, argv[optind], &aid) != SUBCA_OK ||
-	    cli->store->ops->provisioner_list(cli->store, aid, &l) != SUBCA_OK)
+	if (cli_authority_get(cli, argv[optind], &a) != SUBCA_OK)
+		return cli_fail(subca_error_code());
+	aid = a.id;
+	subca_authority_rec_cleanup(&a);
+	if (cli->store->ops->provisioner_list(cli->store, aid, &l) != SUBCA_OK)
 		return cli_fail(subca_error_code());
 	arr = json_array();
 	if (!json)
 		printf("%-24s %-7s %s\n", "NAME", "TYPE", "POLICY");
 	for (size_t i = 0; i < l.n; i++) {
 		if (json)
-			json_array_append_new(arr, cli_prov_json(&l.v[i]));
+			json_array_append_new(arr, subca_view_provisioner(&l.v[i]));
 		else
 			printf("%-24s %-7s %s\n", l.v[i].name,
 			       subca_provisioner_type_name(l.v[i].type),
@@ -473,20 +352,12 @@ int cmd_provisioner_list(struct cli *cli, int argc, char **argv)
 static subca_result cli_prov_remove(struct cli *cli, const char *authority,
 				    const char *name)
 {
-	struct subca_store *st = cli->store;
-	int64_t aid = 0;
+	struct subca_authority_rec a = {0};
 	subca_result rv;
 
-	SUBCA_TRY(cli_authority_id(cli, authority, &aid));
-	SUBCA_TRY(st->ops->begin(st));
-	rv = st->ops->provisioner_remove(st, aid, name);
-	if (rv == SUBCA_OK)
-		rv = subca_audit(&cli->ctx, authority, "provisioner.remove",
-				 "provisioner \"%.64s\" removed", name);
-	if (rv == SUBCA_OK)
-		rv = st->ops->commit(st);
-	if (rv != SUBCA_OK)
-		st->ops->rollback(st);
+	SUBCA_TRY(cli_authority_get(cli, authority, &a));
+	rv = subca_provisioner_delete(&cli->ctx, &a, name);
+	subca_authority_rec_cleanup(&a);
 	return rv;
 }
 

@@ -48,5 +48,8 @@ subca_result subca__admin_certificates(struct subca_request *req);
 subca_result subca__admin_certificate_revoke(struct subca_request *req);
 subca_result subca__admin_audit(struct subca_request *req);
 subca_result subca__admin_token_create(struct subca_request *req);
+subca_result subca__admin_provisioners_list(struct subca_request *req);
+subca_result subca__admin_provisioner_add(struct subca_request *req);
+subca_result subca__admin_provisioner_remove(struct subca_request *req);
 
 #endif

@@ -16,12 +16,16 @@
 #include <time.h>
 
 #include "admin_int.h"
+#include "jose.h"
+#include "policy_json.h"
+#include "provisioner.h"
 #include "views.h"
 #include "subca/credential.h"
 #include "subca/alloc.h"
 #include "subca/instructions.h"
 #include "subca/key.h"
 #include "subca/limits.h"
+#include "subca/ossl.h"
 
 #define SUBCA__JSON_MAX_NAMES SUBCA_MAX_NAMES
 #define SUBCA__QUERY_VALUE_MAX 256
@@ -1059,4 +1063,173 @@ subca_result subca__admin_token_create(struct subca_request *req)
 						   secret));
 	subca_wipe(secret, sizeof(secret));
 	return rv;
+}
+
+/* ---- provisioners -------------------------------------------------------- */
+
+/* GET /admin/v1/authorities/{name}/provisioners */
+subca_result subca__admin_provisioners_list(struct subca_request *req)
+{
+	struct subca_store *st = req->ctx.store;
+	struct subca_authority_rec a = {0};
+	struct subca_provisioner_list l = {0};
+	char name[SUBCA_MAX_LABEL + 1];
+	json_t *arr;
+	subca_result rv;
+
+	SUBCA_TRY(subca__name_param(req, name));
+	SUBCA_TRY(subca__authority_get(req, name, &a));
+	rv = st->ops->provisioner_list(st, a.id, &l);
+	subca_authority_rec_cleanup(&a);
+	SUBCA_TRY(rv);
+	arr = json_array();
+	for (size_t i = 0; arr != NULL && i < l.n; i++)
+		json_array_append_new(arr, subca_view_provisioner(&l.v[i]));
+	subca_provisioner_list_cleanup(&l);
+	return subca_response_json(req, 200,
+				   json_pack("{s:o}", "provisioners", arr));
+}
+
+/* "policy": the README's schema, parsed strictly (written back
+ * canonically by subca_provisioner_create). */
+static subca_result subca__prov_policy(json_t *o, struct subca_policy_json *pj)
+{
+	json_t *v = json_object_get(o, "policy");
+	char *text;
+	subca_result rv;
+
+	SUBCA_ENSURE(v != NULL, SUBCA_E_INVALID_ARGUMENT,
+		     "member \"policy\" is required (the README's policy "
+		     "object, e.g. {\"version\": 1, \"dns\": [\"*.example.com\"]})");
+	SUBCA_ENSURE(json_is_object(v), SUBCA_E_INVALID_ARGUMENT,
+		     "member \"policy\" must be an object");
+	text = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	SUBCA_ENSURE(text != NULL, SUBCA_E_NOMEM, "out of memory");
+	rv = subca_policy_json_parse(subca_slice_of(text, strlen(text)), pj);
+	free(text);
+	return rv;
+}
+
+/* "type" and, for jwk, "jwk": a public JWK (RFC 7517) checked fully. */
+static subca_result subca__prov_key(json_t *o, enum subca_provisioner_type *t,
+				    EVP_PKEY **jwk)
+{
+	json_t *v = json_object_get(o, "jwk");
+	const char *type = NULL;
+
+	SUBCA_TRY(subca__member_str(o, "type", 16, &type));
+	SUBCA_ENSURE(type != NULL && (strcmp(type, "jwk") == 0 ||
+				      strcmp(type, "apikey") == 0),
+		     SUBCA_E_INVALID_ARGUMENT,
+		     "member \"type\" must be \"jwk\" or \"apikey\"");
+	SUBCA_TRY(subca_provisioner_type_parse(type, t));
+	SUBCA_ENSURE((*t == SUBCA_PROV_JWK) == (v != NULL),
+		     SUBCA_E_INVALID_ARGUMENT,
+		     v ? "member \"jwk\" is only for type \"jwk\""
+		       : "member \"jwk\" (the public JWK) is required for type "
+			 "\"jwk\"");
+	if (v == NULL)
+		return SUBCA_OK;
+	SUBCA_ENSURE(json_is_object(v), SUBCA_E_INVALID_ARGUMENT,
+		     "member \"jwk\" must be a JWK object");
+	return subca_jwk_from_json(v, jwk);
+}
+
+static subca_result subca__prov_answer(struct subca_request *req,
+				       const struct subca_authority_rec *a,
+				       const char *name, const char *api_key)
+{
+	struct subca_store *st = req->ctx.store;
+	struct subca_provisioner_rec r = {0};
+	json_t *o;
+
+	SUBCA_TRY(st->ops->provisioner_get(st, a->id, name, &r));
+	o = json_pack("{s:o}", "provisioner", subca_view_provisioner(&r));
+	subca_provisioner_rec_cleanup(&r);
+	SUBCA_ENSURE(o != NULL, SUBCA_E_NOMEM, "out of memory");
+	if (api_key[0] != '\0')
+		json_object_set_new(o, "api_key", json_string(api_key));
+	return subca_response_json(req, 201, o);
+}
+
+static subca_result subca__prov_add(struct subca_request *req,
+				    const struct subca_authority_rec *a,
+				    json_t *o, char api_key[SUBCA_CREDENTIAL_SIZE])
+{
+	static const char *const known[] = {"name", "type", "jwk", "policy",
+					    NULL};
+	struct subca_provisioner_spec s = {0};
+	struct subca_policy_json pj = {0};
+	SUBCA_AUTO(EVP_PKEY) EVP_PKEY *jwk = NULL;
+	subca_result rv;
+
+	SUBCA_TRY(subca__known_members(o, "the request", known));
+	SUBCA_TRY(subca__member_str(o, "name", SUBCA_MAX_LABEL, &s.name));
+	SUBCA_ENSURE(s.name != NULL, SUBCA_E_INVALID_ARGUMENT,
+		     "member \"name\" is required");
+	SUBCA_TRY(subca_label_validate("provisioner name", s.name));
+	SUBCA_TRY(subca__prov_key(o, &s.type, &jwk));
+	s.jwk = jwk;
+	rv = subca__prov_policy(o, &pj);
+	s.policy = &pj.policy;
+	if (rv == SUBCA_OK)
+		rv = subca_provisioner_create(&req->ctx, a, &s, api_key);
+	subca_policy_json_cleanup(&pj);
+	return rv;
+}
+
+/* POST /admin/v1/authorities/{name}/provisioners: an apikey's key is in
+ * this answer only. */
+subca_result subca__admin_provisioner_add(struct subca_request *req)
+{
+	struct subca_authority_rec a = {0};
+	char name[SUBCA_MAX_LABEL + 1], pname[SUBCA_MAX_LABEL + 1] = "";
+	char api_key[SUBCA_CREDENTIAL_SIZE] = "";
+	json_t *o = NULL;
+	subca_result rv;
+
+	SUBCA_TRY(subca__name_param(req, name));
+	SUBCA_TRY(subca__authority_get(req, name, &a));
+	rv = subca__body_object(req, false, &o);
+	if (rv == SUBCA_OK)
+		rv = subca__prov_add(req, &a, o, api_key);
+	if (rv == SUBCA_OK)
+		snprintf(pname, sizeof(pname), "%s",
+			 json_string_value(json_object_get(o, "name")));
+	json_decref(o);
+	if (rv == SUBCA_OK)
+		rv = subca__prov_answer(req, &a, pname, api_key);
+	subca_wipe(api_key, sizeof(api_key));
+	subca_authority_rec_cleanup(&a);
+	return rv;
+}
+
+/* DELETE /admin/v1/authorities/{name}/provisioners/{provisioner} */
+subca_result subca__admin_provisioner_remove(struct subca_request *req)
+{
+	struct subca_store *st = req->ctx.store;
+	struct subca_authority_rec a = {0};
+	struct subca_provisioner_rec r = {0};
+	char name[SUBCA_MAX_LABEL + 1], pname[SUBCA_MAX_LABEL + 1];
+	json_t *item = NULL;
+	subca_result rv;
+
+	SUBCA_TRY(subca__name_param(req, name));
+	if (subca_request_param(req, 1, pname, sizeof(pname)) != SUBCA_OK ||
+	    subca_label_validate("provisioner name", pname) != SUBCA_OK)
+		SUBCA_BAIL(SUBCA_E_NOT_FOUND, "no provisioner with such a name");
+	SUBCA_TRY(subca__authority_get(req, name, &a));
+	rv = st->ops->provisioner_get(st, a.id, pname, &r);
+	if (rv == SUBCA_OK) {
+		item = subca_view_provisioner(&r);
+		rv = subca_provisioner_delete(&req->ctx, &a, pname);
+	}
+	subca_provisioner_rec_cleanup(&r);
+	subca_authority_rec_cleanup(&a);
+	if (rv != SUBCA_OK) {
+		json_decref(item);
+		return rv;
+	}
+	return subca_response_json(req, 200,
+				   json_pack("{s:o}", "provisioner", item));
 }

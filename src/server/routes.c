@@ -188,6 +188,12 @@ const struct subca_route subca__routes[] = {
 	 subca__admin_audit},
 	{"POST", "/admin/v1/tokens", SUBCA_SCOPE_SERVER, SUBCA_CRED_ADMIN_GLOBAL, 0,
 	 subca__admin_token_create},
+	{"GET", "/admin/v1/authorities/{name}/provisioners", SUBCA_SCOPE_SERVER, SUBCA_CRED_ADMIN, 0,
+	 subca__admin_provisioners_list},
+	{"POST", "/admin/v1/authorities/{name}/provisioners", SUBCA_SCOPE_SERVER, SUBCA_CRED_ADMIN, 0,
+	 subca__admin_provisioner_add},
+	{"DELETE", "/admin/v1/authorities/{name}/provisioners/{provisioner}", SUBCA_SCOPE_SERVER, SUBCA_CRED_ADMIN, 0,
+	 subca__admin_provisioner_remove},
 	/* sign API (api_sign.c) */
 	{"POST", "/sign", SUBCA_SCOPE_AUTHORITY, SUBCA_CRED_PROVISIONER,
 	 SUBCA_MAX_REQUEST_BODY, subca__api_sign},

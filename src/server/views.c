@@ -128,6 +128,23 @@ json_t *subca_view_cert(const struct subca_cert_rec *r)
 			 subca_view_str(reason));
 }
 
+json_t *subca_view_provisioner(const struct subca_provisioner_rec *r)
+{
+	json_t *policy = json_loads(r->policy, 0, NULL);
+	json_t *o = json_pack("{s:s, s:s, s:o, s:o}", "name", r->name, "type",
+			      subca_provisioner_type_name(r->type), "policy",
+			      policy ? policy : json_string(r->policy),
+			      "created", subca_view_time(r->created));
+
+	/* a public key is not a secret */
+	if (o != NULL && r->jwk_json != NULL) {
+		json_t *jwk = json_loads(r->jwk_json, 0, NULL);
+
+		json_object_set_new(o, "jwk", jwk ? jwk : json_null());
+	}
+	return o;
+}
+
 subca_result subca_authority_view_fill(struct subca_store *st,
 				       struct subca_authority_view *v)
 {

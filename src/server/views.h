@@ -31,6 +31,9 @@ json_t *subca_view_audit(const struct subca_audit_rec *r);
 /* {serial, subject, sans[], status, not_before, not_after, issued_by,
  *  provisioner, created, revoked_at, reason} */
 json_t *subca_view_cert(const struct subca_cert_rec *r);
+/* {name, type, policy (object), created, jwk? (the public JWK, jwk only)};
+ * an API key's hash is never shown. */
+json_t *subca_view_provisioner(const struct subca_provisioner_rec *r);
 
 /* RFC 5280 5.3.1 CRLReason names ("keyCompromise"); NULL for 7 and
  * out-of-range values. */

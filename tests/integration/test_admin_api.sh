@@ -1,8 +1,9 @@
 #!/bin/bash
 # The admin API over real HTTPS with curl: the whole bring-your-own-root
 # flow (openssl signs the intermediate CSR the API hands out), listing,
-# audit, token scopes (404 for another authority, 403 for global routes),
-# bad credentials and JSON, and 413 for an upload over 1 MiB.
+# audit, provisioners (an apikey added through the API signs on /sign, then
+# is removed and refused), token scopes (404 for another authority, 403 for
+# global routes), bad credentials and JSON, and 413 for an upload over 1 MiB.
 . "$SUBCA_TEST_LIB"
 
 W=$T/w
@@ -124,6 +125,59 @@ issued() {
 	json 'd["entries"][0]["actor"]' | grep '^token:' >/dev/null
 }
 step "certificates: paging, name filter, revoke, audit names the token" issued
+
+provisioners() {
+	SCOPED=$(cat "$W/scoped.tok")
+	api "$SCOPED" POST /authorities/demo/provisioners \
+		-d '{"name":"svc","type":"apikey","policy":{"dns":[".example.com"],"version":1,"max_days":30}}'
+	status_is 201
+	[ "$(json 'd["provisioner"]["type"]')" = apikey ]
+	json 'd["api_key"]' >"$W/svc.key"
+	grep -q '^subca_key_' "$W/svc.key"
+	api "$SCOPED" POST /authorities/demo/provisioners \
+		-d '{"name":"svc","type":"apikey","policy":{"version":1,"allow_all_names":true}}'
+	status_is 409
+	api "$SCOPED" POST /authorities/demo/provisioners \
+		-d '{"name":"bad","type":"apikey","policy":{"version":1,"dns":"x"}}'
+	status_is 400
+	grep -q 'policy member \\"dns\\"' "$W/body"
+	# its key signs a CSR made by openssl; the chain verifies against the root
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$W/p1.key" -subj "/CN=p1.example.com" \
+		-addext "subjectAltName=DNS:p1.example.com" -out "$W/p1.csr" 2>/dev/null
+	"$PY" -c "import json,sys; print(json.dumps({'csr': open(sys.argv[1]).read()}))" \
+		"$W/p1.csr" >"$W/p1.json"
+	sign_with() {
+		curl -sS --cacert "$CA" -o "$W/body" -w '%{http_code}' \
+			-H "Authorization: Bearer $(cat "$W/svc.key")" \
+			-H 'Content-Type: application/json' --data-binary @"$W/p1.json" \
+			"$URL/a/demo/sign" >"$W/status"
+	}
+	sign_with
+	status_is 201
+	json 'd["certificate"]' >"$W/p1.crt"
+	json '"".join(d["chain"])' >"$W/p1-cas.pem"
+	openssl verify -x509_strict -CAfile "$W/root/root.crt" \
+		-untrusted "$W/p1-cas.pem" "$W/p1.crt" >/dev/null
+	# listed without its key
+	api "$SCOPED" GET /authorities/demo/provisioners
+	status_is 200
+	[ "$(json '[p["name"] for p in d["provisioners"]]')" = "['svc']" ]
+	if grep -F "$(cat "$W/svc.key")" "$W/body" >/dev/null; then return 1; fi
+	# another authority's provisioners do not exist for this token
+	api "$SCOPED" GET /authorities/other/provisioners
+	status_is 404
+	api "$SCOPED" DELETE /authorities/demo/provisioners/svc
+	status_is 200
+	api "$SCOPED" GET /authorities/demo/provisioners
+	[ "$(json 'len(d["provisioners"])')" = 0 ]
+	# the key no longer works
+	sign_with
+	status_is 401
+	api "$SCOPED" DELETE /authorities/demo/provisioners/svc
+	status_is 404
+}
+step "provisioners through the admin API: add an apikey, sign with it, list, remove, the key is refused" provisioners
 
 refusals() {
 	SCOPED=$(cat "$W/scoped.tok")

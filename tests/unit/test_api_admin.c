@@ -19,6 +19,7 @@
 #include "subca/signer.h"
 #include "subca/store_sqlite.h"
 #include "../../src/server/admin_int.h"
+#include "../../src/server/jose.h"
 #include "subca/credential.h"
 
 struct fx {
@@ -708,6 +709,251 @@ static void test_admin_api_body_caps(void **state)
 	free(body);
 }
 
+/* ---- provisioners ----------------------------------------------------- */
+
+#define PROV_PATH "/admin/v1/authorities/demo/provisioners"
+
+/* POST `body` to `path` with `token`, expecting `status`; the JSON. */
+static json_t *post_json(struct fx *f, const char *token, const char *path,
+			 const char *body, int status)
+{
+	struct subca_request r;
+	json_t *j;
+
+	run(f, &r, token, "POST", path, NULL, body, strlen(body));
+	if (r.status != status)
+		fail_msg("POST %s: %d %.*s", path, r.status, (int)r.out.len,
+			 (const char *)r.out.p);
+	j = body_json(&r);
+	subca_request_cleanup(&r);
+	return j;
+}
+
+/* A jwk provisioner's request with a fresh EC P-256 public key, plus
+ * `extra` members inside the JWK (e.g. a private "d"). */
+static char *jwk_body(const char *name, const char *extra)
+{
+	EVP_PKEY *k = th_key("ec-p256");
+	json_t *jwk = NULL;
+	char *text, *body;
+	size_t n;
+
+	assert_int_equal(subca_jwk_to_json(k, &jwk), SUBCA_OK);
+	EVP_PKEY_free(k);
+	text = json_dumps(jwk, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(jwk);
+	assert_non_null(text);
+	text[strlen(text) - 1] = '\0'; /* drop the closing brace */
+	n = strlen(text) + strlen(extra) + 256;
+	body = malloc(n);
+	snprintf(body, n,
+		 "{\"name\":\"%s\",\"type\":\"jwk\",\"jwk\":%s%s},"
+		 "\"policy\":{\"version\":1,\"allow_all_names\":true}}",
+		 name, text, extra);
+	free(text);
+	return body;
+}
+
+static size_t prov_count(struct fx *f)
+{
+	json_t *j = get_json(f, PROV_PATH, NULL);
+	size_t n = json_array_size(json_object_get(j, "provisioners"));
+
+	json_decref(j);
+	return n;
+}
+
+static void test_provisioners_add_list_and_remove_through_the_admin_api(void **state)
+{
+	struct fx *f = *state;
+	struct subca_request r;
+	struct subca_provisioner_rec rec = {0};
+	static const char add[] =
+		"{\"type\":\"apikey\",\"name\":\"ci\",\"policy\":{\"max_days\":30,"
+		"\"dns\":[\"*.example.com\"],\"version\":1}}";
+	char key[SUBCA_CREDENTIAL_SIZE], hash[SUBCA_CREDENTIAL_HASH_SIZE];
+	char *jwk = jwk_body("deploy", "");
+	json_t *j, *item;
+
+	j = post_json(f, f->global, PROV_PATH, add, 201);
+	item = json_object_get(j, "provisioner");
+	assert_string_equal(json_string_value(json_object_get(item, "name")), "ci");
+	assert_string_equal(json_string_value(json_object_get(item, "type")), "apikey");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(item, "policy"),
+							    "max_days")),
+			 30);
+	assert_null(json_object_get(item, "jwk"));
+	assert_int_equal(subca_credential_validate(SUBCA_SECRET_APIKEY,
+						   json_string_value(json_object_get(j, "api_key"))),
+			 SUBCA_OK);
+	snprintf(key, sizeof(key), "%s", json_string_value(json_object_get(j, "api_key")));
+	json_decref(j);
+	/* the store holds the key's hash (what /sign looks up) and the
+	 * policy in canonical form, not as sent */
+	assert_int_equal(subca_credential_hash(key, strlen(key), hash), SUBCA_OK);
+	assert_int_equal(f->store->ops->provisioner_get_by_key_hash(f->store, 1, hash, &rec),
+			 SUBCA_OK);
+	assert_string_equal(rec.name, "ci");
+	assert_string_equal(rec.policy,
+			    "{\"version\":1,\"dns\":[\"*.example.com\"],\"max_days\":30}");
+	subca_provisioner_rec_cleanup(&rec);
+
+	j = post_json(f, f->global, PROV_PATH, jwk, 201);
+	item = json_object_get(j, "provisioner");
+	assert_string_equal(json_string_value(json_object_get(item, "type")), "jwk");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(item, "jwk"),
+							      "kty")),
+			    "EC");
+	assert_null(json_object_get(j, "api_key"));
+	json_decref(j);
+
+	/* the key is shown once: never in the list */
+	run(f, &r, f->global, "GET", PROV_PATH, NULL, NULL, 0);
+	assert_int_equal(r.status, 200);
+	assert_null(memmem(r.out.p, r.out.len, key, strlen(key)));
+	assert_null(memmem(r.out.p, r.out.len, hash, strlen(hash)));
+	j = body_json(&r);
+	assert_int_equal(json_array_size(json_object_get(j, "provisioners")), 2);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(j, "provisioners"), 0), "name")),
+			    "ci");
+	json_decref(j);
+	subca_request_cleanup(&r);
+
+	/* a name taken in the authority */
+	run(f, &r, f->global, "POST", PROV_PATH, NULL, add, strlen(add));
+	assert_problem(&r, 409, "urn:subca:error:exists",
+		       "provisioner \"ci\" already exists");
+	subca_request_cleanup(&r);
+
+	run(f, &r, f->global, "DELETE", PROV_PATH "/ci", NULL, NULL, 0);
+	assert_int_equal(r.status, 200);
+	subca_request_cleanup(&r);
+	assert_int_equal(prov_count(f), 1);
+	assert_int_equal(f->store->ops->provisioner_get_by_key_hash(f->store, 1, hash, &rec),
+			 SUBCA_E_NOT_FOUND);
+	run(f, &r, f->global, "DELETE", PROV_PATH "/ci", NULL, NULL, 0);
+	assert_problem(&r, 404, "urn:subca:error:not_found", "no provisioner \"ci\"");
+	subca_request_cleanup(&r);
+
+	/* audited with the request's actor */
+	j = get_json(f, "/admin/v1/audit", "authority=demo&limit=3");
+	item = json_array_get(json_object_get(j, "entries"), 0);
+	assert_string_equal(json_string_value(json_object_get(item, "action")),
+			    "provisioner.remove");
+	assert_string_equal(json_string_value(json_object_get(item, "actor")), "token:1");
+	item = json_array_get(json_object_get(j, "entries"), 2);
+	assert_string_equal(json_string_value(json_object_get(item, "action")),
+			    "provisioner.add");
+	json_decref(j);
+	subca_wipe(key, sizeof(key));
+	free(jwk);
+}
+
+static void test_provisioner_routes_keep_to_the_token_scope(void **state)
+{
+	struct fx *f = *state;
+	struct subca_request r;
+	static const char add[] =
+		"{\"name\":\"ci\",\"type\":\"apikey\",\"policy\":{\"version\":1,"
+		"\"allow_all_names\":true}}";
+	json_t *j;
+
+	run(f, &r, f->scoped, "GET", "/admin/v1/authorities/other/provisioners", NULL, NULL, 0);
+	assert_problem(&r, 404, "urn:subca:error:not_found", "no authority named \"other\"");
+	subca_request_cleanup(&r);
+	run(f, &r, f->scoped, "POST", "/admin/v1/authorities/other/provisioners", NULL, add,
+	    strlen(add));
+	assert_problem(&r, 404, "urn:subca:error:not_found", "no authority named \"other\"");
+	subca_request_cleanup(&r);
+	j = post_json(f, f->global, "/admin/v1/authorities/other/provisioners", add, 201);
+	json_decref(j);
+	run(f, &r, f->scoped, "DELETE", "/admin/v1/authorities/other/provisioners/ci", NULL, NULL,
+	    0);
+	assert_problem(&r, 404, "urn:subca:error:not_found", "no authority named \"other\"");
+	subca_request_cleanup(&r);
+	/* the TLS authority is no tenant */
+	run(f, &r, f->global, "GET", "/admin/v1/authorities/tls/provisioners", NULL, NULL, 0);
+	assert_int_equal(r.status, 404);
+	subca_request_cleanup(&r);
+	/* its own authority: allowed */
+	j = post_json(f, f->scoped, PROV_PATH, add, 201);
+	json_decref(j);
+	run(f, &r, f->scoped, "DELETE", PROV_PATH "/ci", NULL, NULL, 0);
+	assert_int_equal(r.status, 200);
+	subca_request_cleanup(&r);
+	assert_int_equal(prov_count(f), 0);
+}
+
+static void test_provisioner_add_refuses_bad_json(void **state)
+{
+	struct fx *f = *state;
+	static const struct {
+		const char *body, *type, *needle;
+	} cases[] = {
+		{"[]", "invalid_argument", "must be a JSON object"},
+		{"{\"type\":\"apikey\",\"policy\":{\"version\":1}}", "invalid_argument",
+		 "member \"name\" is required"},
+		{"{\"name\":\"Bad_Name\",\"type\":\"apikey\",\"policy\":{\"version\":1}}",
+		 "bad_name", "provisioner name"},
+		{"{\"name\":\"p\",\"type\":\"acme\",\"policy\":{\"version\":1}}",
+		 "invalid_argument", "member \"type\" must be"},
+		{"{\"name\":\"p\",\"policy\":{\"version\":1}}", "invalid_argument",
+		 "member \"type\" must be"},
+		{"{\"name\":\"p\",\"type\":\"apikey\",\"colour\":1,\"policy\":{}}",
+		 "invalid_argument", "unknown member \"colour\""},
+		{"{\"name\":\"p\",\"type\":\"apikey\"}", "invalid_argument",
+		 "member \"policy\" is required"},
+		{"{\"name\":\"p\",\"type\":\"apikey\",\"policy\":[1]}", "invalid_argument",
+		 "member \"policy\" must be an object"},
+		{"{\"name\":\"p\",\"type\":\"apikey\",\"policy\":{\"dns\":[\"a.example\"]}}",
+		 "invalid_argument", "lacks \"version\""},
+		{"{\"name\":\"p\",\"type\":\"apikey\",\"policy\":{\"version\":1,\"colour\":1}}",
+		 "invalid_argument", "unknown policy member \"colour\""},
+		{"{\"name\":\"p\",\"type\":\"apikey\",\"policy\":{\"version\":1,\"max_days\":\"9\"}}",
+		 "invalid_argument", "policy member \"max_days\" must be an integer"},
+		{"{\"name\":\"p\",\"type\":\"apikey\",\"policy\":{\"version\":1,"
+		 "\"dns\":[\"a..example\"]}}",
+		 "invalid_argument", "a..example"},
+		{"{\"name\":\"p\",\"type\":\"apikey\",\"jwk\":{},\"policy\":{\"version\":1}}",
+		 "invalid_argument", "member \"jwk\" is only for type \"jwk\""},
+		{"{\"name\":\"p\",\"type\":\"jwk\",\"policy\":{\"version\":1}}",
+		 "invalid_argument", "member \"jwk\" (the public JWK) is required"},
+		{"{\"name\":\"p\",\"type\":\"jwk\",\"jwk\":\"x\",\"policy\":{\"version\":1}}",
+		 "invalid_argument", "member \"jwk\" must be a JWK object"},
+		{"{\"name\":\"p\",\"type\":\"jwk\",\"jwk\":{\"kty\":\"EC\"},"
+		 "\"policy\":{\"version\":1}}",
+		 "bad_jwk", "crv"},
+	};
+	struct subca_request r;
+	char *priv = jwk_body("p", ",\"d\":\"AAAA\"");
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char type[64];
+
+		snprintf(type, sizeof(type), "urn:subca:error:%s", cases[i].type);
+		run(f, &r, f->global, "POST", PROV_PATH, NULL, cases[i].body,
+		    strlen(cases[i].body));
+		assert_problem(&r, 400, type, cases[i].needle);
+		subca_request_cleanup(&r);
+	}
+	/* a JWK with a private member: refused, its value never echoed */
+	run(f, &r, f->global, "POST", PROV_PATH, NULL, priv, strlen(priv));
+	assert_problem(&r, 400, "urn:subca:error:private_key", "\"d\"");
+	assert_null(memmem(r.out.p, r.out.len, "AAAA", 4));
+	subca_request_cleanup(&r);
+	free(priv);
+	/* nothing was stored or audited */
+	assert_int_equal(prov_count(f), 0);
+	/* and an unknown authority or provisioner is a 404 */
+	run(f, &r, f->global, "POST", "/admin/v1/authorities/nosuch/provisioners", NULL, "{}", 2);
+	assert_problem(&r, 404, "urn:subca:error:not_found", "no authority named \"nosuch\"");
+	subca_request_cleanup(&r);
+	run(f, &r, f->global, "DELETE", PROV_PATH "/No_Such", NULL, NULL, 0);
+	assert_problem(&r, 404, "urn:subca:error:not_found", "no provisioner");
+	subca_request_cleanup(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -726,6 +972,9 @@ int main(void)
 		T(test_admin_api_refuses_bad_json),
 		T(test_intermediate_request_json_is_strict),
 		T(test_admin_api_body_caps),
+		T(test_provisioners_add_list_and_remove_through_the_admin_api),
+		T(test_provisioner_routes_keep_to_the_token_scope),
+		T(test_provisioner_add_refuses_bad_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
