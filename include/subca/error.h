@@ -13,6 +13,7 @@
 #define SUBCA_ERROR_H
 
 #include <stddef.h>
+#include <string.h>
 
 #define SUBCA_MUST_CHECK __attribute__((warn_unused_result))
 #define SUBCA_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -72,6 +73,14 @@ const char *subca_error_reason(void);
 const char *subca_error_hint_text(void);
 const char *subca_error_file(void);
 int subca_error_line(void);
+
+/*
+ * A printable copy of the `n` bytes at `s` for an error reason: bytes
+ * outside printable ASCII become '?', and text longer than `len` - 1 ends in
+ * "...". Returns `buf`. For untrusted values named in reasons.
+ */
+const char *subca_shown(const char *s, size_t n, char *buf, size_t len);
+#define SUBCA_SHOWN(s, buf) subca_shown((s), strlen(s), (buf), sizeof(buf))
 
 /* Static facts about a code. */
 const char *subca_error_name(enum subca_code code);  /* "NOT_CA" */

@@ -80,6 +80,14 @@ SUBCA_MUST_CHECK subca_result cli_parse_int(const char *opt, const char *s,
 SUBCA_MUST_CHECK subca_result cli_passphrase(const struct cli *cli,
 					     struct subca_buf *out);
 
+/*
+ * A private key from a PEM file the operator names (offline signer, token
+ * minting), read into wiped memory. An encrypted key makes OpenSSL ask for
+ * its passphrase on the terminal. *out owned by the caller.
+ */
+SUBCA_MUST_CHECK subca_result cli_load_private_key(const char *path,
+						   EVP_PKEY **out);
+
 /* A growable list of option values (--san, --permit-dns...). */
 struct cli_list {
 	const char *v[64];

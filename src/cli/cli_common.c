@@ -4,7 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/pem.h>
+
 #include "cli.h"
+#include "subca/ossl.h"
 #include "subca/alloc.h"
 #include "subca/limits.h"
 
@@ -174,5 +177,21 @@ subca_result cli_list_add(struct cli_list *l, const char *opt,
 		     "too many %s values (at most %zu)", opt,
 		     sizeof(l->v) / sizeof(l->v[0]));
 	l->v[l->n++] = value;
+	return SUBCA_OK;
+}
+
+subca_result cli_load_private_key(const char *path, EVP_PKEY **out)
+{
+	SUBCA_BUF_AUTO struct subca_buf pem = {0};
+	SUBCA_AUTO(BIO) BIO *bio = NULL;
+
+	SUBCA_TRY(subca_file_read(path, SUBCA_MAX_KEY_INPUT, &pem));
+	pem.secret = true;
+	bio = BIO_new_mem_buf(pem.p, (int)pem.len);
+	SUBCA_OSSL(bio != NULL, SUBCA_E_NOMEM, "out of memory");
+	*out = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	SUBCA_OSSL(*out != NULL, SUBCA_E_INVALID_ARGUMENT,
+		   "%s is not a PEM private key (or its passphrase was wrong)",
+		   path);
 	return SUBCA_OK;
 }

@@ -17,24 +17,6 @@ struct cli_sign_opts {
 	struct subca_sign_intermediate_opts so;
 };
 
-/* The root private key, read into wiped memory. An encrypted key makes
- * OpenSSL ask for its passphrase on the terminal. */
-static subca_result cli_load_root_key(const char *path, EVP_PKEY **out)
-{
-	SUBCA_BUF_AUTO struct subca_buf pem = {0};
-	SUBCA_AUTO(BIO) BIO *bio = NULL;
-
-	SUBCA_TRY(subca_file_read(path, SUBCA_MAX_KEY_INPUT, &pem));
-	pem.secret = true;
-	bio = BIO_new_mem_buf(pem.p, (int)pem.len);
-	SUBCA_OSSL(bio != NULL, SUBCA_E_NOMEM, "out of memory");
-	*out = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-	SUBCA_OSSL(*out != NULL, SUBCA_E_INVALID_ARGUMENT,
-		   "%s is not a PEM private key (or its passphrase was wrong)",
-		   path);
-	return SUBCA_OK;
-}
-
 /* The root certificate: the certificate in the file whose key is the root
  * key (the file may be a bundle). */
 static subca_result cli_load_root_cert(const char *path, EVP_PKEY *key,
@@ -71,7 +53,7 @@ static subca_result cli_sign(const struct cli_sign_opts *o)
 
 	SUBCA_TRY(subca_file_read(o->csr, SUBCA_MAX_CSR_INPUT, &csr_in));
 	SUBCA_TRY(subca_certin_parse_csr(subca_buf_slice(&csr_in), &csr));
-	SUBCA_TRY(cli_load_root_key(o->root_key, &key));
+	SUBCA_TRY(cli_load_private_key(o->root_key, &key));
 	SUBCA_TRY(cli_load_root_cert(o->root_cert, key, &root));
 	SUBCA_TRY(subca_signer_sign_intermediate(root, key, csr, &o->so,
 						 &cert));

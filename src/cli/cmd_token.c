@@ -25,24 +25,6 @@ struct cli_token_opts {
 	char aud_buf[SUBCA_MAX_URL + 1];
 };
 
-/* The provisioner's private key, read into wiped memory. An encrypted key
- * makes OpenSSL ask for its passphrase on the terminal. */
-static subca_result cli_token_key(const char *path, EVP_PKEY **out)
-{
-	SUBCA_BUF_AUTO struct subca_buf pem = {0};
-	SUBCA_AUTO(BIO) BIO *bio = NULL;
-
-	SUBCA_TRY(subca_file_read(path, SUBCA_MAX_KEY_INPUT, &pem));
-	pem.secret = true;
-	bio = BIO_new_mem_buf(pem.p, (int)pem.len);
-	SUBCA_OSSL(bio != NULL, SUBCA_E_NOMEM, "out of memory");
-	*out = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-	SUBCA_OSSL(*out != NULL, SUBCA_E_INVALID_ARGUMENT,
-		   "%s is not a PEM private key (or its passphrase was wrong)",
-		   path);
-	return SUBCA_OK;
-}
-
 /* "300", "300s", "5m", "2m30s": 1 to SUBCA_TOKEN_MAX_LIFETIME seconds. */
 static subca_result cli_token_ttl(const char *s, long *out)
 {
@@ -146,7 +128,7 @@ int cmd_token(struct cli *cli, int argc, char **argv)
 	if (rv != SUBCA_OK)
 		return cli_fail(rv);
 	o.p.now = cli->ctx.now;
-	rv = cli_token_key(o.key_file, &key);
+	rv = cli_load_private_key(o.key_file, &key);
 	if (rv == SUBCA_OK)
 		rv = subca_token_mint(key, &o.p, &tok);
 	if (rv != SUBCA_OK)

@@ -30,19 +30,6 @@ SUBCA__DEFINE_AUTO(GENERAL_NAME, GENERAL_NAME_free)
 SUBCA__DEFINE_AUTO(GENERAL_SUBTREE, GENERAL_SUBTREE_free)
 SUBCA__DEFINE_AUTO(ASN1_BIT_STRING, ASN1_BIT_STRING_free)
 
-/* A printable excerpt of an untrusted value, safe to put in a reason. */
-static const char *subca__shown(const char *v, char *buf, size_t len)
-{
-	size_t i;
-
-	for (i = 0; v[i] != '\0' && i + 4 < len; i++)
-		buf[i] = (v[i] >= 0x20 && v[i] < 0x7f) ? v[i] : '?';
-	if (v[i] != '\0' && i >= 3) {
-		memcpy(buf + i - 3, "...", 3);
-	}
-	buf[i] = '\0';
-	return buf;
-}
 
 /* ---- subject ----------------------------------------------------------- */
 
@@ -88,7 +75,7 @@ static subca_result subca__country_check(const char *c)
 	SUBCA_ENSURE(ok, SUBCA_E_INVALID_ARGUMENT,
 		     "country \"%s\" must be two upper-case letters A-Z "
 		     "(ISO 3166-1 alpha-2, e.g. US)",
-		     subca__shown(c, shown, sizeof(shown)));
+		     SUBCA_SHOWN(c, shown));
 	return SUBCA_OK;
 }
 
@@ -180,7 +167,7 @@ static subca_result subca__dns_check(const char *label, const char *v,
 	const char *s = (dot_ok && v[0] == '.') ? v + 1 : v;
 	size_t n = strnlen(s, SUBCA__DNS_MAX + 1);
 
-	subca__shown(v, shown, sizeof(shown));
+	SUBCA_SHOWN(v, shown);
 	SUBCA_ENSURE(strchr(v, '*') == NULL, SUBCA_E_BAD_NAME,
 		     "%s \"%s\": wildcards are not allowed in name constraints; "
 		     "use \".example.com\" for subdomains only, \"example.com\" "
@@ -221,7 +208,7 @@ static subca_result subca__email_check(const char *label, const char *v)
 	if (at == NULL)
 		return subca__dns_check(label, v, true);
 	ln = (size_t)(at - v);
-	subca__shown(v, shown, sizeof(shown));
+	SUBCA_SHOWN(v, shown);
 	SUBCA_ENSURE(ln > 0 && ln <= SUBCA__LOCAL_MAX, SUBCA_E_BAD_NAME,
 		     "%s \"%s\": the part before @ must be 1 to %d characters",
 		     label, shown, SUBCA__LOCAL_MAX);
@@ -268,7 +255,7 @@ static subca_result subca__cidr_parse(const char *label, const char *v,
 	int alen = v6 ? 16 : 4, prefix = 0;
 	size_t an;
 
-	subca__shown(v, shown, sizeof(shown));
+	SUBCA_SHOWN(v, shown);
 	SUBCA_ENSURE(slash != NULL, SUBCA_E_BAD_NAME,
 		     "%s \"%s\" needs a prefix length, e.g. %s", label, shown,
 		     v6 ? "2001:db8::/32" : "10.0.0.0/8");

@@ -29,21 +29,6 @@
 
 /* ---- name text validation ---------------------------------------------- */
 
-/* Copy `s` for a reason string: non-printable bytes as '?', capped. */
-static const char *subca__shown(const char *s, char *buf, size_t len)
-{
-	size_t i = 0;
-
-	for (; s[i] != '\0' && i + 1 < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		buf[i] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
-	}
-	buf[i] = '\0';
-	if (s[i] != '\0' && len > 4)
-		memcpy(buf + len - 4, "...", 4);
-	return buf;
-}
 
 /* IA5 text without spaces or control characters (RFC 5280 4.2.1.6). */
 static bool subca__ia5_clean(const char *s)
@@ -145,7 +130,7 @@ static subca_result subca__ip_name(const char *v, GENERAL_NAME **out)
 	ERR_clear_error();
 	SUBCA_ENSURE(ip != NULL, SUBCA_E_BAD_NAME,
 		     "\"%s\" is not an IPv4 or IPv6 address",
-		     subca__shown(v, shown, sizeof(shown)));
+		     SUBCA_SHOWN(v, shown));
 	gn = GENERAL_NAME_new();
 	if (gn == NULL) {
 		ASN1_OCTET_STRING_free(ip);
@@ -197,7 +182,7 @@ static subca_result subca__ia5_check(int type, const char *v)
 {
 	char shown[80];
 
-	subca__shown(v, shown, sizeof(shown));
+	SUBCA_SHOWN(v, shown);
 	switch (type) {
 	case GEN_DNS:
 		SUBCA_ENSURE(subca__dns_valid(v, true), SUBCA_E_BAD_NAME,
@@ -227,7 +212,7 @@ subca_result subca_name_check(int type, const char *v)
 		SUBCA_ENSURE((unsigned char)*p >= 0x20 && *p != 0x7f,
 			     SUBCA_E_BAD_NAME,
 			     "name \"%s\" contains a control character",
-			     subca__shown(v, shown, sizeof(shown)));
+			     SUBCA_SHOWN(v, shown));
 	return subca__ia5_check(type, v);
 }
 
@@ -243,10 +228,10 @@ static subca_result subca__san_parse(const char *text, GENERAL_NAME **out)
 			     SUBCA_E_BAD_NAME,
 			     "subject alternative name \"%s\" contains a "
 			     "control character",
-			     subca__shown(text, shown, sizeof(shown)));
+			     SUBCA_SHOWN(text, shown));
 	SUBCA_ENSURE(*v != '\0', SUBCA_E_BAD_NAME,
 		     "empty subject alternative name \"%s\"",
-		     subca__shown(text, shown, sizeof(shown)));
+		     SUBCA_SHOWN(text, shown));
 	if (type == GEN_IPADD)
 		return subca__ip_name(v, out);
 	SUBCA_TRY(subca__ia5_check(type, v));
@@ -372,7 +357,7 @@ static subca_result subca__cn_subject(const char *cn, X509_NAME **out)
 		SUBCA_ENSURE((unsigned char)*p >= 0x20 && *p != 0x7f,
 			     SUBCA_E_BAD_NAME,
 			     "common name \"%s\" contains a control character",
-			     subca__shown(cn, shown, sizeof(shown)));
+			     SUBCA_SHOWN(cn, shown));
 	/* RFC 5280 Appendix A: ub-common-name INTEGER ::= 64 */
 	SUBCA_ENSURE(len > 0 && len <= SUBCA__MAX_CN, SUBCA_E_BAD_NAME,
 		     "common name must be 1 to %d characters, got %zu",
@@ -382,7 +367,7 @@ static subca_result subca__cn_subject(const char *cn, X509_NAME **out)
 					      (const unsigned char *)cn, -1,
 					      -1, 0),
 		   SUBCA_E_BAD_NAME, "common name \"%s\" is not valid UTF-8",
-		   subca__shown(cn, shown, sizeof(shown)));
+		   SUBCA_SHOWN(cn, shown));
 	*out = subca_steal(&n);
 	return SUBCA_OK;
 }
@@ -514,7 +499,7 @@ static void subca__gn_text(const GENERAL_NAME *gn, char *buf, size_t len)
 		char shown[128];
 
 		snprintf(buf, len, "%s:%s", kind,
-			 subca__shown(raw, shown, sizeof(shown)));
+			 SUBCA_SHOWN(raw, shown));
 	}
 }
 
@@ -724,7 +709,7 @@ static subca_result subca__url_name(const char *url, const char *what,
 
 	SUBCA_ENSURE(subca__uri_valid(url), SUBCA_E_INVALID_ARGUMENT,
 		     "%s \"%s\" is not a valid URL", what,
-		     subca__shown(url, shown, sizeof(shown)));
+		     SUBCA_SHOWN(url, shown));
 	return subca__ia5_name(GEN_URI, url, out);
 }
 

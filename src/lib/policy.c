@@ -49,21 +49,6 @@ struct subca__cidr {
 
 /* ---- text helpers ------------------------------------------------------- */
 
-/* Printable copy of `s` for a reason, capped. */
-static const char *subca__shown(const char *s, char *buf, size_t len)
-{
-	size_t i = 0;
-
-	for (; s[i] != '\0' && i + 1 < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		buf[i] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
-	}
-	buf[i] = '\0';
-	if (s[i] != '\0' && len > 4)
-		memcpy(buf + len - 4, "...", 4);
-	return buf;
-}
 
 /* "a, b, c" of a list for a reason, capped at `len`. */
 static const char *subca__list(struct subca_names l, char *buf, size_t len)
@@ -103,7 +88,7 @@ static subca_result subca__cidr_parse(const char *s, struct subca__cidr *out)
 	ASN1_OCTET_STRING *ip;
 	int prefix = -1;
 
-	subca__shown(s, shown, sizeof(shown));
+	SUBCA_SHOWN(s, shown);
 	SUBCA_ENSURE(alen > 0 && alen < sizeof(addr), SUBCA_E_INVALID_ARGUMENT,
 		     "policy IP range \"%s\" is not an address or CIDR", shown);
 	memcpy(addr, s, alen);
@@ -154,7 +139,7 @@ static subca_result subca__dns_pattern_check(const char *pat)
 
 	SUBCA_ENSURE(pat[0] != '.' || pat[1] != '*', SUBCA_E_INVALID_ARGUMENT,
 		     "policy rule dns: \"%s\" mixes a suffix and a wildcard",
-		     subca__shown(pat, shown, sizeof(shown)));
+		     SUBCA_SHOWN(pat, shown));
 	/* subca_name_check allows one leading "*." as in "*.example.com" */
 	if (subca_name_check(GEN_DNS, host) != SUBCA_OK)
 		return subca__rule_error("dns");
@@ -173,7 +158,7 @@ static subca_result subca__email_pattern_check(const char *pat)
 	SUBCA_ENSURE(strchr(pat + 1, '*') == NULL && strchr(pat + 1, '@') == NULL,
 		     SUBCA_E_INVALID_ARGUMENT,
 		     "policy rule emails: \"%s\" must be \"@\" and a domain",
-		     subca__shown(pat, shown, sizeof(shown)));
+		     SUBCA_SHOWN(pat, shown));
 	if (subca_name_check(GEN_DNS, pat + 1) != SUBCA_OK)
 		return subca__rule_error("emails");
 	return SUBCA_OK;
@@ -351,7 +336,7 @@ static subca_result subca__name_check(const struct subca_policy *p,
 
 	if (subca__name_allowed(p, n, &list, &rule))
 		return SUBCA_OK;
-	subca__shown(n->text, shown, sizeof(shown));
+	SUBCA_SHOWN(n->text, shown);
 	SUBCA_ENSURE(list.n > 0, SUBCA_E_POLICY,
 		     "%s:%s is not allowed by the policy (rule: %s is empty, "
 		     "so no %s names are allowed)",

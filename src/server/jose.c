@@ -69,24 +69,7 @@ const char *subca_jws_alg_name(enum subca_jws_alg alg)
 	return (size_t)alg < SUBCA__NALGS ? subca__algs[alg].name : "unknown";
 }
 
-/* Printable, capped copy of untrusted text for a reason. */
-static const char *subca__shown(const char *s, size_t n, char *buf,
-				size_t len)
-{
-	size_t i = 0;
 
-	for (; i < n && i + 1 < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		buf[i] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
-	}
-	buf[i] = '\0';
-	if (i < n && len > 4)
-		memcpy(buf + len - 4, "...", 4);
-	return buf;
-}
-
-#define SUBCA__SHOWN(s, buf) subca__shown((s), strlen(s), (buf), sizeof(buf))
 
 /* ---- base64url ---------------------------------------------------------- */
 
@@ -303,7 +286,7 @@ static subca_result subca__jwk_ec(const json_t *jwk, EVP_PKEY **out)
 			a = &subca__algs[i];
 	SUBCA_ENSURE(a != NULL, SUBCA_E_UNSUPPORTED_KEY,
 		     "the JWK's curve \"%s\" is not supported (P-256, P-384)",
-		     SUBCA__SHOWN(json_string_value(crv), shown));
+		     SUBCA_SHOWN(json_string_value(crv), shown));
 	SUBCA_TRY(subca__jwk_bytes(jwk, "x", a->coord, &x));
 	SUBCA_TRY(subca__jwk_bytes(jwk, "y", a->coord, &y));
 	/* RFC 7518 6.2.1.2: full-length coordinates, leading zeros kept */
@@ -339,7 +322,7 @@ static subca_result subca__jwk_okp(const json_t *jwk, EVP_PKEY **out)
 	SUBCA_ENSURE(strcmp(json_string_value(crv), "Ed25519") == 0,
 		     SUBCA_E_UNSUPPORTED_KEY,
 		     "the JWK's curve \"%s\" is not supported (Ed25519)",
-		     SUBCA__SHOWN(json_string_value(crv), shown));
+		     SUBCA_SHOWN(json_string_value(crv), shown));
 	SUBCA_TRY(subca__jwk_bytes(jwk, "x", 32, &x));
 	SUBCA_ENSURE(x.len == 32, SUBCA_E_BAD_JWK,
 		     "the JWK's Ed25519 key is %zu bytes; it must be 32 "
@@ -422,7 +405,7 @@ static subca_result subca__jwk_optional(const json_t *jwk, EVP_PKEY *key)
 		     SUBCA_E_BAD_JWK,
 		     "the JWK's \"alg\" %s is not the algorithm of its key (%s)",
 		     json_is_string(alg)
-			     ? SUBCA__SHOWN(json_string_value(alg), shown)
+			     ? SUBCA_SHOWN(json_string_value(alg), shown)
 			     : "(not a string)",
 		     subca_jws_alg_name(a));
 	return SUBCA_OK;
@@ -461,7 +444,7 @@ subca_result subca_jwk_from_json(const json_t *jwk, EVP_PKEY **out)
 	else
 		SUBCA_BAIL(SUBCA_E_UNSUPPORTED_KEY,
 			   "the JWK key type \"%s\" is not supported (EC, "
-			   "OKP, RSA)", SUBCA__SHOWN(t, shown));
+			   "OKP, RSA)", SUBCA_SHOWN(t, shown));
 	SUBCA_TRY(subca__jwk_optional(jwk, key));
 	*out = subca_steal(&key);
 	return SUBCA_OK;
@@ -678,10 +661,10 @@ static subca_result subca__header_alg(const json_t *h, enum subca_jws_alg *out)
 	SUBCA_ENSURE(strncmp(alg, "HS", 2) != 0, SUBCA_E_UNSUPPORTED_ALG,
 		     "the JWS alg \"%s\" (a shared-secret MAC) is refused; "
 		     "use ES256, ES384, EdDSA or RS256",
-		     SUBCA__SHOWN(alg, shown));
+		     SUBCA_SHOWN(alg, shown));
 	SUBCA_BAIL(SUBCA_E_UNSUPPORTED_ALG,
 		   "the JWS alg \"%s\" is not supported (ES256, ES384, EdDSA, "
-		   "RS256)", SUBCA__SHOWN(alg, shown));
+		   "RS256)", SUBCA_SHOWN(alg, shown));
 }
 
 /* RFC 7515 4.1.11: a recipient MUST reject a JWS whose "crit" lists an
@@ -704,7 +687,7 @@ static subca_result subca__header_crit(const json_t *h)
 		   "JWS extension (RFC 7515 4.1.11)",
 		   json_is_string(first) ? "\"" : "",
 		   json_is_string(first)
-			   ? SUBCA__SHOWN(json_string_value(first), shown)
+			   ? SUBCA_SHOWN(json_string_value(first), shown)
 			   : "a non-string",
 		   json_is_string(first) ? "\"" : "");
 }
@@ -1147,7 +1130,7 @@ subca_result subca_token_peek(struct subca_slice token, struct subca_token *out)
 			     strcasecmp(out->jws.typ, "application/jwt") == 0,
 		     SUBCA_E_BAD_TOKEN,
 		     "the token's typ \"%s\" is not JWT",
-		     SUBCA__SHOWN(out->jws.typ ? out->jws.typ : "", shown));
+		     SUBCA_SHOWN(out->jws.typ ? out->jws.typ : "", shown));
 	return subca__claims_parse(out);
 }
 
@@ -1162,7 +1145,7 @@ static subca_result subca__token_key(const struct subca_token *t,
 	SUBCA_ENSURE(strcmp(t->kid, tp) == 0, SUBCA_E_JWS_SIGNATURE,
 		     "the token's kid \"%s\" is not the provisioner key (%s): "
 		     "it was signed with another key",
-		     SUBCA__SHOWN(t->kid, shown), tp);
+		     SUBCA_SHOWN(t->kid, shown), tp);
 	return SUBCA_OK;
 }
 
@@ -1180,7 +1163,7 @@ static subca_result subca__token_aud(const struct subca_token *t,
 		SUBCA_ENSURE(strcmp(json_string_value(aud), audience) == 0,
 			     SUBCA_E_TOKEN_AUDIENCE,
 			     "the token is for \"%s\", not for \"%s\"",
-			     SUBCA__SHOWN(json_string_value(aud), shown),
+			     SUBCA_SHOWN(json_string_value(aud), shown),
 			     audience);
 		return SUBCA_OK;
 	}

@@ -154,3 +154,20 @@ enum subca_code subca_error_from_name(const char *name)
 			return (enum subca_code)c;
 	return SUBCA_E_INTERNAL;
 }
+
+const char *subca_shown(const char *s, size_t n, char *buf, size_t len)
+{
+	size_t i = 0;
+
+	if (len == 0)
+		return buf;
+	for (; i < n && i + 1 < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		buf[i] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
+	}
+	buf[i] = '\0';
+	if (i < n && len > 4)
+		memcpy(buf + len - 4, "...", 4);
+	return buf;
+}

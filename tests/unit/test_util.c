@@ -47,6 +47,19 @@ static void test_error_reason_is_truncated_not_overflowed(void **state)
 	assert_int_equal(strlen(subca_error_reason()), SUBCA_ERROR_REASON_MAX - 1);
 }
 
+static void test_shown_makes_untrusted_text_printable_and_caps_it(void **state)
+{
+	char buf[8];
+
+	assert_string_equal(SUBCA_SHOWN("abc", buf), "abc");
+	assert_string_equal(subca_shown("a\nb\x01\xff", 5, buf, sizeof(buf)), "a?b??");
+	/* 7 characters fit; more end in "..." */
+	assert_string_equal(SUBCA_SHOWN("1234567", buf), "1234567");
+	assert_string_equal(SUBCA_SHOWN("12345678", buf), "1234...");
+	/* a length stops at embedded bytes, not at a NUL */
+	assert_string_equal(subca_shown("xy", 1, buf, sizeof(buf)), "x");
+}
+
 static void test_buf_append_stops_at_max_and_leaves_buffer_unchanged(void **state)
 {
 	SUBCA_BUF_AUTO struct subca_buf b = {0};
@@ -169,6 +182,7 @@ int main(void)
 		cmocka_unit_test(test_error_set_keeps_code_reason_and_hint),
 		cmocka_unit_test(test_error_categories_map_to_status_and_exit_code),
 		cmocka_unit_test(test_error_reason_is_truncated_not_overflowed),
+		cmocka_unit_test(test_shown_makes_untrusted_text_printable_and_caps_it),
 		cmocka_unit_test(test_buf_append_stops_at_max_and_leaves_buffer_unchanged),
 		cmocka_unit_test(test_buf_printf_formats_within_limit),
 		cmocka_unit_test(test_buf_secret_is_wiped_and_reusable),
