@@ -26,15 +26,9 @@ CA=$T/tls-root.pem
 GLOBAL=$(cat "$W/global.tok" 2>/dev/null)
 
 start() {
-	("$SUBCA" serve --listen "127.0.0.1:$PORT" --workers 2 \
-		--tls-authority server-tls --tls-root-out "$CA" 2>"$T/serve.log" &
-	 echo $! >"$T/serve.pid"; wait $!) &
-	local i
-	for i in $(seq 1 100); do
-		grep -q "listening on" "$T/serve.log" 2>/dev/null && break
-		sleep 0.1
-	done
-	cat "$T/serve.pid" >>"$T/pids"
+	start_server "$T/serve.log" --listen "127.0.0.1:$PORT" --workers 2 \
+		--tls-authority server-tls --tls-root-out "$CA"
+	cp "$T/serve.log.pid" "$T/serve.pid"
 	has "$T/serve.log" "listening on https://127.0.0.1:$PORT/"
 }
 step "subca serve starts" start
@@ -238,16 +232,9 @@ step "an admin client CA and a rogue one, each with a client certificate" client
 
 PORT2=$(free_port)
 mtls_start() {
-	("$SUBCA" serve --listen "127.0.0.1:$PORT2" --workers 1 \
-		--tls-authority server-tls --admin-client-ca "$W/adminca.crt" \
-		2>"$T/serve2.log" &
-	 echo $! >"$T/serve2.pid"; wait $!) &
-	local i
-	for i in $(seq 1 100); do
-		grep -q "listening on" "$T/serve2.log" 2>/dev/null && break
-		sleep 0.1
-	done
-	cat "$T/serve2.pid" >>"$T/pids"
+	start_server "$T/serve2.log" --listen "127.0.0.1:$PORT2" --workers 1 \
+		--tls-authority server-tls --admin-client-ca "$W/adminca.crt"
+	cp "$T/serve2.log.pid" "$T/serve2.pid"
 	has "$T/serve2.log" "listening on https://127.0.0.1:$PORT2/"
 }
 step "subca serve --admin-client-ca starts" mtls_start

@@ -23,15 +23,9 @@ PORT=$(free_port)
 CA=$T/tls-root.pem
 
 start() {
-	("$SUBCA" serve --listen "127.0.0.1:$PORT" --workers 1 \
-		--tls-authority server-tls --tls-root-out "$CA" 2>"$T/serve.log" &
-	 echo $! >"$T/serve.pid"; wait $!) &
-	local i
-	for i in $(seq 1 100); do
-		grep -q "listening on" "$T/serve.log" 2>/dev/null && break
-		sleep 0.1
-	done
-	cat "$T/serve.pid" >>"$T/pids"
+	start_server "$T/serve.log" --listen "127.0.0.1:$PORT" --workers 1 \
+		--tls-authority server-tls --tls-root-out "$CA"
+	cp "$T/serve.log.pid" "$T/serve.pid"
 	has "$T/serve.log" "listening on https://127.0.0.1:$PORT/"
 }
 step "subca serve starts" start

@@ -45,29 +45,6 @@ PORT=$(free_port)
 URL=https://127.0.0.1:$PORT
 CA=$T/tls-root.pem
 
-# start_server LOG ARGS...: start `subca serve` in the background and wait
-# for its "listening on" line. Its pid goes to LOG.pid (and $T/pids), its
-# exit status to LOG.rc once it exits (steps run in subshells, so the test
-# cannot `wait` for it itself).
-start_server() {
-	local log=$1 i
-	shift
-	rm -f "$log.pid" "$log.rc"
-	("$SUBCA" serve "$@" 2>"$log" &
-	 echo $! >"$log.pid"
-	 wait $!
-	 echo $? >"$log.rc") &
-	for i in $(seq 1 50); do [ -s "$log.pid" ] && break; sleep 0.1; done
-	cat "$log.pid" >>"$T/pids"
-	for i in $(seq 1 100); do
-		grep -q "subca: listening on https://" "$log" && return 0
-		[ ! -e "$log.rc" ] || break
-		sleep 0.1
-	done
-	sed 's/^/#   /' "$log" >&2
-	return 1
-}
-
 # exit_status LOG: wait (at most 15 s) for the server of LOG to exit; print
 # its exit status.
 exit_status() {

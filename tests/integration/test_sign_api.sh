@@ -37,25 +37,6 @@ URL=https://127.0.0.1:$PORT
 HOSTURL=https://dm.example.test:$PORT
 CA=$T/tls-root.pem
 
-start_server() {
-	local log=$1 i
-	shift
-	rm -f "$log.pid" "$log.rc"
-	("$SUBCA" serve "$@" 2>"$log" &
-	 echo $! >"$log.pid"
-	 wait $!
-	 echo $? >"$log.rc") &
-	for i in $(seq 1 50); do [ -s "$log.pid" ] && break; sleep 0.1; done
-	cat "$log.pid" >>"$T/pids"
-	for i in $(seq 1 100); do
-		grep -q "subca: listening on https://" "$log" && return 0
-		[ ! -e "$log.rc" ] || break
-		sleep 0.1
-	done
-	sed 's/^/#   /' "$log" >&2
-	return 1
-}
-
 serve() {
 	start_server "$T/serve.log" --listen "127.0.0.1:$PORT" --workers 4 \
 		--tls-authority server-tls --tls-root-out "$CA" \
