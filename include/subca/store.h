@@ -210,6 +210,11 @@ struct subca_store_ops {
 					 struct subca_authority_rec *r); /* sets id; name and subdomain are unique ignoring case (EXISTS names which) */
 	subca_result (*authority_get)(struct subca_store *st, const char *name,
 				      struct subca_authority_rec *out);
+	/* The authority whose subdomain is `sub` (ignoring case): host
+	 * routing. NOT_FOUND when none. */
+	subca_result (*authority_get_by_subdomain)(
+		struct subca_store *st, const char *sub,
+		struct subca_authority_rec *out);
 	subca_result (*authority_list)(struct subca_store *st,
 				       struct subca_authority_list *out);
 	subca_result (*authority_update)(struct subca_store *st,

@@ -219,24 +219,13 @@ void subca_response_problem(struct subca_request *r, subca_result code)
 static subca_result subca__by_subdomain(struct subca_request *req,
 					const char *sub)
 {
-	struct subca_authority_list l = {0};
+	struct subca_store *st = req->ctx.store;
 	subca_result rv;
 
-	/* A store lookup by subdomain would save the scan; the list is
-	 * small for now (one per tenant). */
-	SUBCA_TRY(req->ctx.store->ops->authority_list(req->ctx.store, &l));
-	rv = subca_error_set(SUBCA_E_NOT_FOUND, __FILE__, __LINE__,
-			     "no authority at %s", req->match.host);
-	for (size_t i = 0; i < l.n; i++) {
-		if (l.v[i].subdomain == NULL ||
-		    strcasecmp(l.v[i].subdomain, sub) != 0)
-			continue;
-		req->authority_rec = l.v[i];
-		memset(&l.v[i], 0, sizeof(l.v[i]));
-		rv = SUBCA_OK;
-		break;
-	}
-	subca_authority_list_cleanup(&l);
+	rv = st->ops->authority_get_by_subdomain(st, sub, &req->authority_rec);
+	if (rv == SUBCA_E_NOT_FOUND)
+		SUBCA_BAIL(SUBCA_E_NOT_FOUND, "no authority at %s",
+			   req->match.host);
 	return rv;
 }
 

@@ -123,6 +123,24 @@ static subca_result subca__authority_get(struct subca_store *st,
 	return subca__authority_row(stmt, out);
 }
 
+static subca_result subca__authority_get_by_subdomain(
+	struct subca_store *st, const char *sub, struct subca_authority_rec *out)
+{
+	static const char sql[] = "SELECT " SUBCA__AUTHORITY_COLS
+				  " FROM authorities WHERE subdomain = ?";
+	struct subca__sqlite *s = subca__sqlite_of(st);
+	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
+	bool row;
+
+	memset(out, 0, sizeof(*out));
+	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
+	SUBCA_TRY(subca__sqlite_bind_text(s, stmt, 1, sub));
+	SUBCA_TRY(subca__sqlite_row(s, stmt, &row));
+	SUBCA_ENSURE(row, SUBCA_E_NOT_FOUND, "no authority with subdomain \"%s\"",
+		     sub);
+	return subca__authority_row(stmt, out);
+}
+
 static subca_result subca__authority_list(struct subca_store *st,
 					  struct subca_authority_list *out)
 {
@@ -725,6 +743,7 @@ const struct subca_store_ops subca__sqlite_ops = {
 	.rollback = subca__sqlite_rollback,
 	.authority_create = subca__authority_create,
 	.authority_get = subca__authority_get,
+	.authority_get_by_subdomain = subca__authority_get_by_subdomain,
 	.authority_list = subca__authority_list,
 	.authority_update = subca__authority_update,
 	.root_put = subca__root_put,

@@ -320,6 +320,22 @@ static void test_store_authority_duplicate_subdomain_is_exists_naming_it(void **
 			"subdomain \"acme\" is already used by another authority");
 }
 
+static void test_store_authority_get_by_subdomain_ignores_case(void **state)
+{
+	struct fx *f = *state;
+	struct subca_authority_rec out;
+	int64_t id = add_authority(f->st, "acme", "pki-acme");
+
+	assert_int_equal(f->st->ops->authority_get_by_subdomain(f->st, "PKI-Acme", &out),
+			 SUBCA_OK);
+	assert_int_equal(out.id, id);
+	assert_string_equal(out.name, "acme");
+	subca_authority_rec_cleanup(&out);
+	th_assert_error(f->st->ops->authority_get_by_subdomain(f->st, "acme", &out),
+			SUBCA_E_NOT_FOUND, "no authority with subdomain \"acme\"");
+	assert_null(out.name);
+}
+
 static void test_store_authority_get_and_update_unknown_is_not_found(void **state)
 {
 	struct fx *f = *state;
@@ -1767,6 +1783,7 @@ int main(void)
 		T(test_store_authority_list_of_empty_store_is_empty),
 		T(test_store_authority_duplicate_name_is_exists_naming_it),
 		T(test_store_authority_duplicate_subdomain_is_exists_naming_it),
+		T(test_store_authority_get_by_subdomain_ignores_case),
 		T(test_store_authority_get_and_update_unknown_is_not_found),
 		T(test_store_authority_with_bad_state_or_empty_name_is_refused),
 		T(test_store_values_with_sql_metacharacters_are_stored_verbatim),
