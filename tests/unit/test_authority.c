@@ -5,6 +5,7 @@
  */
 #include "helpers.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -356,6 +357,84 @@ static void test_pending_returns_csr_and_root_for_instructions(void **state)
 	subca_pending_cleanup(&p);
 }
 
+
+/* A key store that fails its Nth load, around the real one. */
+struct failing_keys {
+	struct subca_keystore ks;
+	struct subca_keystore *real;
+	int loads, fail_at;
+};
+
+static subca_result failing_load(struct subca_keystore *ks, const char *id,
+				 EVP_PKEY **key)
+{
+	struct failing_keys *f = (struct failing_keys *)ks;
+
+	if (++f->loads == f->fail_at)
+		return subca_error_set(SUBCA_E_KEYSTORE, __FILE__, __LINE__,
+				       "injected load failure");
+	return f->real->ops->load(f->real, id, key);
+}
+
+static subca_result failing_generate(struct subca_keystore *ks,
+				     enum subca_key_type t,
+				     char id[SUBCA_KEY_ID_MAX], EVP_PKEY **pub)
+{
+	struct failing_keys *f = (struct failing_keys *)ks;
+
+	return f->real->ops->generate(f->real, t, id, pub);
+}
+
+static subca_result failing_destroy(struct subca_keystore *ks, const char *id)
+{
+	struct failing_keys *f = (struct failing_keys *)ks;
+
+	return f->real->ops->destroy(f->real, id);
+}
+
+static const struct subca_keystore_ops failing_ops = {
+	.name = "failing",
+	.generate = failing_generate,
+	.load = failing_load,
+	.destroy = failing_destroy,
+};
+
+static int count_key_files(const char *dir)
+{
+	char cmd[600];
+	FILE *p;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "ls '%s/keys' | grep -c '\\.key$'", dir);
+	p = popen(cmd, "r");
+	if (p != NULL && fscanf(p, "%d", &n) != 1)
+		n = -1;
+	if (p != NULL)
+		pclose(p);
+	return n;
+}
+
+static void test_failed_generated_root_leaves_no_key_behind(void **state)
+{
+	struct fx *f = *state;
+	struct subca_generated_root_opts o = {.root_key = SUBCA_KEY_EC_P256,
+					      .intermediate_key = SUBCA_KEY_EC_P256};
+	struct failing_keys fk = {.ks = {.ops = &failing_ops}, .real = f->keys,
+				  .fail_at = 3}; /* the root key, to sign the intermediate */
+	struct subca_ctx c = f->c;
+	struct subca_authority_rec a = {0};
+
+	c.keys = &fk.ks;
+	assert_int_equal(count_key_files(f->dir), 0);
+	th_assert_error(subca_authority_create_generated(&c, "lab", NULL, &o),
+			SUBCA_E_KEYSTORE, "injected load failure");
+	assert_int_equal(fk.loads, 3);
+	/* nothing recorded, and neither the root nor the intermediate key kept */
+	assert_int_equal(f->store->ops->authority_get(f->store, "lab", &a),
+			 SUBCA_E_NOT_FOUND);
+	assert_int_equal(count_key_files(f->dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -369,6 +448,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_request_caps_lifetime_at_the_root_expiry, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_generated_root_authority_is_active_at_once, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_pending_returns_csr_and_root_for_instructions, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_failed_generated_root_leaves_no_key_behind, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
