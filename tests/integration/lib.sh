@@ -39,6 +39,15 @@ subca__cleanup() {
 	while read -r pid; do
 		[ -n "$pid" ] && kill "$pid" 2>/dev/null || true
 	done <"$T/pids"
+	# let them (and start_server's wrappers, which write LOG.rc) finish
+	for _ in $(seq 1 50); do
+		local alive=0
+		while read -r pid; do
+			[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && alive=1
+		done <"$T/pids"
+		[ "$alive" = 0 ] && break
+		sleep 0.1
+	done
 	if [ "$FINISHED" = 0 ]; then
 		N_SEQ=$((N_SEQ + 1))
 		N_FAIL=$((N_FAIL + 1))
@@ -46,7 +55,7 @@ subca__cleanup() {
 		echo "$N_PASS passed, $N_FAIL failed"
 		rc=1
 	fi
-	rm -rf "$T"
+	rm -rf "$T" 2>/dev/null || { sleep 0.5; rm -rf "$T" 2>/dev/null || true; }
 	exit "$rc"
 }
 trap subca__cleanup EXIT
