@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cli_remote.h"
 #include "subca/alloc.h"
 #include "subca/credential.h"
 #include "subca/limits.h"
@@ -37,11 +38,27 @@ static json_t *cli_admin_time_json(int64_t t)
 
 /* ---- create ------------------------------------------------------------ */
 
+static json_t *cli_scope_json(const char *scope);
+
 struct cli_token_opts {
 	const char *authorities; /* "a,b" or NULL for a global token */
 	const char *expires;	 /* "90d" or NULL for never */
 	const char *description;
 };
+
+/* Remotely: GET the authority (NOT_FOUND as the local store says it). */
+static subca_result cli_remote_authority_exists(struct cli *cli,
+						const char *name)
+{
+	char esc[3 * SUBCA_MAX_LABEL + 1], path[sizeof(esc) + 32];
+	json_t *res = NULL;
+
+	SUBCA_TRY(cli_remote_escape(name, esc, sizeof(esc)));
+	snprintf(path, sizeof(path), "/authorities/%s", esc);
+	SUBCA_TRY(cli_remote_json(cli, "GET", path, NULL, &res, NULL));
+	json_decref(res);
+	return SUBCA_OK;
+}
 
 /* Every name of the scope is an existing authority; no name twice. */
 static subca_result cli_scope_check(struct cli *cli, const char *scope)
@@ -64,12 +81,17 @@ static subca_result cli_scope_check(struct cli *cli, const char *scope)
 		char *rest = save;
 
 		SUBCA_TRY(subca_label_validate("authority name", name));
-		rv = cli->store->ops->authority_get(cli->store, name, &a);
+		if (cli->server != NULL)
+			rv = cli_remote_authority_exists(cli, name);
+		else
+			rv = cli->store->ops->authority_get(cli->store, name,
+							    &a);
 		if (rv == SUBCA_E_NOT_FOUND)
 			SUBCA_BAIL(SUBCA_E_NOT_FOUND,
 				   "no authority named \"%s\"", name);
 		SUBCA_TRY(rv);
-		subca_authority_rec_cleanup(&a);
+		if (cli->server == NULL)
+			subca_authority_rec_cleanup(&a);
 		SUBCA_ENSURE(rest == NULL || !subca_scope_allows(rest, name),
 			     SUBCA_E_USAGE,
 			     "--authorities names \"%s\" twice", name);
@@ -128,6 +150,43 @@ static subca_result cli_token_store(struct cli *cli,
 	return rv;
 }
 
+/* POST /admin/v1/tokens with the options checked as locally; the secret
+ * comes back once in the answer. */
+static subca_result cli_token_create_remote(struct cli *cli,
+					    const struct cli_token_opts *o,
+					    char secret[SUBCA_CREDENTIAL_SIZE],
+					    int64_t *id)
+{
+	json_t *body = json_object(), *res = NULL, *v;
+	const char *tok;
+	subca_result rv = SUBCA_OK;
+
+	SUBCA_ENSURE(body != NULL, SUBCA_E_NOMEM, "out of memory");
+	if (o->authorities != NULL)
+		json_object_set_new(body, "authorities",
+				    cli_scope_json(o->authorities));
+	if (o->expires != NULL)
+		json_object_set_new(body, "expires", json_string(o->expires));
+	if (o->description != NULL)
+		json_object_set_new(body, "description",
+				    json_string(o->description));
+	SUBCA_TRY(cli_remote_json(cli, "POST", "/tokens", body, &res, NULL));
+	tok = cli_json_str(res, "token", NULL);
+	v = json_object_get(res, "id");
+	if (tok == NULL || strlen(tok) >= SUBCA_CREDENTIAL_SIZE ||
+	    !json_is_integer(v))
+		rv = subca_error_set(SUBCA_E_INTERNAL, __FILE__, __LINE__,
+				     "the server's answer has no token");
+	else {
+		memcpy(secret, tok, strlen(tok) + 1);
+		*id = (int64_t)json_integer_value(v);
+	}
+	if (tok != NULL)
+		subca_wipe((void *)tok, strlen(tok));
+	json_decref(res);
+	return rv;
+}
+
 static subca_result cli_token_create(struct cli *cli,
 				     const struct cli_token_opts *o,
 				     char secret[SUBCA_CREDENTIAL_SIZE],
@@ -137,6 +196,8 @@ static subca_result cli_token_create(struct cli *cli,
 	char hash[SUBCA_CREDENTIAL_HASH_SIZE];
 
 	SUBCA_TRY(cli_token_rec(cli, o, &r));
+	if (cli->server != NULL)
+		return cli_token_create_remote(cli, o, secret, id);
 	SUBCA_TRY(subca_credential_generate(SUBCA_SECRET_ADMIN, secret));
 	SUBCA_TRY(subca_credential_hash(secret, strlen(secret), hash));
 	r.hash = hash;
@@ -332,8 +393,17 @@ int cmd_admin_token(struct cli *cli, int argc, char **argv)
 		{"revoke", cli_admin_token_revoke},
 	};
 
-	for (size_t i = 0; argc > 1 && i < sizeof(subs) / sizeof(subs[0]); i++)
-		if (strcmp(argv[1], subs[i].name) == 0)
-			return subs[i].run(cli, argc - 1, argv + 1);
+	for (size_t i = 0; argc > 1 && i < sizeof(subs) / sizeof(subs[0]); i++) {
+		if (strcmp(argv[1], subs[i].name) != 0)
+			continue;
+		/* the admin API has no endpoint to list or revoke tokens */
+		if (cli->server != NULL && i > 0)
+			return cli_usage(cli_current,
+					 "subca admin token %s runs only "
+					 "locally (drop --server or unset "
+					 "SUBCA_SERVER)",
+					 subs[i].name);
+		return subs[i].run(cli, argc - 1, argv + 1);
+	}
 	return cli_usage(cli_current, "expected create, list or revoke");
 }

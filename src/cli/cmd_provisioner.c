@@ -9,11 +9,13 @@
  * provisioner's key may be given as a JWK (RFC 7517) or a PEM public key;
  * an apikey provisioner's key is printed once.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/pem.h>
 
 #include "cli.h"
+#include "cli_remote.h"
 #include "../server/jose.h"
 #include "../server/provisioner.h"
 #include "../server/views.h"
@@ -257,6 +259,70 @@ static subca_result cli_prov_add_to(struct cli *cli,
 	return subca_provisioner_create(&cli->ctx, a, &spec, key);
 }
 
+/* The request of POST .../provisioners from the same options: the policy
+ * as the README's JSON, a --jwk file as its public JWK object. */
+static subca_result cli_prov_body(const char *name,
+				  const struct cli_prov_opts *o, json_t **out)
+{
+	SUBCA_AUTO(EVP_PKEY) EVP_PKEY *jwk = NULL;
+	struct subca_policy p;
+	json_t *body, *pj, *j = NULL;
+
+	*out = NULL;
+	SUBCA_TRY(subca_label_validate("provisioner name", name));
+	SUBCA_TRY(cli_policy_from(o, &p));
+	if (o->type == SUBCA_PROV_JWK) {
+		SUBCA_TRY(cli_jwk_load(o->jwk_file, &jwk));
+		SUBCA_TRY(subca_jwk_to_json(jwk, &j));
+	}
+	pj = subca_policy_to_json(&p);
+	body = json_pack("{s:s, s:s, s:o}", "name", name, "type",
+			 subca_provisioner_type_name(o->type), "policy", pj);
+	if (body == NULL) {
+		json_decref(j);
+		SUBCA_BAIL(SUBCA_E_NOMEM, "out of memory");
+	}
+	if (j != NULL && json_object_set_new(body, "jwk", j) != 0) {
+		json_decref(body);
+		SUBCA_BAIL(SUBCA_E_NOMEM, "out of memory");
+	}
+	*out = body;
+	return SUBCA_OK;
+}
+
+static subca_result cli_prov_add_remote(struct cli *cli,
+					const char *authority,
+					const char *name,
+					const struct cli_prov_opts *o,
+					char key[SUBCA_CREDENTIAL_SIZE])
+{
+	char esc[3 * SUBCA_MAX_LABEL + 1], path[sizeof(esc) + 64];
+	json_t *body = NULL, *res = NULL;
+	const char *k;
+	subca_result rv;
+
+	SUBCA_TRY(subca_label_validate("authority name", authority));
+	SUBCA_TRY(cli_prov_body(name, o, &body));
+	SUBCA_TRY(cli_remote_escape(authority, esc, sizeof(esc)));
+	snprintf(path, sizeof(path), "/authorities/%s/provisioners", esc);
+	SUBCA_TRY(cli_remote_json(cli, "POST", path, body, &res, NULL));
+	k = cli_json_str(res, "api_key", NULL);
+	rv = SUBCA_OK;
+	if (o->type == SUBCA_PROV_APIKEY) {
+		if (k == NULL || strlen(k) >= SUBCA_CREDENTIAL_SIZE)
+			rv = subca_error_set(SUBCA_E_INTERNAL, __FILE__,
+					     __LINE__,
+					     "the server's answer has no API "
+					     "key");
+		else
+			memcpy(key, k, strlen(k) + 1);
+	}
+	if (k != NULL)
+		subca_wipe((void *)k, strlen(k));
+	json_decref(res);
+	return rv;
+}
+
 static subca_result cli_prov_add(struct cli *cli, const char *authority,
 				 const char *name,
 				 const struct cli_prov_opts *o,
@@ -265,6 +331,8 @@ static subca_result cli_prov_add(struct cli *cli, const char *authority,
 	struct subca_authority_rec a = {0};
 	subca_result rv;
 
+	if (cli->server != NULL)
+		return cli_prov_add_remote(cli, authority, name, o, key);
 	SUBCA_TRY(cli_authority_get(cli, authority, &a));
 	rv = cli_prov_add_to(cli, &a, name, o, key);
 	subca_authority_rec_cleanup(&a);
@@ -303,6 +371,50 @@ int cmd_provisioner_add(struct cli *cli, int argc, char **argv)
 
 /* ---- list --------------------------------------------------------------- */
 
+/* The same view (subca_view_provisioner) from the API; the text form shows
+ * the policy compact, as the store keeps it. */
+static int cli_prov_list_remote(struct cli *cli, const char *authority,
+				bool json)
+{
+	char esc[3 * SUBCA_MAX_LABEL + 1], path[sizeof(esc) + 64];
+	json_t *res = NULL, *arr, *it;
+	size_t i;
+
+	if (subca_label_validate("authority name", authority) != SUBCA_OK ||
+	    cli_remote_escape(authority, esc, sizeof(esc)) != SUBCA_OK)
+		return cli_fail(subca_error_code());
+	snprintf(path, sizeof(path), "/authorities/%s/provisioners", esc);
+	if (cli_remote_json(cli, "GET", path, NULL, &res, NULL) != SUBCA_OK)
+		return cli_fail(subca_error_code());
+	arr = json_object_get(res, "provisioners");
+	if (!json_is_array(arr)) {
+		json_decref(res);
+		return cli_fail(subca_error_set(SUBCA_E_INTERNAL, __FILE__,
+						__LINE__,
+						"the server's answer has no "
+						"provisioners"));
+	}
+	if (json) {
+		json_incref(arr);
+		json_decref(res);
+		return cli_print_json(arr);
+	}
+	printf("%-24s %-7s %s\n", "NAME", "TYPE", "POLICY");
+	json_array_foreach(arr, i, it) {
+		json_t *pol = json_object_get(it, "policy");
+		char *text = json_is_string(pol)
+				     ? strdup(json_string_value(pol))
+				     : json_dumps(pol, JSON_COMPACT |
+							       JSON_PRESERVE_ORDER);
+
+		printf("%-24s %-7s %s\n", cli_json_str(it, "name", ""),
+		       cli_json_str(it, "type", ""), text ? text : "");
+		free(text);
+	}
+	json_decref(res);
+	return 0;
+}
+
 int cmd_provisioner_list(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -323,6 +435,8 @@ int cmd_provisioner_list(struct cli *cli, int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return cli_usage(cli_current, "expected one AUTHORITY");
+	if (cli->server != NULL)
+		return cli_prov_list_remote(cli, argv[optind], json);
 	if (cli_authority_get(cli, argv[optind], &a) != SUBCA_OK)
 		return cli_fail(subca_error_code());
 	aid = a.id;
@@ -352,9 +466,23 @@ int cmd_provisioner_list(struct cli *cli, int argc, char **argv)
 static subca_result cli_prov_remove(struct cli *cli, const char *authority,
 				    const char *name)
 {
+	char esc[3 * SUBCA_MAX_LABEL + 1], pesc[sizeof(esc)];
+	char path[2 * sizeof(esc) + 64];
 	struct subca_authority_rec a = {0};
+	json_t *res = NULL;
 	subca_result rv;
 
+	if (cli->server != NULL) {
+		SUBCA_TRY(subca_label_validate("authority name", authority));
+		SUBCA_TRY(cli_remote_escape(authority, esc, sizeof(esc)));
+		SUBCA_TRY(cli_remote_escape(name, pesc, sizeof(pesc)));
+		snprintf(path, sizeof(path),
+			 "/authorities/%s/provisioners/%s", esc, pesc);
+		SUBCA_TRY(cli_remote_json(cli, "DELETE", path, NULL, &res,
+					  NULL));
+		json_decref(res);
+		return SUBCA_OK;
+	}
 	SUBCA_TRY(cli_authority_get(cli, authority, &a));
 	rv = subca_provisioner_delete(&cli->ctx, &a, name);
 	subca_authority_rec_cleanup(&a);

@@ -64,19 +64,19 @@ static const struct cli_command cli_commands[] = {
 	 "issue a leaf certificate from the active intermediate"},
 	{"audit", NULL, CLI_NEEDS_DATA | CLI_REMOTE, cmd_audit, "[NAME] [--json] [--limit N]",
 	 "show the audit log, newest first"},
-	{"admin", "token", CLI_NEEDS_DATA, cmd_admin_token,
+	{"admin", "token", CLI_NEEDS_DATA | CLI_REMOTE, cmd_admin_token,
 	 "create [--authorities A,B] [--expires 90d] [--description TEXT] | "
 	 "list [--json] | revoke ID",
 	 "create (shown once), list or revoke admin API tokens"},
-	{"provisioner", "add", CLI_NEEDS_DATA, cmd_provisioner_add,
+	{"provisioner", "add", CLI_NEEDS_DATA | CLI_REMOTE, cmd_provisioner_add,
 	 "AUTHORITY NAME --type apikey|jwk [--jwk FILE] [--allow-dns PATTERN]... "
 	 "[--allow-ip CIDR]... [--allow-email E]... [--allow-uri PREFIX]... "
 	 "[--allow-any-name] [--allow-subject-attributes] [--default-days N] "
 	 "[--max-days N] [--key-types ec-p256,...] [--eku server,client]",
 	 "let a key holder or service ask the authority for leaves"},
-	{"provisioner", "list", CLI_NEEDS_DATA, cmd_provisioner_list,
+	{"provisioner", "list", CLI_NEEDS_DATA | CLI_REMOTE, cmd_provisioner_list,
 	 "AUTHORITY [--json]", "list the authority's provisioners"},
-	{"provisioner", "remove", CLI_NEEDS_DATA, cmd_provisioner_remove,
+	{"provisioner", "remove", CLI_NEEDS_DATA | CLI_REMOTE, cmd_provisioner_remove,
 	 "AUTHORITY NAME", "remove a provisioner"},
 };
 

@@ -121,6 +121,107 @@ import_same() {
 }
 step "a refused intermediate import --json: same report, stderr and exit" import_same
 
+# remote_as TOKENFILE CMD...: remote with another admin token.
+remote_as() {
+	local tok=$1
+	shift
+	SUBCA_DATA=$T/nowhere SUBCA_SERVER=https://127.0.0.1:$PORT \
+	SUBCA_TOKEN=$(cat "$tok") SUBCA_CACERT=$CA sc "$@"
+}
+
+prov_apikey() {
+	remote provisioner add acme web --type apikey \
+		--allow-dns '*.example.test' --max-days 30 \
+		>"$W/web.key" 2>"$W/padd.err"
+	has "$W/padd.err" 'provisioner "web" added to "acme". Its API key is shown only this once'
+	[ "$(wc -l <"$W/web.key")" = 1 ] && grep -q '^subca_key_' "$W/web.key"
+	lacks "$W/padd.err" "$(cat "$W/web.key")"
+}
+step "remote: provisioner add --type apikey prints the key once" prov_apikey
+
+prov_sign() {
+	openssl_genkey ec-p256 "$W/leaf.key"
+	openssl req -new -key "$W/leaf.key" -subj "/CN=www.example.test" \
+		-addext "subjectAltName=DNS:www.example.test" \
+		-out "$W/leaf.csr" 2>/dev/null
+	jq -Rs '{csr: .}' "$W/leaf.csr" >"$W/sign.json"
+	curl -sS --fail-with-body --cacert "$CA" -o "$W/leaf-chain.pem" \
+		-H "Authorization: Bearer $(cat "$W/web.key")" \
+		-H 'Content-Type: application/json' \
+		-H 'Accept: application/pem-certificate-chain' \
+		--data-binary "@$W/sign.json" \
+		"https://127.0.0.1:$PORT/a/acme/sign" ||
+		{ cat "$W/leaf-chain.pem" >&2; return 1; }
+	split_chain "$W/leaf-chain.pem" "$W/leaf.pem" "$W/leaf-cas.pem"
+	openssl verify -x509_strict -CAfile "$W/root/root.crt" \
+		-untrusted "$W/leaf-cas.pem" "$W/leaf.pem"
+}
+step "the remotely made API key signs a CSR on /a/acme/sign; openssl verifies" prov_sign
+
+prov_jwk() {
+	openssl_genkey ec-p256 "$W/jwk.key"
+	openssl pkey -in "$W/jwk.key" -pubout -out "$W/jwk.pub" 2>/dev/null
+	remote provisioner add acme ops --type jwk --jwk "$W/jwk.pub" \
+		--allow-dns '*.ops.example.test' --key-types ec-p256 \
+		--eku server >"$W/pjwk.out" 2>"$W/pjwk.err"
+	[ ! -s "$W/pjwk.out" ]
+	has "$W/pjwk.err" 'provisioner "ops" (jwk) added to "acme"'
+}
+step "remote: provisioner add --type jwk --jwk PEM" prov_jwk
+step "provisioner list --json: remote == local" same provisioner list acme --json
+step "provisioner list (text): remote == local" same provisioner list acme
+
+prov_remove() {
+	remote provisioner remove acme web 2>"$W/prm.err"
+	has "$W/prm.err" 'provisioner "web" removed from "acme"'
+	local_sc provisioner list acme >"$W/after.txt"
+	lacks "$W/after.txt" "web "
+	has "$W/after.txt" "ops "
+	local code
+	code=$(curl -sS --cacert "$CA" -o /dev/null -w '%{http_code}' \
+		-H "Authorization: Bearer $(cat "$W/web.key")" \
+		-H 'Content-Type: application/json' \
+		--data-binary "@$W/sign.json" "https://127.0.0.1:$PORT/a/acme/sign")
+	[ "$code" = 401 ] || { log "sign after remove: $code"; return 1; }
+}
+step "remote: provisioner remove; its key no longer signs" prov_remove
+step "remote: removing it again is NOT_FOUND (exit 5)" \
+	expect_fail NOT_FOUND 5 "web" -- remote provisioner remove acme web
+step "remote: provisioner add to a missing authority is NOT_FOUND" \
+	expect_fail NOT_FOUND 5 'no authority named "nope"' -- \
+	remote provisioner add nope x --type apikey --allow-any-name
+step "remote: a provisioner without names is a usage error, as locally" \
+	expect_fail USAGE 64 "say which names" -- \
+	remote provisioner add acme x --type apikey
+
+scoped() {
+	remote admin token create --authorities acme --expires 1d \
+		--description "acme only" >"$W/scoped.tok" 2>"$W/tok.err"
+	[ "$(wc -l <"$W/scoped.tok")" = 1 ] && grep -q '^subca_adm_' "$W/scoped.tok"
+	has "$W/tok.err" "created (authorities acme). It is shown only this once"
+	lacks "$W/tok.err" "$(cat "$W/scoped.tok")"
+	remote_as "$W/scoped.tok" authority show acme >"$W/scoped-show.txt"
+	has "$W/scoped-show.txt" "state:         active"
+	local_sc admin token list --json >"$W/tokens.json"
+	jq -e 'map(select(.description == "acme only" and .authorities == ["acme"]
+		and .status == "active" and .expires != null)) | length == 1' \
+		"$W/tokens.json" >/dev/null
+}
+step "remote: admin token create --authorities acme; it shows acme" scoped
+step "the scoped token gets 404 (NOT_FOUND) for another authority" \
+	expect_fail NOT_FOUND 5 'no authority named "other"' -- \
+	remote_as "$W/scoped.tok" authority show other
+step "the scoped token cannot make tokens (global only)" \
+	expect_fail POLICY 4 "only a global admin credential" -- \
+	remote_as "$W/scoped.tok" admin token create
+step "remote: a token scoped to a missing authority is NOT_FOUND, as locally" \
+	expect_fail NOT_FOUND 5 'no authority named "nope"' -- \
+	remote admin token create --authorities nope
+step "admin token list stays local-only" \
+	expect_fail USAGE 64 "runs only locally" -- remote admin token list
+step "admin token revoke stays local-only" \
+	expect_fail USAGE 64 "runs only locally" -- remote admin token revoke 1
+
 step "not found: exit 5 remotely as locally" \
 	expect_fail NOT_FOUND 5 'no authority named "nope"' -- remote authority show nope
 step "audit works remotely" remote audit acme --limit 5
