@@ -105,22 +105,33 @@ static subca_result subca__authority_create(struct subca_store *st,
 	return SUBCA_OK;
 }
 
-static subca_result subca__authority_get(struct subca_store *st,
-					 const char *name,
-					 struct subca_authority_rec *out)
+/* The one authority whose `column` (name or subdomain) is `value`. */
+static subca_result subca__authority_by(struct subca_store *st,
+					const char *sql, const char *what,
+					const char *value,
+					struct subca_authority_rec *out)
 {
-	static const char sql[] = "SELECT " SUBCA__AUTHORITY_COLS
-				  " FROM authorities WHERE name = ?";
 	struct subca__sqlite *s = subca__sqlite_of(st);
 	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
 	bool row;
 
 	memset(out, 0, sizeof(*out));
 	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
-	SUBCA_TRY(subca__sqlite_bind_text(s, stmt, 1, name));
+	SUBCA_TRY(subca__sqlite_bind_text(s, stmt, 1, value));
 	SUBCA_TRY(subca__sqlite_row(s, stmt, &row));
-	SUBCA_ENSURE(row, SUBCA_E_NOT_FOUND, "no authority \"%s\"", name);
+	SUBCA_ENSURE(row, SUBCA_E_NOT_FOUND, "no authority %s\"%s\"", what,
+		     value);
 	return subca__authority_row(stmt, out);
+}
+
+static subca_result subca__authority_get(struct subca_store *st,
+					 const char *name,
+					 struct subca_authority_rec *out)
+{
+	static const char sql[] = "SELECT " SUBCA__AUTHORITY_COLS
+				  " FROM authorities WHERE name = ?";
+
+	return subca__authority_by(st, sql, "", name, out);
 }
 
 static subca_result subca__authority_get_by_subdomain(
@@ -128,17 +139,8 @@ static subca_result subca__authority_get_by_subdomain(
 {
 	static const char sql[] = "SELECT " SUBCA__AUTHORITY_COLS
 				  " FROM authorities WHERE subdomain = ?";
-	struct subca__sqlite *s = subca__sqlite_of(st);
-	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
-	bool row;
 
-	memset(out, 0, sizeof(*out));
-	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
-	SUBCA_TRY(subca__sqlite_bind_text(s, stmt, 1, sub));
-	SUBCA_TRY(subca__sqlite_row(s, stmt, &row));
-	SUBCA_ENSURE(row, SUBCA_E_NOT_FOUND, "no authority with subdomain \"%s\"",
-		     sub);
-	return subca__authority_row(stmt, out);
+	return subca__authority_by(st, sql, "with subdomain ", sub, out);
 }
 
 static subca_result subca__authority_list(struct subca_store *st,
