@@ -79,25 +79,12 @@ subca_result subca__sqlite_admin_token_list(struct subca_store *st,
 	static const char sql[] = SUBCA__TOKEN_SELECT " ORDER BY id";
 	struct subca__sqlite *s = subca__sqlite_of(st);
 	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
-	size_t cap = 0;
 	subca_result rv;
-	bool row;
 
 	out->v = NULL;
 	out->n = 0;
 	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
-	for (;;) {
-		rv = subca__sqlite_row(s, stmt, &row);
-		if (rv != SUBCA_OK || !row)
-			break;
-		rv = subca__sqlite_grow((void **)&out->v, out->n, &cap,
-					sizeof(*out->v));
-		if (rv == SUBCA_OK)
-			rv = subca__token_row(stmt, &out->v[out->n]);
-		if (rv != SUBCA_OK)
-			break;
-		out->n++;
-	}
+	rv = SUBCA__SQLITE_COLLECT(s, stmt, out, subca__token_row);
 	if (rv != SUBCA_OK)
 		subca_admin_token_list_cleanup(out);
 	return rv;
@@ -236,26 +223,13 @@ subca_result subca__sqlite_provisioner_list(struct subca_store *st,
 		" WHERE authority_id = ? ORDER BY name";
 	struct subca__sqlite *s = subca__sqlite_of(st);
 	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
-	size_t cap = 0;
 	subca_result rv;
-	bool row;
 
 	out->v = NULL;
 	out->n = 0;
 	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
 	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, 1, authority_id));
-	for (;;) {
-		rv = subca__sqlite_row(s, stmt, &row);
-		if (rv != SUBCA_OK || !row)
-			break;
-		rv = subca__sqlite_grow((void **)&out->v, out->n, &cap,
-					sizeof(*out->v));
-		if (rv == SUBCA_OK)
-			rv = subca__prov_row(stmt, &out->v[out->n]);
-		if (rv != SUBCA_OK)
-			break;
-		out->n++;
-	}
+	rv = SUBCA__SQLITE_COLLECT(s, stmt, out, subca__prov_row);
 	if (rv != SUBCA_OK)
 		subca_provisioner_list_cleanup(out);
 	return rv;

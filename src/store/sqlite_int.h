@@ -93,6 +93,34 @@ SUBCA_MUST_CHECK subca_result subca__sqlite_texts(sqlite3_stmt *stmt,
 SUBCA_MUST_CHECK subca_result subca__sqlite_grow(void **v, size_t n,
 						 size_t *cap, size_t size);
 
+/*
+ * Read every remaining row of `stmt` into the list `out` (members v, n)
+ * with `row_fn(stmt, &out->v[i])`, growing it as needed. Evaluates to the
+ * result; on failure the rows read so far stay in `out` for the caller's
+ * list cleanup. A macro so that each list keeps its own item type.
+ */
+#define SUBCA__SQLITE_COLLECT(s, stmt, out, row_fn)                           \
+	({                                                                    \
+		size_t subca__cap = 0;                                        \
+		subca_result subca__rv;                                       \
+		bool subca__row;                                              \
+		for (;;) {                                                    \
+			subca__rv = subca__sqlite_row((s), (stmt), &subca__row); \
+			if (subca__rv != SUBCA_OK || !subca__row)             \
+				break;                                        \
+			subca__rv = subca__sqlite_grow((void **)&(out)->v,    \
+						       (out)->n, &subca__cap, \
+						       sizeof(*(out)->v));    \
+			if (subca__rv == SUBCA_OK)                            \
+				subca__rv = row_fn((stmt),                    \
+						   &(out)->v[(out)->n]);      \
+			if (subca__rv != SUBCA_OK)                            \
+				break;                                        \
+			(out)->n++;                                           \
+		}                                                             \
+		subca__rv;                                                    \
+	})
+
 /* The SQL of migration `to` (1-based), for tests of older schemas. */
 const char *subca__sqlite_migration(int to);
 

@@ -150,25 +150,12 @@ static subca_result subca__authority_list(struct subca_store *st,
 				  " FROM authorities ORDER BY name";
 	struct subca__sqlite *s = subca__sqlite_of(st);
 	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
-	size_t cap = 0;
 	subca_result rv;
-	bool row;
 
 	out->v = NULL;
 	out->n = 0;
 	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
-	for (;;) {
-		rv = subca__sqlite_row(s, stmt, &row);
-		if (rv != SUBCA_OK || !row)
-			break;
-		rv = subca__sqlite_grow((void **)&out->v, out->n, &cap,
-				 sizeof(*out->v));
-		if (rv == SUBCA_OK)
-			rv = subca__authority_row(stmt, &out->v[out->n]);
-		if (rv != SUBCA_OK)
-			break;
-		out->n++;
-	}
+	rv = SUBCA__SQLITE_COLLECT(s, stmt, out, subca__authority_row);
 	if (rv != SUBCA_OK)
 		subca_authority_list_cleanup(out);
 	return rv;
@@ -331,26 +318,13 @@ static subca_result subca__intermediate_list(struct subca_store *st,
 				  " ORDER BY id";
 	struct subca__sqlite *s = subca__sqlite_of(st);
 	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
-	size_t cap = 0;
 	subca_result rv;
-	bool row;
 
 	out->v = NULL;
 	out->n = 0;
 	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
 	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, 1, authority_id));
-	for (;;) {
-		rv = subca__sqlite_row(s, stmt, &row);
-		if (rv != SUBCA_OK || !row)
-			break;
-		rv = subca__sqlite_grow((void **)&out->v, out->n, &cap,
-				 sizeof(*out->v));
-		if (rv == SUBCA_OK)
-			rv = subca__intermediate_row(stmt, &out->v[out->n]);
-		if (rv != SUBCA_OK)
-			break;
-		out->n++;
-	}
+	rv = SUBCA__SQLITE_COLLECT(s, stmt, out, subca__intermediate_row);
 	if (rv != SUBCA_OK)
 		subca_intermediate_list_cleanup(out);
 	return rv;
@@ -677,9 +651,7 @@ static subca_result subca__audit_list(struct subca_store *st,
 	struct subca__sqlite *s = subca__sqlite_of(st);
 	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
 	int64_t lim = limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit;
-	size_t cap = 0;
 	subca_result rv;
-	bool row;
 
 	out->v = NULL;
 	out->n = 0;
@@ -687,18 +659,7 @@ static subca_result subca__audit_list(struct subca_store *st,
 	if (authority != NULL)
 		SUBCA_TRY(subca__sqlite_bind_text(s, stmt, 1, authority));
 	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, authority ? 2 : 1, lim));
-	for (;;) {
-		rv = subca__sqlite_row(s, stmt, &row);
-		if (rv != SUBCA_OK || !row)
-			break;
-		rv = subca__sqlite_grow((void **)&out->v, out->n, &cap,
-				 sizeof(*out->v));
-		if (rv == SUBCA_OK)
-			rv = subca__audit_row(stmt, &out->v[out->n]);
-		if (rv != SUBCA_OK)
-			break;
-		out->n++;
-	}
+	rv = SUBCA__SQLITE_COLLECT(s, stmt, out, subca__audit_row);
 	if (rv != SUBCA_OK)
 		subca_audit_list_cleanup(out);
 	return rv;
