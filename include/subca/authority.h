@@ -102,7 +102,51 @@ SUBCA_MUST_CHECK subca_result subca_authority_import_intermediate(
 	bool accept_weaker, struct subca_report *report);
 
 /*
- * Issue a leaf from the active intermediate (`r` without issuer fields),
+ * subca_authority_import_intermediate with an activation time: at or before
+ * c->now it is activated at once; later (at most SUBCA_MAX_ACTIVATE_DELAY
+ * ahead, else SUBCA_E_INVALID_ARGUMENT) it is verified as of that time and
+ * recorded as ready (SUBCA_INT_READY): the current intermediate keeps
+ * issuing until then, and the first issuance or subca_authority_activate_due
+ * at or after that time makes the switch.
+ */
+SUBCA_MUST_CHECK subca_result subca_authority_import_intermediate_at(
+	const struct subca_ctx *c, const char *name, struct subca_slice upload,
+	bool accept_weaker, int64_t activate_at, struct subca_report *report);
+
+/*
+ * Index in `l` of the intermediate that issues at `now`: the ready one with
+ * the latest activation time not after `now`, else the active one; -1 when
+ * none. Read-only: the store may not have recorded the switch yet.
+ */
+long subca_intermediate_issuing(const struct subca_intermediate_list *l,
+				time_t now);
+
+/*
+ * Record the switch to a ready intermediate whose activation time has come
+ * (the active one and earlier ready ones become retired, each with an audit
+ * entry), in one transaction; nothing when none is due. *switched (may be
+ * NULL) says whether this call made it. Store errors, SUBCA_E_NOT_FOUND.
+ */
+SUBCA_MUST_CHECK subca_result subca_authority_activate_due(
+	const struct subca_ctx *c, const char *name, bool *switched);
+
+/*
+ * Request the next intermediate of an active authority without a person:
+ * a new key of the issuing intermediate's type and a CSR asking for exactly
+ * what its CSR asked (subject, CA extensions, name constraints), with its
+ * CRL/OCSP URLs; `days` 0 keeps its requested lifetime (capped by the
+ * root). Recorded as pending; the current one keeps issuing.
+ * SUBCA_E_NOT_ACTIVE when nothing issues, SUBCA_E_EXPIRED for a root with
+ * less than a day left.
+ */
+SUBCA_MUST_CHECK subca_result subca_authority_request_next(
+	const struct subca_ctx *c, const char *name, int days,
+	struct subca_buf *csr_pem, int *days_out);
+
+/*
+ * Issue a leaf from the intermediate that issues now (see
+ * subca_intermediate_issuing; a due switch is recorded first; `r` without
+ * issuer fields),
  * record it durably before returning, and hand out the chain PEM (leaf, the
  * intermediate, then the customer's CAs below the trust anchor when the root
  * was imported as a bundle) in `chain_pem` (initialised here). SUBCA_E_NOT_ACTIVE when

@@ -65,4 +65,14 @@
 #define SUBCA_MAX_JWS_HEADER 1024u
 #define SUBCA_MAX_JWK_RSA_BITS 8192
 
+/* Rotation: how far ahead an imported intermediate may be scheduled
+ * (seconds), what the external signer hook may write on stdout (the signed
+ * certificate) and how much of its stderr is kept for the audit log and
+ * the log, its command line, and its timeout in seconds. */
+#define SUBCA_MAX_ACTIVATE_DELAY (366 * 86400)
+#define SUBCA_MAX_HOOK_OUTPUT (1024u * 1024u)
+#define SUBCA_MAX_HOOK_STDERR 2048u
+#define SUBCA_MAX_HOOK_COMMAND 4096u
+#define SUBCA_MAX_HOOK_TIMEOUT 3600
+
 #endif

@@ -54,6 +54,16 @@ SUBCA_MUST_CHECK subca_result subca_root_parse(struct subca_slice in,
 					       struct subca_report *report,
 					       struct subca_root **out);
 
+/*
+ * Load a root chain subca stored itself after subca_root_parse accepted it
+ * (subca_root_to_pem: anchor first). Nothing is checked again, validity
+ * least of all: an authority whose root has expired must still load to
+ * answer for what it issued (CRL, OCSP, chains). Never for input from
+ * outside. Errors of subca_certin_parse, SUBCA_E_EMPTY.
+ */
+SUBCA_MUST_CHECK subca_result subca_root_load(struct subca_slice in,
+					      struct subca_root **out);
+
 /* The trust anchor and the issuing CA (borrowed). */
 X509 *subca_root_anchor(const struct subca_root *r);
 X509 *subca_root_issuer(const struct subca_root *r);

@@ -29,6 +29,8 @@ enum subca_intermediate_state {
 	SUBCA_INT_PENDING = 0,
 	SUBCA_INT_ACTIVE,
 	SUBCA_INT_RETIRED,
+	/* verified, waiting for its activation time (schema 3) */
+	SUBCA_INT_READY,
 };
 const char *subca_intermediate_state_name(enum subca_intermediate_state s);
 
@@ -68,6 +70,10 @@ struct subca_intermediate_rec {
 	int days;	   /* requested lifetime */
 	int64_t not_before, not_after; /* 0 while pending */
 	int64_t created;
+	/* Rotation (schema 3): when a ready intermediate takes over (0: at
+	 * import), and when an intermediate was retired (0: not retired). */
+	int64_t activate_at;
+	int64_t retired_at;
 };
 void subca_intermediate_rec_cleanup(struct subca_intermediate_rec *r);
 
@@ -175,6 +181,23 @@ struct subca_audit_rec {
 };
 void subca_audit_rec_cleanup(struct subca_audit_rec *r);
 
+/*
+ * Unattended rotation of one authority (schema 3): when the active
+ * intermediate has less than rotate_before seconds left, the server requests
+ * the next one and has signer_command sign it (docs: the hook contract).
+ */
+struct subca_rotation_rec {
+	int64_t authority_id;
+	int64_t rotate_before;	/* seconds */
+	char *signer_command;	/* run through /bin/sh -c */
+	int hook_timeout;	/* seconds, 1..3600 */
+	int days;		/* lifetime asked for; 0: as the current one */
+	int64_t updated;
+};
+void subca_rotation_rec_cleanup(struct subca_rotation_rec *r);
+struct subca_rotation_list { struct subca_rotation_rec *v; size_t n; };
+void subca_rotation_list_cleanup(struct subca_rotation_list *l);
+
 /* Growable arrays handed out by list operations; free with _cleanup. */
 struct subca_authority_list { struct subca_authority_rec *v; size_t n; };
 struct subca_intermediate_list { struct subca_intermediate_rec *v; size_t n; };
@@ -228,7 +251,7 @@ struct subca_store_ops {
 	subca_result (*intermediate_add)(struct subca_store *st,
 					 struct subca_intermediate_rec *r); /* sets id; EXISTS for a second active one */
 	subca_result (*intermediate_update)(struct subca_store *st,
-					    const struct subca_intermediate_rec *r); /* state, cert, fingerprint, validity; at most one active per authority: retire the old one first, in the same transaction */
+					    const struct subca_intermediate_rec *r); /* state, cert, fingerprint, validity, activate_at, retired_at; at most one active per authority: retire the old one first, in the same transaction; a ready one needs its cert */
 	subca_result (*intermediate_list)(struct subca_store *st,
 					  int64_t authority_id,
 					  struct subca_intermediate_list *out); /* oldest first */
@@ -340,6 +363,23 @@ struct subca_store_ops {
 	subca_result (*group_commit_observe)(struct subca_store *st,
 					     subca_group_observer fn,
 					     void *arg);
+
+	/* ---- schema 3: rotation ---- */
+
+	/* Set (insert or replace) an authority's rotation settings.
+	 * NOT_FOUND for an unknown authority. */
+	subca_result (*rotation_put)(struct subca_store *st,
+				     const struct subca_rotation_rec *r);
+	/* NOT_FOUND when the authority has none. */
+	subca_result (*rotation_get)(struct subca_store *st,
+				     int64_t authority_id,
+				     struct subca_rotation_rec *out);
+	/* NOT_FOUND when the authority has none. */
+	subca_result (*rotation_remove)(struct subca_store *st,
+					int64_t authority_id);
+	/* Every authority's settings, by authority id. */
+	subca_result (*rotation_list)(struct subca_store *st,
+				      struct subca_rotation_list *out);
 };
 
 struct subca_store {

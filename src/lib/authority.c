@@ -134,8 +134,8 @@ static subca_result subca__root_load(const struct subca_ctx *c,
 			   "import %s ROOT.pem` first",
 			   a->name, a->name);
 	SUBCA_TRY(rv);
-	return subca_root_parse(subca_slice_of(rec.pem, strlen(rec.pem)),
-				c->now, NULL, out);
+	/* checked on import; an expired root must still load (CRL, OCSP) */
+	return subca_root_load(subca_slice_of(rec.pem, strlen(rec.pem)), out);
 }
 
 static subca_result subca__pem_of(const X509 *x, char **out)
@@ -152,6 +152,17 @@ static subca_result subca__validity_of(const X509 *x, int64_t *nb,
 {
 	SUBCA_TRY(subca_asn1_time_unix(X509_get0_notBefore(x), nb));
 	return subca_asn1_time_unix(X509_get0_notAfter(x), na);
+}
+
+/* "2026-11-23T07:00:00Z" for audit details. */
+static void subca__time_text(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "@%lld", (long long)t);
 }
 
 static subca_result subca__check_url(const char *what, const char *url)
@@ -307,6 +318,31 @@ static subca_result subca__pending_record(const struct subca_ctx *c,
 			   subject, subca_key_type_name(r->key), key_id, days);
 }
 
+/* Record the pending intermediate of a new key and hand out its CSR PEM;
+ * on failure the key is destroyed and nothing is recorded. */
+static subca_result subca__pending_save(const struct subca_ctx *c,
+					const struct subca_authority_rec *a,
+					const struct subca_intermediate_request *r,
+					const char *key_id, X509_REQ *csr,
+					int days, struct subca_buf *csr_pem)
+{
+	subca_result rv = subca_pem_x509_req(csr, csr_pem);
+
+	if (rv == SUBCA_OK && (rv = subca__begin(c)) == SUBCA_OK)
+		rv = subca__finish(c, subca__pending_record(c, a, r, key_id,
+							    csr,
+							    (char *)csr_pem->p,
+							    days));
+	if (rv != SUBCA_OK) {
+		subca_result keep = rv;
+
+		(void)c->keys->ops->destroy(c->keys, key_id);
+		subca_buf_cleanup(csr_pem);
+		return keep;
+	}
+	return SUBCA_OK;
+}
+
 subca_result subca_authority_request_intermediate(
 	const struct subca_ctx *c, const char *name,
 	const struct subca_intermediate_request *r, struct subca_buf *csr_pem,
@@ -340,21 +376,104 @@ subca_result subca_authority_request_intermediate(
 	SUBCA_TRY(c->keys->ops->generate(c->keys, r->key, key_id, &pub));
 	rv = subca__csr_make(c, key_id, &p, &csr);
 	if (rv == SUBCA_OK)
-		rv = subca_pem_x509_req(csr, csr_pem);
-	if (rv == SUBCA_OK && (rv = subca__begin(c)) == SUBCA_OK)
-		rv = subca__finish(c, subca__pending_record(c, &a, r, key_id,
-							    csr,
-							    (char *)csr_pem->p,
-							    p.days));
-	if (rv != SUBCA_OK) {
-		subca_result keep = rv;
-
-		(void)c->keys->ops->destroy(c->keys, key_id);
-		subca_buf_cleanup(csr_pem);
-		return keep;
-	}
+		rv = subca__pending_save(c, &a, r, key_id, csr, p.days,
+					 csr_pem);
+	if (rv != SUBCA_OK)
+		return rv;
 	if (days_out != NULL)
 		*days_out = p.days;
+	return SUBCA_OK;
+}
+
+/* A CSR for `key` asking for what `old` asked: same subject, same
+ * extensionRequest (CA, path length, key usage, name constraints). */
+static subca_result subca__csr_like(X509_REQ *old, EVP_PKEY *key,
+				    X509_REQ **out)
+{
+	SUBCA_AUTO(X509_REQ) X509_REQ *req = X509_REQ_new();
+	STACK_OF(X509_EXTENSION) *exts = NULL;
+	int ok;
+
+	SUBCA_ENSURE(req != NULL, SUBCA_E_NOMEM, "out of memory");
+	SUBCA_OSSL(X509_REQ_set_version(req, X509_REQ_VERSION_1) == 1 &&
+			   X509_REQ_set_subject_name(
+				   req, X509_REQ_get_subject_name(old)) == 1 &&
+			   X509_REQ_set_pubkey(req, key) == 1,
+		   SUBCA_E_CRYPTO, "cannot build the next CSR");
+	exts = X509_REQ_get_extensions(old);
+	ok = exts == NULL || sk_X509_EXTENSION_num(exts) == 0 ||
+	     X509_REQ_add_extensions(req, exts) == 1;
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	SUBCA_OSSL(ok, SUBCA_E_CRYPTO, "cannot copy the requested extensions");
+	SUBCA_OSSL(X509_REQ_sign(req, key, subca_key_sign_md(key)) > 0,
+		   SUBCA_E_CRYPTO, "cannot sign the next CSR");
+	*out = subca_steal(&req);
+	return SUBCA_OK;
+}
+
+/* The next CSR of the intermediate `cur`, for the new key `key_id`. */
+static subca_result subca__next_csr(const struct subca_ctx *c,
+				    const struct subca_intermediate_rec *cur,
+				    const char *key_id, X509_REQ **out)
+{
+	SUBCA_AUTO(X509_REQ) X509_REQ *old = NULL;
+	SUBCA_AUTO(EVP_PKEY) EVP_PKEY *key = NULL;
+
+	SUBCA_TRY(subca_pem_load_x509_req(cur->csr_pem, &old));
+	SUBCA_TRY(c->keys->ops->load(c->keys, key_id, &key));
+	return subca__csr_like(old, key, out);
+}
+
+subca_result subca_authority_request_next(const struct subca_ctx *c,
+					  const char *name, int days,
+					  struct subca_buf *csr_pem,
+					  int *days_out)
+{
+	SUBCA_AUTO_AUTHORITY struct subca_authority_rec a;
+	SUBCA_AUTO_INTERMEDIATES struct subca_intermediate_list l = {0};
+	SUBCA_AUTO_ROOT struct subca_root *root = NULL;
+	SUBCA_AUTO(X509_REQ) X509_REQ *csr = NULL;
+	SUBCA_AUTO(EVP_PKEY) EVP_PKEY *pub = NULL;
+	struct subca_intermediate_request r = {0};
+	const struct subca_intermediate_rec *cur;
+	char key_id[SUBCA_KEY_ID_MAX];
+	int left;
+	long idx;
+
+	subca_buf_init(csr_pem, SUBCA_MAX_CSR_INPUT);
+	SUBCA_TRY(subca__authority_get(c, name, &a));
+	SUBCA_TRY(c->store->ops->intermediate_list(c->store, a.id, &l));
+	idx = subca_intermediate_issuing(&l, c->now);
+	SUBCA_ENSURE(idx >= 0, SUBCA_E_NOT_ACTIVE,
+		     "authority \"%s\" has no active intermediate to rotate "
+		     "(state %s): request the first one by hand",
+		     name, subca_authority_state_name(a.state));
+	cur = &l.v[idx];
+	SUBCA_TRY(subca__root_load(c, &a, &root));
+	if (days == 0)
+		days = cur->days;
+	SUBCA_ENSURE(days > 0 && days <= SUBCA_MAX_INTERMEDIATE_DAYS,
+		     SUBCA_E_INVALID_ARGUMENT,
+		     "lifetime of %d days is outside 1..%d", days,
+		     SUBCA_MAX_INTERMEDIATE_DAYS);
+	left = subca__days_left(root, c->now);
+	SUBCA_ENSURE(left > 0, SUBCA_E_EXPIRED,
+		     "the root expires in less than a day");
+	if (days > left)
+		days = left;
+	SUBCA_TRY(subca_key_type_parse(cur->key_type, &r.key));
+	r.crl_url = cur->crl_url;
+	r.ocsp_url = cur->ocsp_url;
+	SUBCA_TRY(c->keys->ops->generate(c->keys, r.key, key_id, &pub));
+	if (subca__next_csr(c, cur, key_id, &csr) != SUBCA_OK) {
+		subca_result keep = subca_error_code();
+
+		(void)c->keys->ops->destroy(c->keys, key_id);
+		return keep;
+	}
+	SUBCA_TRY(subca__pending_save(c, &a, &r, key_id, csr, days, csr_pem));
+	if (days_out != NULL)
+		*days_out = days;
 	return SUBCA_OK;
 }
 
@@ -390,48 +509,85 @@ static long subca__pending_for(const struct subca_intermediate_list *l,
 	return newest;
 }
 
+/*
+ * Make l->v[idx] (its certificate already in the record) the one issuing
+ * intermediate: every other active one, and every ready one scheduled no
+ * later than it (superseded before it ever issued), becomes retired with an
+ * audit entry, then l->v[idx] becomes active. Inside the caller's
+ * transaction, so that at no instant two intermediates issue.
+ */
+static subca_result subca__switch(const struct subca_ctx *c,
+				  const struct subca_authority_rec *a,
+				  const struct subca_intermediate_list *l,
+				  struct subca_intermediate_rec *upd)
+{
+	struct subca_authority_rec aupd = *a;
+
+	for (size_t i = 0; i < l->n; i++) {
+		struct subca_intermediate_rec old = l->v[i];
+
+		if (old.id == upd->id ||
+		    !(old.state == SUBCA_INT_ACTIVE ||
+		      (old.state == SUBCA_INT_READY &&
+		       old.activate_at <= upd->activate_at)))
+			continue;
+		old.state = SUBCA_INT_RETIRED;
+		old.retired_at = (int64_t)c->now;
+		SUBCA_TRY(c->store->ops->intermediate_update(c->store, &old));
+		SUBCA_TRY(subca_audit(c, a->name, "intermediate.retire",
+				      "intermediate #%lld \"%s\" (sha256 %s) "
+				      "retired: it issues nothing more; its "
+				      "key stays for CRL and OCSP",
+				      (long long)old.id, old.subject,
+				      old.fingerprint ? old.fingerprint : "-"));
+	}
+	upd->state = SUBCA_INT_ACTIVE;
+	SUBCA_TRY(c->store->ops->intermediate_update(c->store, upd));
+	aupd.state = SUBCA_AUTH_ACTIVE;
+	return c->store->ops->authority_update(c->store, &aupd);
+}
+
 static subca_result subca__activate(const struct subca_ctx *c,
 				    const struct subca_authority_rec *a,
 				    struct subca_intermediate_list *l,
-				    size_t idx, X509 *cert,
+				    size_t idx, X509 *cert, int64_t activate_at,
 				    const struct subca_report *report)
 {
 	struct subca_intermediate_rec upd = l->v[idx];
-	struct subca_authority_rec aupd = *a;
 	SUBCA_AUTOFREE char *pem = NULL;
 	char fp[65];
 
 	SUBCA_TRY(subca__pem_of(cert, &pem));
 	SUBCA_TRY(subca_x509_fingerprint(cert, fp));
 	SUBCA_TRY(subca__validity_of(cert, &upd.not_before, &upd.not_after));
-	for (size_t i = 0; i < l->n; i++) {
-		struct subca_intermediate_rec old = l->v[i];
-
-		if (old.state != SUBCA_INT_ACTIVE)
-			continue;
-		old.state = SUBCA_INT_RETIRED;
-		SUBCA_TRY(c->store->ops->intermediate_update(c->store, &old));
-		SUBCA_TRY(subca_audit(c, a->name, "intermediate.retire",
-				      "intermediate \"%s\" (sha256 %s) retired",
-				      old.subject, old.fingerprint));
-	}
-	upd.state = SUBCA_INT_ACTIVE;
 	upd.cert_pem = pem;
 	upd.fingerprint = fp;
-	SUBCA_TRY(c->store->ops->intermediate_update(c->store, &upd));
-	aupd.state = SUBCA_AUTH_ACTIVE;
-	SUBCA_TRY(c->store->ops->authority_update(c->store, &aupd));
+	if (activate_at > (int64_t)c->now) {
+		char when[32];
+
+		upd.state = SUBCA_INT_READY;
+		upd.activate_at = activate_at;
+		SUBCA_TRY(c->store->ops->intermediate_update(c->store, &upd));
+		subca__time_text(activate_at, when, sizeof(when));
+		return subca_audit(c, a->name, "intermediate.schedule",
+				   "intermediate #%lld \"%s\" (sha256 %s) "
+				   "verified against the root, %zu warning(s); "
+				   "it takes over at %s",
+				   (long long)upd.id, upd.subject, fp,
+				   report->warnings, when);
+	}
+	upd.activate_at = (int64_t)c->now;
+	SUBCA_TRY(subca__switch(c, a, l, &upd));
 	return subca_audit(c, a->name, "intermediate.activate",
-			   "intermediate \"%s\" (sha256 %s) verified against "
-			   "the root and activated, %zu warning(s)",
-			   upd.subject, fp, report->warnings);
+			   "intermediate #%lld \"%s\" (sha256 %s) verified "
+			   "against the root and activated, %zu warning(s)",
+			   (long long)upd.id, upd.subject, fp,
+			   report->warnings);
 }
 
-subca_result subca_authority_import_intermediate(const struct subca_ctx *c,
-						 const char *name,
-						 struct subca_slice upload,
-						 bool accept_weaker,
-						 struct subca_report *report)
+subca_result subca_authority_import_intermediate_at(
+	const struct subca_ctx *c, const char *name, struct subca_slice upload,
+	bool accept_weaker, int64_t activate_at, struct subca_report *report)
 {
 	SUBCA_AUTO_AUTHORITY struct subca_authority_rec a;
 	SUBCA_AUTO_INTERMEDIATES struct subca_intermediate_list l = {0};
@@ -443,6 +599,10 @@ subca_result subca_authority_import_intermediate(const struct subca_ctx *c,
 	long idx;
 
 	SUBCA_TRY(subca__authority_get(c, name, &a));
+	SUBCA_ENSURE(activate_at <= (int64_t)c->now + SUBCA_MAX_ACTIVATE_DELAY,
+		     SUBCA_E_INVALID_ARGUMENT,
+		     "the activation time is more than %d days ahead",
+		     SUBCA_MAX_ACTIVATE_DELAY / 86400);
 	SUBCA_TRY(subca__root_load(c, &a, &root));
 	SUBCA_TRY(c->store->ops->intermediate_list(c->store, a.id, &l));
 	idx = subca__pending_for(&l, upload);
@@ -455,23 +615,113 @@ subca_result subca_authority_import_intermediate(const struct subca_ctx *c,
 	chk.root = root;
 	chk.csr = csr;
 	chk.key = key;
-	chk.now = c->now;
+	/* A later activation is checked at that time: the certificate (and
+	 * the root) must be valid when it takes over (EJBCA accepts a
+	 * future-dated certificate for a rollover the same way). */
+	chk.now = activate_at > (int64_t)c->now ? (time_t)activate_at : c->now;
 	chk.accept_weaker = accept_weaker;
 	SUBCA_TRY(subca_intermediate_verify(&chk, upload, report, &cert));
 	EVP_PKEY_free(subca_steal(&key)); /* the signing handle is done */
 	SUBCA_TRY(subca__begin(c));
 	return subca__finish(c, subca__activate(c, &a, &l, (size_t)idx, cert,
-						report));
+						activate_at, report));
+}
+
+subca_result subca_authority_import_intermediate(const struct subca_ctx *c,
+						 const char *name,
+						 struct subca_slice upload,
+						 bool accept_weaker,
+						 struct subca_report *report)
+{
+	return subca_authority_import_intermediate_at(c, name, upload,
+						      accept_weaker, 0, report);
+}
+
+/* ---- rotation: which intermediate issues --------------------------------- */
+
+long subca_intermediate_issuing(const struct subca_intermediate_list *l,
+				time_t now)
+{
+	long active = -1, ready = -1;
+
+	for (size_t i = 0; i < l->n; i++) {
+		const struct subca_intermediate_rec *r = &l->v[i];
+
+		if (r->state == SUBCA_INT_ACTIVE)
+			active = (long)i;
+		else if (r->state == SUBCA_INT_READY &&
+			 r->activate_at <= (int64_t)now &&
+			 (ready < 0 || r->activate_at >= l->v[ready].activate_at))
+			ready = (long)i;
+	}
+	return ready >= 0 ? ready : active;
+}
+
+/* The switch to a ready intermediate whose time has come, in one
+ * transaction that reads the list again: of several processes sharing the
+ * store, the first records it and the others find it done. */
+static subca_result subca__activate_due(const struct subca_ctx *c,
+					const struct subca_authority_rec *a,
+					bool *switched)
+{
+	SUBCA_AUTO_INTERMEDIATES struct subca_intermediate_list l = {0};
+	struct subca_intermediate_rec upd;
+	char when[32];
+	long idx;
+
+	SUBCA_TRY(c->store->ops->intermediate_list(c->store, a->id, &l));
+	idx = subca_intermediate_issuing(&l, c->now);
+	if (idx < 0 || l.v[idx].state != SUBCA_INT_READY)
+		return SUBCA_OK;
+	upd = l.v[idx];
+	SUBCA_TRY(subca__switch(c, a, &l, &upd));
+	subca__time_text(upd.activate_at, when, sizeof(when));
+	*switched = true;
+	return subca_audit(c, a->name, "intermediate.activate",
+			   "intermediate #%lld \"%s\" (sha256 %s) activated "
+			   "as scheduled for %s",
+			   (long long)upd.id, upd.subject, upd.fingerprint,
+			   when);
+}
+
+subca_result subca_authority_activate_due(const struct subca_ctx *c,
+					  const char *name, bool *switched)
+{
+	SUBCA_AUTO_AUTHORITY struct subca_authority_rec a;
+	bool dummy = false;
+
+	if (switched == NULL)
+		switched = &dummy;
+	*switched = false;
+	SUBCA_TRY(subca__authority_get(c, name, &a));
+	SUBCA_TRY(subca__begin(c));
+	return subca__finish(c, subca__activate_due(c, &a, switched));
 }
 
 /* ---- issuance ------------------------------------------------------------ */
 
-static long subca__active_index(const struct subca_intermediate_list *l)
+/*
+ * The intermediate that issues now, into *idx (-1: none). When a ready one's
+ * activation time has passed, the switch is recorded first (once, whoever
+ * comes first) and the list read again, so that a leaf is never signed by
+ * an intermediate the store does not show as active.
+ */
+static subca_result subca__issuer_pick(const struct subca_ctx *c,
+				       const struct subca_authority_rec *a,
+				       struct subca_intermediate_list *l,
+				       long *idx)
 {
+	*idx = subca_intermediate_issuing(l, c->now);
+	if (*idx < 0 || l->v[*idx].state != SUBCA_INT_READY)
+		return SUBCA_OK;
+	SUBCA_TRY(subca_authority_activate_due(c, a->name, NULL));
+	subca_intermediate_list_cleanup(l);
+	SUBCA_TRY(c->store->ops->intermediate_list(c->store, a->id, l));
+	*idx = -1;
 	for (size_t i = 0; i < l->n; i++)
 		if (l->v[i].state == SUBCA_INT_ACTIVE)
-			return (long)i;
-	return -1;
+			*idx = (long)i;
+	return SUBCA_OK;
 }
 
 /* "DNS:a,IP:1.2.3.4" from the leaf's subjectAltName, into buf. */
@@ -596,7 +846,7 @@ subca_result subca_authority_issue(const struct subca_ctx *c,
 	subca_buf_init(chain_pem, SUBCA_MAX_CERT_INPUT);
 	SUBCA_TRY(subca__authority_get(c, name, &a));
 	SUBCA_TRY(c->store->ops->intermediate_list(c->store, a.id, &l));
-	idx = subca__active_index(&l);
+	SUBCA_TRY(subca__issuer_pick(c, &a, &l, &idx));
 	SUBCA_ENSURE(idx >= 0, SUBCA_E_NOT_ACTIVE,
 		     "authority \"%s\" has no active intermediate (state %s)",
 		     name, subca_authority_state_name(a.state));

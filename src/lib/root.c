@@ -562,6 +562,22 @@ subca_result subca_root_parse(struct subca_slice in, time_t now,
 	return SUBCA_OK;
 }
 
+subca_result subca_root_load(struct subca_slice in, struct subca_root **out)
+{
+	SUBCA_AUTO_X509_STACK STACK_OF(X509) *certs = NULL;
+	struct subca_root *r;
+
+	*out = NULL;
+	SUBCA_TRY(subca_certin_parse(in, &certs));
+	SUBCA_ENSURE(sk_X509_num(certs) > 0, SUBCA_E_EMPTY,
+		     "the stored root chain is empty");
+	r = subca_calloc(1, sizeof(*r));
+	SUBCA_ENSURE(r != NULL, SUBCA_E_NOMEM, "out of memory");
+	r->chain = subca_steal(&certs);
+	*out = r;
+	return SUBCA_OK;
+}
+
 X509 *subca_root_anchor(const struct subca_root *r)
 {
 	return sk_X509_value(r->chain, 0);

@@ -23,6 +23,7 @@ const char *subca_intermediate_state_name(enum subca_intermediate_state s)
 		[SUBCA_INT_PENDING] = "pending",
 		[SUBCA_INT_ACTIVE] = "active",
 		[SUBCA_INT_RETIRED] = "retired",
+		[SUBCA_INT_READY] = "ready",
 	};
 	if ((unsigned)s >= sizeof(names) / sizeof(names[0]))
 		return "unknown";
@@ -152,6 +153,14 @@ SUBCA__LIST_CLEANUP(subca_authority_list_cleanup, struct subca_authority_list,
 SUBCA__LIST_CLEANUP(subca_intermediate_list_cleanup,
 		    struct subca_intermediate_list,
 		    subca_intermediate_rec_cleanup)
+void subca_rotation_rec_cleanup(struct subca_rotation_rec *r)
+{
+	subca_free(r->signer_command);
+	r->signer_command = NULL;
+}
+
+SUBCA__LIST_CLEANUP(subca_rotation_list_cleanup, struct subca_rotation_list,
+		    subca_rotation_rec_cleanup)
 SUBCA__LIST_CLEANUP(subca_audit_list_cleanup, struct subca_audit_list,
 		    subca_audit_rec_cleanup)
 SUBCA__LIST_CLEANUP(subca_admin_token_list_cleanup,

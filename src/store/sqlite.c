@@ -163,6 +163,24 @@ static const char *const subca__migrations[] = {
 	"  BEFORE UPDATE OF status, revoked_at, reason ON certificates"
 	"  WHEN OLD.status = 'revoked'"
 	"  BEGIN SELECT RAISE(ABORT, 'a revoked certificate stays revoked'); END;",
+
+	/* 3: rotation. A verified intermediate waiting for its activation
+	 * time stays 'pending' with its certificate set (the state CHECK of
+	 * schema 1 cannot grow without rebuilding a table that certificates
+	 * refer to); the store reads it back as "ready". */
+	"ALTER TABLE intermediates ADD COLUMN activate_at INTEGER NOT NULL"
+	"  DEFAULT 0;"
+	"ALTER TABLE intermediates ADD COLUMN retired_at INTEGER NOT NULL"
+	"  DEFAULT 0;"
+	"CREATE TABLE rotation_settings ("
+	"  authority_id INTEGER PRIMARY KEY REFERENCES authorities(id),"
+	"  rotate_before INTEGER NOT NULL CHECK (rotate_before > 0),"
+	"  signer_command TEXT NOT NULL"
+	"    CHECK (length(signer_command) BETWEEN 1 AND 4096),"
+	"  hook_timeout INTEGER NOT NULL CHECK (hook_timeout BETWEEN 1 AND 3600),"
+	"  days INTEGER NOT NULL DEFAULT 0 CHECK (days >= 0),"
+	"  updated INTEGER NOT NULL"
+	");",
 };
 
 #define SUBCA__SCHEMA_VERSION \

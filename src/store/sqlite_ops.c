@@ -235,7 +235,16 @@ static subca_result subca__root_get(struct subca_store *st,
 #define SUBCA__INTERMEDIATE_COLS                                          \
 	"id, authority_id, state, key_id, key_type, subject, csr_pem,"     \
 	" cert_pem, fingerprint, crl_url, ocsp_url, days, not_before,"     \
-	" not_after, created"
+	" not_after, created, activate_at, retired_at"
+
+/* A ready intermediate is stored as 'pending' with its certificate (see
+ * migration 3). */
+static const char *subca__int_state_stored(enum subca_intermediate_state s)
+{
+	return subca_intermediate_state_name(s == SUBCA_INT_READY
+						     ? SUBCA_INT_PENDING
+						     : s);
+}
 
 #define SUBCA__ONE_ACTIVE \
 	"the authority already has an active intermediate (retire it first)"
@@ -259,7 +268,12 @@ static subca_result subca__intermediate_row(sqlite3_stmt *stmt,
 	r->not_before = sqlite3_column_int64(stmt, 12);
 	r->not_after = sqlite3_column_int64(stmt, 13);
 	r->created = sqlite3_column_int64(stmt, 14);
-	return subca__sqlite_texts(stmt, 3, texts, 8);
+	r->activate_at = sqlite3_column_int64(stmt, 15);
+	r->retired_at = sqlite3_column_int64(stmt, 16);
+	SUBCA_TRY(subca__sqlite_texts(stmt, 3, texts, 8));
+	if (r->state == SUBCA_INT_PENDING && r->cert_pem != NULL)
+		r->state = SUBCA_INT_READY;
+	return SUBCA_OK;
 }
 
 static subca_result subca__intermediate_add(struct subca_store *st,
@@ -268,21 +282,23 @@ static subca_result subca__intermediate_add(struct subca_store *st,
 	static const char sql[] =
 		"INSERT INTO intermediates (authority_id, state, key_id,"
 		" key_type, subject, csr_pem, cert_pem, fingerprint, crl_url,"
-		" ocsp_url, days, not_before, not_after, created)"
-		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+		" ocsp_url, days, not_before, not_after, created, activate_at,"
+		" retired_at)"
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 	struct subca__sqlite *s = subca__sqlite_of(st);
 	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
-	const char *texts[] = {subca_intermediate_state_name(r->state),
+	const char *texts[] = {subca__int_state_stored(r->state),
 			       r->key_id, r->key_type, r->subject, r->csr_pem,
 			       r->cert_pem, r->fingerprint, r->crl_url,
 			       r->ocsp_url};
-	int64_t ints[] = {r->days, r->not_before, r->not_after, r->created};
+	int64_t ints[] = {r->days,	  r->not_before,  r->not_after,
+			  r->created,	  r->activate_at, r->retired_at};
 	char missing[128];
 
 	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
 	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, 1, r->authority_id));
 	SUBCA_TRY(subca__sqlite_bind_texts(s, stmt, 2, texts, 9));
-	SUBCA_TRY(subca__sqlite_bind_ints(s, stmt, 11, ints, 4));
+	SUBCA_TRY(subca__sqlite_bind_ints(s, stmt, 11, ints, 6));
 	SUBCA__REASON(missing, "no authority with id %lld",
 		      (long long)r->authority_id);
 	SUBCA_TRY(subca__sqlite_done(s, stmt, SUBCA__ONE_ACTIVE, missing));
@@ -295,16 +311,21 @@ static subca_result subca__intermediate_update(struct subca_store *st,
 {
 	static const char sql[] =
 		"UPDATE intermediates SET state = ?, cert_pem = ?,"
-		" fingerprint = ?, not_before = ?, not_after = ? WHERE id = ?";
+		" fingerprint = ?, not_before = ?, not_after = ?,"
+		" activate_at = ?, retired_at = ? WHERE id = ?";
 	struct subca__sqlite *s = subca__sqlite_of(st);
 	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
-	const char *texts[] = {subca_intermediate_state_name(r->state),
+	const char *texts[] = {subca__int_state_stored(r->state),
 			       r->cert_pem, r->fingerprint};
-	int64_t ints[] = {r->not_before, r->not_after, r->id};
+	int64_t ints[] = {r->not_before, r->not_after, r->activate_at,
+			  r->retired_at, r->id};
 
+	SUBCA_ENSURE(r->state != SUBCA_INT_READY || r->cert_pem != NULL,
+		     SUBCA_E_INVALID_ARGUMENT,
+		     "a ready intermediate needs its certificate");
 	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
 	SUBCA_TRY(subca__sqlite_bind_texts(s, stmt, 1, texts, 3));
-	SUBCA_TRY(subca__sqlite_bind_ints(s, stmt, 4, ints, 3));
+	SUBCA_TRY(subca__sqlite_bind_ints(s, stmt, 4, ints, 5));
 	SUBCA_TRY(subca__sqlite_done(s, stmt, SUBCA__ONE_ACTIVE, NULL));
 	return subca__changed(s, "intermediate", r->id);
 }
@@ -698,6 +719,101 @@ static subca_result subca__meta_set(struct subca_store *st, const char *key,
 	return subca__sqlite_done(s, stmt, NULL, NULL);
 }
 
+/* ---- rotation settings ---------------------------------------------------- */
+
+static subca_result subca__rotation_put(struct subca_store *st,
+					const struct subca_rotation_rec *r)
+{
+	static const char sql[] =
+		"INSERT OR REPLACE INTO rotation_settings (authority_id,"
+		" rotate_before, signer_command, hook_timeout, days, updated)"
+		" VALUES (?, ?, ?, ?, ?, ?)";
+	struct subca__sqlite *s = subca__sqlite_of(st);
+	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
+	int64_t ints[] = {r->hook_timeout, r->days, r->updated};
+	char missing[128];
+
+	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
+	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, 1, r->authority_id));
+	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, 2, r->rotate_before));
+	SUBCA_TRY(subca__sqlite_bind_text(s, stmt, 3, r->signer_command));
+	SUBCA_TRY(subca__sqlite_bind_ints(s, stmt, 4, ints, 3));
+	SUBCA__REASON(missing, "no authority with id %lld",
+		      (long long)r->authority_id);
+	return subca__sqlite_done(s, stmt, NULL, missing);
+}
+
+#define SUBCA__ROTATION_SELECT                                              \
+	"SELECT authority_id, rotate_before, signer_command, hook_timeout," \
+	" days, updated FROM rotation_settings"
+
+static subca_result subca__rotation_row(sqlite3_stmt *stmt,
+					struct subca_rotation_rec *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->authority_id = sqlite3_column_int64(stmt, 0);
+	r->rotate_before = sqlite3_column_int64(stmt, 1);
+	r->hook_timeout = sqlite3_column_int(stmt, 3);
+	r->days = sqlite3_column_int(stmt, 4);
+	r->updated = sqlite3_column_int64(stmt, 5);
+	return subca__sqlite_text(stmt, 2, &r->signer_command);
+}
+
+static subca_result subca__rotation_get(struct subca_store *st,
+					int64_t authority_id,
+					struct subca_rotation_rec *out)
+{
+	static const char sql[] = SUBCA__ROTATION_SELECT
+		" WHERE authority_id = ?";
+	struct subca__sqlite *s = subca__sqlite_of(st);
+	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
+	bool row;
+
+	memset(out, 0, sizeof(*out));
+	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
+	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, 1, authority_id));
+	SUBCA_TRY(subca__sqlite_row(s, stmt, &row));
+	SUBCA_ENSURE(row, SUBCA_E_NOT_FOUND,
+		     "authority %lld has no rotation settings",
+		     (long long)authority_id);
+	return subca__rotation_row(stmt, out);
+}
+
+static subca_result subca__rotation_remove(struct subca_store *st,
+					   int64_t authority_id)
+{
+	static const char sql[] =
+		"DELETE FROM rotation_settings WHERE authority_id = ?";
+	struct subca__sqlite *s = subca__sqlite_of(st);
+	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
+
+	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
+	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, 1, authority_id));
+	SUBCA_TRY(subca__sqlite_done(s, stmt, NULL, NULL));
+	SUBCA_ENSURE(sqlite3_changes(s->db) > 0, SUBCA_E_NOT_FOUND,
+		     "authority %lld has no rotation settings",
+		     (long long)authority_id);
+	return SUBCA_OK;
+}
+
+static subca_result subca__rotation_list(struct subca_store *st,
+					 struct subca_rotation_list *out)
+{
+	static const char sql[] = SUBCA__ROTATION_SELECT
+		" ORDER BY authority_id";
+	struct subca__sqlite *s = subca__sqlite_of(st);
+	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
+	subca_result rv;
+
+	out->v = NULL;
+	out->n = 0;
+	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
+	rv = SUBCA__SQLITE_COLLECT(s, stmt, out, subca__rotation_row);
+	if (rv != SUBCA_OK)
+		subca_rotation_list_cleanup(out);
+	return rv;
+}
+
 const struct subca_store_ops subca__sqlite_ops = {
 	.name = "sqlite",
 	.close = subca__sqlite_close,
@@ -738,4 +854,8 @@ const struct subca_store_ops subca__sqlite_ops = {
 	.group_commit = subca__sqlite_group_commit,
 	.group_commit_stats = subca__sqlite_group_stats,
 	.group_commit_observe = subca__sqlite_group_observe,
+	.rotation_put = subca__rotation_put,
+	.rotation_get = subca__rotation_get,
+	.rotation_remove = subca__rotation_remove,
+	.rotation_list = subca__rotation_list,
 };
