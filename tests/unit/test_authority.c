@@ -435,6 +435,245 @@ static void test_failed_generated_root_leaves_no_key_behind(void **state)
 	assert_int_equal(count_key_files(f->dir), 0);
 }
 
+/* ---- rotation ------------------------------------------------------------ */
+
+/* Issue one leaf at f->c.now and return the id of the intermediate whose
+ * certificate follows the leaf in the chain and whose key signed it. */
+static int64_t fx_issue_from(struct fx *f, const char *name)
+{
+	struct subca_leaf_request lr = {0};
+	const char *sans[] = {"DNS:www.example.com"};
+	struct subca_intermediate_list l = {0};
+	struct subca_buf chain;
+	EVP_PKEY *leaf_key = th_key("ec-p256");
+	X509 *leaf = NULL;
+	int64_t id = -1;
+
+	lr.pubkey = leaf_key;
+	lr.cn = "www.example.com";
+	lr.sans = (struct subca_names){sans, 1};
+	lr.days = 30;
+	lr.now = f->c.now;
+	assert_int_equal(subca_authority_issue(&f->c, name, &lr, &chain, &leaf), SUBCA_OK);
+	assert_int_equal(f->store->ops->intermediate_list(f->store, 1, &l), SUBCA_OK);
+	for (size_t i = 0; i < l.n; i++) {
+		X509 *im = NULL;
+		char *after = strstr((char *)chain.p, "-----END CERTIFICATE-----\n");
+
+		if (l.v[i].cert_pem == NULL ||
+		    strncmp(after + 26, l.v[i].cert_pem, strlen(l.v[i].cert_pem)) != 0)
+			continue;
+		assert_int_equal(subca_pem_load_x509(l.v[i].cert_pem, &im), SUBCA_OK);
+		assert_int_equal(X509_verify(leaf, X509_get0_pubkey(im)), 1);
+		X509_free(im);
+		id = l.v[i].id;
+	}
+	subca_intermediate_list_cleanup(&l);
+	subca_buf_cleanup(&chain);
+	X509_free(leaf);
+	EVP_PKEY_free(leaf_key);
+	return id;
+}
+
+static enum subca_intermediate_state fx_int_state(struct fx *f, size_t i, int64_t *retired_at)
+{
+	struct subca_intermediate_list l = {0};
+	enum subca_intermediate_state s;
+
+	assert_int_equal(f->store->ops->intermediate_list(f->store, 1, &l), SUBCA_OK);
+	assert_true(i < l.n);
+	s = l.v[i].state;
+	if (retired_at != NULL)
+		*retired_at = l.v[i].retired_at;
+	subca_intermediate_list_cleanup(&l);
+	return s;
+}
+
+static void test_request_while_active_keeps_the_current_one_issuing(void **state)
+{
+	struct fx *f = *state;
+	char *pem;
+
+	fx_activate(f, "corp");
+	pem = fx_request_and_sign(f, "corp", 0);
+	assert_int_equal(fx_state(f, "corp"), SUBCA_AUTH_ACTIVE);
+	assert_int_equal(fx_int_state(f, 0, NULL), SUBCA_INT_ACTIVE);
+	assert_int_equal(fx_int_state(f, 1, NULL), SUBCA_INT_PENDING);
+	assert_int_equal(fx_issue_from(f, "corp"), 1);
+	free(pem);
+}
+
+static void test_import_with_future_activation_switches_exactly_at_that_time(void **state)
+{
+	struct fx *f = *state;
+	struct subca_report rep;
+	struct subca_audit_list audit = {0};
+	int64_t retired_at = 0;
+	char *pem;
+
+	fx_activate(f, "corp");
+	pem = fx_request_and_sign(f, "corp", 0);
+	subca_report_init(&rep);
+	assert_int_equal(subca_authority_import_intermediate_at(
+				 &f->c, "corp", subca_slice_of(pem, strlen(pem)), false,
+				 TH_NOW + 3600, &rep),
+			 SUBCA_OK);
+	free(pem);
+	assert_int_equal(fx_int_state(f, 1, NULL), SUBCA_INT_READY);
+	/* one second before: the first one still issues, nothing switched */
+	f->c.now = TH_NOW + 3599;
+	assert_int_equal(fx_issue_from(f, "corp"), 1);
+	assert_int_equal(fx_int_state(f, 0, NULL), SUBCA_INT_ACTIVE);
+	/* at the time: the next issuance records the switch and uses #2 */
+	f->c.now = TH_NOW + 3600;
+	assert_int_equal(fx_issue_from(f, "corp"), 2);
+	assert_int_equal(fx_int_state(f, 0, &retired_at), SUBCA_INT_RETIRED);
+	assert_int_equal(retired_at, TH_NOW + 3600);
+	assert_int_equal(fx_int_state(f, 1, NULL), SUBCA_INT_ACTIVE);
+	assert_int_equal(f->store->ops->audit_list(f->store, "corp", 3, &audit), SUBCA_OK);
+	assert_string_equal(audit.v[0].action, "certificate.issue");
+	assert_string_equal(audit.v[1].action, "intermediate.activate");
+	assert_non_null(strstr(audit.v[1].detail, "as scheduled for 2026-01-01T01:00:00Z"));
+	assert_string_equal(audit.v[2].action, "intermediate.retire");
+	subca_audit_list_cleanup(&audit);
+}
+
+static void test_activate_due_switches_once_and_reports_it(void **state)
+{
+	struct fx *f = *state;
+	struct subca_report rep;
+	bool switched = true;
+	char *pem;
+
+	fx_activate(f, "corp");
+	pem = fx_request_and_sign(f, "corp", 0);
+	subca_report_init(&rep);
+	assert_int_equal(subca_authority_import_intermediate_at(
+				 &f->c, "corp", subca_slice_of(pem, strlen(pem)), false,
+				 TH_NOW + 60, &rep),
+			 SUBCA_OK);
+	free(pem);
+	assert_int_equal(subca_authority_activate_due(&f->c, "corp", &switched), SUBCA_OK);
+	assert_false(switched);
+	f->c.now = TH_NOW + 61;
+	assert_int_equal(subca_authority_activate_due(&f->c, "corp", &switched), SUBCA_OK);
+	assert_true(switched);
+	assert_int_equal(subca_authority_activate_due(&f->c, "corp", &switched), SUBCA_OK);
+	assert_false(switched);
+	assert_int_equal(fx_int_state(f, 0, NULL), SUBCA_INT_RETIRED);
+	assert_int_equal(fx_int_state(f, 1, NULL), SUBCA_INT_ACTIVE);
+}
+
+static void test_retired_intermediate_never_issues_again(void **state)
+{
+	struct fx *f = *state;
+	struct subca_report rep;
+	char *pem;
+
+	fx_activate(f, "corp");
+	pem = fx_request_and_sign(f, "corp", 0);
+	subca_report_init(&rep);
+	assert_int_equal(subca_authority_import_intermediate(
+				 &f->c, "corp", subca_slice_of(pem, strlen(pem)), false, &rep),
+			 SUBCA_OK);
+	free(pem);
+	assert_int_equal(fx_int_state(f, 0, NULL), SUBCA_INT_RETIRED);
+	/* even at a time before the switch, only the active one issues */
+	f->c.now = TH_NOW - 3600;
+	assert_int_equal(fx_issue_from(f, "corp"), 2);
+	f->c.now = TH_NOW + 86400;
+	assert_int_equal(fx_issue_from(f, "corp"), 2);
+}
+
+static void test_activation_too_far_ahead_or_expired_by_then_is_refused(void **state)
+{
+	struct fx *f = *state;
+	struct subca_report rep;
+	char *pem;
+
+	fx_activate(f, "corp");
+	pem = fx_request_and_sign(f, "corp", 0);
+	subca_report_init(&rep);
+	th_assert_error(subca_authority_import_intermediate_at(
+				&f->c, "corp", subca_slice_of(pem, strlen(pem)), false,
+				TH_NOW + 367 * TH_DAY, &rep),
+			SUBCA_E_INVALID_ARGUMENT, "more than 366 days ahead");
+	/* signed for 365 days: expired when it would take over */
+	subca_report_init(&rep);
+	th_assert_error(subca_authority_import_intermediate_at(
+				&f->c, "corp", subca_slice_of(pem, strlen(pem)), false,
+				TH_NOW + 366 * TH_DAY, &rep),
+			SUBCA_E_EXPIRED, "");
+	free(pem);
+	assert_int_equal(fx_int_state(f, 1, NULL), SUBCA_INT_PENDING);
+}
+
+static void test_request_next_asks_for_what_the_current_one_asked(void **state)
+{
+	struct fx *f = *state;
+	struct subca_buf csr_pem;
+	struct subca_csr_request req = {0};
+	struct subca_intermediate_list l = {0};
+	X509_REQ *csr = NULL;
+	char cn[128];
+	int days = 0;
+
+	th_assert_error(subca_authority_request_next(&f->c, "corp", 0, &csr_pem, &days),
+			SUBCA_E_NOT_FOUND, "no authority named");
+	fx_activate(f, "corp");
+	assert_int_equal(subca_authority_request_next(&f->c, "corp", 0, &csr_pem, &days),
+			 SUBCA_OK);
+	assert_int_equal(days, 1826);
+	assert_int_equal(subca_pem_load_x509_req((char *)csr_pem.p, &csr), SUBCA_OK);
+	X509_NAME_get_text_by_NID(X509_REQ_get_subject_name(csr), NID_commonName, cn, sizeof(cn));
+	assert_string_equal(cn, "Example Issuing CA");
+	assert_int_equal(subca_csr_requested(csr, &req), SUBCA_OK);
+	assert_true(req.ca);
+	assert_int_equal(req.path_len, 0);
+	assert_int_equal(X509_REQ_verify(csr, X509_REQ_get0_pubkey(csr)), 1);
+	assert_int_equal(f->store->ops->intermediate_list(f->store, 1, &l), SUBCA_OK);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.v[1].state, SUBCA_INT_PENDING);
+	assert_string_equal(l.v[1].key_type, "ec-p256");
+	assert_string_not_equal(l.v[1].key_id, l.v[0].key_id);
+	subca_intermediate_list_cleanup(&l);
+	subca_csr_request_cleanup(&req);
+	X509_REQ_free(csr);
+	subca_buf_cleanup(&csr_pem);
+}
+
+static void test_request_next_needs_an_issuing_intermediate(void **state)
+{
+	struct fx *f = *state;
+	struct subca_buf csr_pem;
+
+	assert_int_equal(subca_authority_create(&f->c, "corp", NULL), SUBCA_OK);
+	assert_int_equal(subca_authority_import_root(&f->c, "corp", fx_root_slice(f), NULL),
+			 SUBCA_OK);
+	th_assert_error(subca_authority_request_next(&f->c, "corp", 0, &csr_pem, NULL),
+			SUBCA_E_NOT_ACTIVE, "has no active intermediate to rotate");
+}
+
+static void test_expired_root_still_loads_its_stored_chain(void **state)
+{
+	struct fx *f = *state;
+	struct subca_pending p;
+	struct subca_buf csr_pem;
+	char *pem;
+
+	fx_activate(f, "corp");
+	pem = fx_request_and_sign(f, "corp", 0);
+	free(pem);
+	/* the fixture root expires at TH_NOW + 3650 days */
+	f->c.now = TH_NOW + 3651 * TH_DAY;
+	assert_int_equal(subca_authority_pending(&f->c, "corp", &p), SUBCA_OK);
+	assert_int_equal(sk_X509_num(p.root->chain), 1);
+	subca_pending_cleanup(&p);
+	/* the root is loaded, then its remaining life is what refuses */
+	th_assert_error(subca_authority_request_next(&f->c, "corp", 0, &csr_pem, NULL),
+			SUBCA_E_EXPIRED, "the root expires in less than a day");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -449,6 +688,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_generated_root_authority_is_active_at_once, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_pending_returns_csr_and_root_for_instructions, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_failed_generated_root_leaves_no_key_behind, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_request_while_active_keeps_the_current_one_issuing, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_import_with_future_activation_switches_exactly_at_that_time, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_activate_due_switches_once_and_reports_it, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_retired_intermediate_never_issues_again, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_activation_too_far_ahead_or_expired_by_then_is_refused, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_request_next_asks_for_what_the_current_one_asked, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_request_next_needs_an_issuing_intermediate, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_expired_root_still_loads_its_stored_chain, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
