@@ -207,6 +207,61 @@ void subca_metrics_commit_batch(size_t n)
 	pthread_mutex_unlock(&subca__m.mu);
 }
 
+/* ---- rotation ---------------------------------------------------------- */
+
+struct subca__rot_series {
+	char authority[SUBCA_MAX_LABEL + 1];
+	uint64_t failures;
+	bool has_expiry;
+	int64_t expiry;
+	bool warning;
+};
+
+/* Separate from the request counters: the rotation thread records these
+ * also before and after the server's metrics exist. */
+static struct {
+	pthread_mutex_t mu;
+	struct subca__rot_series v[SUBCA__MAX_SERIES];
+	size_t n;
+} subca__rot = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* The series of `authority` (caller holds the lock); NULL past the cap. */
+static struct subca__rot_series *subca__rot_of(const char *authority)
+{
+	for (size_t i = 0; i < subca__rot.n; i++)
+		if (strcmp(subca__rot.v[i].authority, authority) == 0)
+			return &subca__rot.v[i];
+	if (subca__rot.n >= SUBCA__MAX_SERIES)
+		return NULL;
+	snprintf(subca__rot.v[subca__rot.n].authority,
+		 sizeof(subca__rot.v[0].authority), "%s", authority);
+	return &subca__rot.v[subca__rot.n++];
+}
+
+void subca_metrics_rotation_failure(const char *authority)
+{
+	struct subca__rot_series *s;
+
+	pthread_mutex_lock(&subca__rot.mu);
+	if ((s = subca__rot_of(authority)) != NULL)
+		s->failures++;
+	pthread_mutex_unlock(&subca__rot.mu);
+}
+
+void subca_metrics_intermediate(const char *authority, int64_t seconds_left,
+				bool warning)
+{
+	struct subca__rot_series *s;
+
+	pthread_mutex_lock(&subca__rot.mu);
+	if ((s = subca__rot_of(authority)) != NULL) {
+		s->has_expiry = true;
+		s->expiry = seconds_left;
+		s->warning = warning;
+	}
+	pthread_mutex_unlock(&subca__rot.mu);
+}
+
 /* ---- rendering ---------------------------------------------------------- */
 
 /* A label value: backslash, double quote and newline escaped. */
@@ -319,6 +374,55 @@ static subca_result subca__render_issuances(struct subca_buf *b)
 	return SUBCA_OK;
 }
 
+static subca_result subca__render_rotation_one(struct subca_buf *b,
+					       const char *metric,
+					       const char *authority,
+					       long long value)
+{
+	SUBCA_TRY(subca_buf_printf(b, "%s{authority=\"", metric));
+	SUBCA_TRY(subca__label(b, authority));
+	return subca_buf_printf(b, "\"} %lld\n", value);
+}
+
+static subca_result subca__render_rotation(struct subca_buf *b)
+{
+	static const char *const head[] = {
+		"# HELP subca_rotation_failures_total Failed unattended "
+		"rotations.\n# TYPE subca_rotation_failures_total counter\n",
+		"# HELP subca_intermediate_expiry_seconds Seconds the issuing "
+		"intermediate has left.\n"
+		"# TYPE subca_intermediate_expiry_seconds gauge\n",
+		"# HELP subca_intermediate_lifetime_warning 1 when the issuing "
+		"intermediate expires before the longest leaf lifetime a "
+		"provisioner allows.\n"
+		"# TYPE subca_intermediate_lifetime_warning gauge\n",
+	};
+	static const char *const name[] = {
+		"subca_rotation_failures_total",
+		"subca_intermediate_expiry_seconds",
+		"subca_intermediate_lifetime_warning",
+	};
+	subca_result rv = SUBCA_OK;
+
+	pthread_mutex_lock(&subca__rot.mu);
+	for (int k = 0; k < 3 && rv == SUBCA_OK; k++) {
+		rv = subca_buf_append_str(b, head[k]);
+		for (size_t i = 0; rv == SUBCA_OK && i < subca__rot.n; i++) {
+			const struct subca__rot_series *s = &subca__rot.v[i];
+			long long v = k == 0   ? (long long)s->failures
+				      : k == 1 ? (long long)s->expiry
+					       : (long long)s->warning;
+
+			if (k > 0 && !s->has_expiry)
+				continue;
+			rv = subca__render_rotation_one(b, name[k],
+							s->authority, v);
+		}
+	}
+	pthread_mutex_unlock(&subca__rot.mu);
+	return rv;
+}
+
 static subca_result subca__render(long connections, struct subca_buf *b)
 {
 	SUBCA_ENSURE(subca__m.latency != NULL, SUBCA_E_STATE,
@@ -331,6 +435,7 @@ static subca_result subca__render(long connections, struct subca_buf *b)
 		"subca_connections_active %ld\n",
 		connections));
 	SUBCA_TRY(subca__render_issuances(b));
+	SUBCA_TRY(subca__render_rotation(b));
 	SUBCA_TRY(subca_buf_append_str(b,
 		"# HELP subca_store_commit_batch_size Records per group-commit "
 		"transaction.\n"

@@ -290,6 +290,12 @@ void subca_metrics_issuance(const char *authority, const char *provisioner,
 			    const char *result);
 /* One group-commit batch of `n` records (a subca_group_observer fits). */
 void subca_metrics_commit_batch(size_t n);
+/* Rotation (rotation.c): a failed unattended rotation of `authority`, and
+ * the seconds its issuing intermediate has left with the lifetime warning
+ * (subca_lifetime_check). Bounded like the issuance series. */
+void subca_metrics_rotation_failure(const char *authority);
+void subca_metrics_intermediate(const char *authority, int64_t seconds_left,
+				bool warning);
 /* Prometheus text exposition format 0.0.4 into `out` (initialised here). */
 SUBCA_MUST_CHECK subca_result subca_metrics_render(long connections_active,
 						   struct subca_buf *out);
