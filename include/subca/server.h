@@ -61,6 +61,10 @@ struct subca_server_config {
 	int max_connections;
 	int header_timeout; /* seconds to send a complete request */
 	int idle_timeout;   /* seconds a kept-alive connection may idle */
+
+	/* Seconds between the rotation thread's checks (scheduled
+	 * activations, unattended rotation); 0: 60. */
+	int rotation_interval;
 };
 
 /*

@@ -7,7 +7,9 @@
 
 #include "cli.h"
 #include "cli_remote.h"
+#include "../server/rotation.h"
 #include "../server/views.h"
+#include "subca/credential.h"
 #include "subca/alloc.h"
 #include "subca/key.h"
 #include "subca/limits.h"
@@ -259,6 +261,18 @@ static void cli_view_text(const json_t *v)
 	cli_intermediates_text(json_object_get(v, "intermediates"));
 }
 
+/* The view's warnings on stderr, as every command prints warnings. */
+static void cli_view_warnings(const json_t *v)
+{
+	const json_t *w;
+	size_t i;
+
+	json_array_foreach(json_object_get(v, "warnings"), i, w)
+		fprintf(stderr, "subca: warning [%s]: %s\n",
+			cli_json_str(w, "code", ""),
+			cli_json_str(w, "message", ""));
+}
+
 /* Shared by `authority show` and `intermediate list`: NAME [--json], then
  * the authority's view loaded. Returns -1 when loaded, else the exit status. */
 static int cli_view_cmd(struct cli *cli, int argc, char **argv, bool *json,
@@ -288,6 +302,7 @@ int cmd_authority_show(struct cli *cli, int argc, char **argv)
 
 	if (status >= 0)
 		return status;
+	cli_view_warnings(v);
 	if (json)
 		return cli_print_json(v);
 	cli_view_text(v);
@@ -303,6 +318,7 @@ int cmd_intermediate_list(struct cli *cli, int argc, char **argv)
 
 	if (status >= 0)
 		return status;
+	cli_view_warnings(v);
 	ints = json_incref(json_object_get(v, "intermediates"));
 	json_decref(v);
 	if (ints == NULL)
@@ -311,5 +327,122 @@ int cmd_intermediate_list(struct cli *cli, int argc, char **argv)
 		return cli_print_json(ints);
 	cli_intermediates_text(ints);
 	json_decref(ints);
+	return 0;
+}
+
+/* ---- authority rotation ------------------------------------------------- */
+
+struct cli_rotation_opts {
+	struct subca_rotation_rec r;
+	bool off, json, set;
+};
+
+static subca_result cli_rotation_parse(struct cli_rotation_opts *o, int argc,
+				       char **argv)
+{
+	static const struct option opts[] = {
+		{"rotate-before", required_argument, NULL, 'b'},
+		{"signer-command", required_argument, NULL, 'c'},
+		{"hook-timeout", required_argument, NULL, 't'},
+		{"days", required_argument, NULL, 'd'},
+		{"off", no_argument, NULL, 'o'},
+		{"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0},
+	};
+	int64_t secs;
+	int ch;
+
+	o->r.hook_timeout = SUBCA_ROTATION_DEFAULT_TIMEOUT;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'b':
+			SUBCA_TRY(subca_duration_parse(
+				optarg, (int64_t)SUBCA_MAX_LEAF_DAYS * 86400,
+				&o->r.rotate_before));
+			o->set = true;
+			break;
+		case 'c': o->r.signer_command = optarg; o->set = true; break;
+		case 't':
+			SUBCA_TRY(subca_duration_parse(optarg,
+						       SUBCA_MAX_HOOK_TIMEOUT,
+						       &secs));
+			o->r.hook_timeout = (int)secs;
+			break;
+		case 'd':
+			SUBCA_TRY(cli_parse_int("--days", optarg, 1,
+						SUBCA_MAX_INTERMEDIATE_DAYS,
+						&o->r.days));
+			break;
+		case 'o': o->off = true; break;
+		case 'j': o->json = true; break;
+		default: SUBCA_BAIL(SUBCA_E_USAGE, "unknown option");
+		}
+	}
+	SUBCA_ENSURE(optind + 1 == argc, SUBCA_E_USAGE, "expected one NAME");
+	SUBCA_ENSURE(!(o->off && o->set), SUBCA_E_USAGE,
+		     "--off takes no other setting");
+	SUBCA_ENSURE(!o->set || (o->r.rotate_before > 0 &&
+				 o->r.signer_command != NULL),
+		     SUBCA_E_USAGE,
+		     "--rotate-before and --signer-command go together");
+	return SUBCA_OK;
+}
+
+static void cli_rotation_print(const struct subca_rotation_rec *r, bool json)
+{
+	json_t *t;
+
+	if (json) {
+		(void)cli_print_json(json_pack(
+			"{s:I, s:s, s:i, s:i}", "rotate_before_seconds",
+			(json_int_t)r->rotate_before, "signer_command",
+			r->signer_command, "hook_timeout_seconds",
+			r->hook_timeout, "days", r->days));
+		return;
+	}
+	t = subca_view_time(r->updated);
+	printf("rotate before:  %lld s before expiry\n"
+	       "signer command: %s\n"
+	       "hook timeout:   %d s\n"
+	       "lifetime:       %s%d\n"
+	       "updated:        %s\n",
+	       (long long)r->rotate_before, r->signer_command, r->hook_timeout,
+	       r->days ? "" : "as the current one ", r->days,
+	       json_is_string(t) ? json_string_value(t) : "-");
+	json_decref(t);
+}
+
+/* subca authority rotation NAME [--rotate-before D --signer-command CMD
+ * [--hook-timeout D] [--days N] | --off] [--json] */
+int cmd_authority_rotation(struct cli *cli, int argc, char **argv)
+{
+	struct cli_rotation_opts o = {0};
+	struct subca_rotation_rec cur = {0};
+	const char *name;
+	subca_result rv;
+
+	rv = cli_rotation_parse(&o, argc, argv);
+	if (rv == SUBCA_E_USAGE || (rv != SUBCA_OK && optind < argc))
+		return cli_usage(cli_current, "%s", subca_error_reason());
+	if (rv != SUBCA_OK)
+		return cli_fail(rv);
+	name = argv[optind];
+	if (o.off) {
+		rv = subca_rotation_disable(&cli->ctx, name);
+		if (rv == SUBCA_OK)
+			fprintf(stderr, "subca: unattended rotation of \"%s\" "
+					"is off\n", name);
+		return rv == SUBCA_OK ? 0 : cli_fail(rv);
+	}
+	if (o.set) {
+		rv = subca_rotation_configure(&cli->ctx, name, &o.r);
+		if (rv != SUBCA_OK)
+			return cli_fail(rv);
+	}
+	rv = subca_rotation_get(&cli->ctx, name, &cur);
+	if (rv != SUBCA_OK)
+		return cli_fail(rv);
+	cli_rotation_print(&cur, o.json);
+	subca_rotation_rec_cleanup(&cur);
 	return 0;
 }

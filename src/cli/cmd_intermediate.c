@@ -3,6 +3,7 @@
 
 #include "cli.h"
 #include "cli_remote.h"
+#include "../server/rotation.h"
 #include "../server/views.h"
 #include "subca/instructions.h"
 #include "subca/limits.h"
@@ -409,16 +410,18 @@ int cmd_intermediate_instructions(struct cli *cli, int argc, char **argv)
  * carries the report's members) into *report. */
 static subca_result cli_import_remote(struct cli *cli, const char *name,
 				      struct subca_slice in, bool weaker,
-				      json_t **report)
+				      int64_t activate_at, json_t **report)
 {
 	SUBCA_BUF_AUTO struct subca_buf resp = {0};
-	char path[4 * SUBCA_MAX_LABEL + 96];
+	char path[4 * SUBCA_MAX_LABEL + 160], rest[128];
 
-	SUBCA_TRY(cli_path(name,
-			   weaker ? "/intermediates/pending/certificate"
-				    "?accept_weaker=true"
-				  : "/intermediates/pending/certificate",
-			   path, sizeof(path)));
+	snprintf(rest, sizeof(rest), "/intermediates/pending/certificate%s%s",
+		 weaker ? "?accept_weaker=true" : "",
+		 activate_at ? (weaker ? "&activate_at=" : "?activate_at=") : "");
+	if (activate_at != 0)
+		snprintf(rest + strlen(rest), sizeof(rest) - strlen(rest),
+			 "%lld", (long long)activate_at);
+	SUBCA_TRY(cli_path(name, rest, path, sizeof(path)));
 	SUBCA_TRY(cli_remote_call(cli, "PUT", path, "application/pkix-cert",
 				  in, &resp, report));
 	*report = json_loadb((const char *)resp.p, resp.len, 0, NULL);
@@ -439,11 +442,14 @@ int cmd_intermediate_import(struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 		{"accept-weaker", no_argument, NULL, 'w'},
 		{"json", no_argument, NULL, 'j'},
+		{"activate-at", required_argument, NULL, 'a'},
 		{NULL, 0, NULL, 0},
 	};
 	SUBCA_BUF_AUTO struct subca_buf in = {0};
 	struct subca_report report;
 	bool weaker = false, json = false;
+	const char *when = NULL;
+	int64_t at = 0;
 	json_t *rep = NULL;
 	subca_result rv;
 	int ch, status = 0;
@@ -452,20 +458,24 @@ int cmd_intermediate_import(struct cli *cli, int argc, char **argv)
 		switch (ch) {
 		case 'w': weaker = true; break;
 		case 'j': json = true; break;
+		case 'a': when = optarg; break;
 		default: return cli_usage(cli_current, "unknown option");
 		}
 	}
 	if (optind + 2 != argc)
 		return cli_usage(cli_current, "expected NAME FILE");
+	if (when != NULL &&
+	    subca_when_parse("--activate-at", when, time(NULL), &at) != SUBCA_OK)
+		return cli_usage(cli_current, "%s", subca_error_reason());
 	subca_report_init(&report);
 	rv = subca_file_read(argv[optind + 1], SUBCA_MAX_CERT_INPUT, &in);
 	if (rv == SUBCA_OK && cli->server != NULL)
 		rv = cli_import_remote(cli, argv[optind], subca_buf_slice(&in),
-				       weaker, &rep);
+				       weaker, at, &rep);
 	else if (rv == SUBCA_OK)
-		rv = subca_authority_import_intermediate(
+		rv = subca_authority_import_intermediate_at(
 			&cli->ctx, argv[optind], subca_buf_slice(&in), weaker,
-			&report);
+			at, &report);
 	else
 		subca_report_refuse_current(&report);
 	if (rep != NULL && !json_is_array(json_object_get(rep, "refusals")))
@@ -483,11 +493,63 @@ int cmd_intermediate_import(struct cli *cli, int argc, char **argv)
 	json_decref(rep);
 	if (rv != SUBCA_OK)
 		return status;
+	if (at > (int64_t)time(NULL)) {
+		json_t *t = subca_view_time(at);
+
+		fprintf(stderr,
+			"subca: intermediate verified against the root; it "
+			"takes over at %s (the current one issues until "
+			"then).\n",
+			json_string_value(t));
+		json_decref(t);
+		return 0;
+	}
 	fprintf(stderr,
 		"subca: intermediate verified against the root and activated; "
 		"authority \"%s\" is active.\n"
 		"next: subca issue %s --cn host.example --out-key host.key "
 		"--out-cert host.crt\n",
 		argv[optind], argv[optind]);
+	return 0;
+}
+
+/* subca intermediate rotate NAME: the unattended flow once, here. */
+int cmd_intermediate_rotate(struct cli *cli, int argc, char **argv)
+{
+	struct subca_rotation_rec set = {0};
+	struct subca_report report;
+	json_t *rep;
+	subca_result rv;
+	int status = 0;
+
+	while (getopt_long(argc, argv, "", (struct option[]){{NULL, 0, NULL, 0}},
+			   NULL) != -1)
+		return cli_usage(cli_current, "unknown option");
+	if (optind + 1 != argc)
+		return cli_usage(cli_current, "expected one NAME");
+	rv = subca_rotation_get(&cli->ctx, argv[optind], &set);
+	if (rv == SUBCA_E_NOT_FOUND && strstr(subca_error_reason(),
+					      "no unattended rotation"))
+		subca_error_set(SUBCA_E_NOT_FOUND, __FILE__, __LINE__,
+				"authority \"%s\" has no signer command: run "
+				"`subca authority rotation %s --rotate-before "
+				"30d --signer-command CMD` first",
+				argv[optind], argv[optind]);
+	if (rv != SUBCA_OK)
+		return cli_fail(rv);
+	subca_report_init(&report);
+	rv = subca_rotation_run(&cli->ctx, argv[optind], &set, &report);
+	subca_rotation_rec_cleanup(&set);
+	rep = subca_view_report(&report);
+	cli_print_warnings_json(rep);
+	if (rv != SUBCA_OK) {
+		status = report.n ? cli_fail_report_json(rv, rep) : cli_fail(rv);
+		json_decref(rep);
+		return status;
+	}
+	json_decref(rep);
+	fprintf(stderr, "subca: the signer command signed the next "
+			"intermediate; verified against the root and "
+			"activated. The previous one is retired.\n");
 	return 0;
 }

@@ -20,6 +20,7 @@ static subca_result cli_serve_parse(struct subca_server_config *c, int argc,
 		{"max-connections", required_argument, NULL, 'm'},
 		{"header-timeout", required_argument, NULL, 'H'},
 		{"idle-timeout", required_argument, NULL, 'I'},
+		{"rotation-interval", required_argument, NULL, 'R'},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
@@ -49,6 +50,11 @@ static subca_result cli_serve_parse(struct subca_server_config *c, int argc,
 		case 'I':
 			SUBCA_TRY(cli_parse_int("--idle-timeout", optarg, 1,
 						3600, &c->idle_timeout));
+			break;
+		case 'R':
+			SUBCA_TRY(cli_parse_int("--rotation-interval", optarg,
+						1, 3600,
+						&c->rotation_interval));
 			break;
 		default: SUBCA_BAIL(SUBCA_E_USAGE, "unknown option");
 		}

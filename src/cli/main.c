@@ -24,6 +24,10 @@ static const struct cli_command cli_commands[] = {
 	 "list authorities and their state"},
 	{"authority", "show", CLI_NEEDS_DATA | CLI_REMOTE, cmd_authority_show, "NAME [--json]",
 	 "show one authority, its root and intermediates"},
+	{"authority", "rotation", CLI_NEEDS_DATA, cmd_authority_rotation,
+	 "NAME [--rotate-before 30d --signer-command CMD [--hook-timeout 60s] "
+	 "[--days N] | --off] [--json]",
+	 "show or set unattended rotation (a signer command on this host)"},
 	{"root", "import", CLI_NEEDS_DATA | CLI_REMOTE, cmd_root_import, "NAME FILE",
 	 "import the authority's root certificate (PEM, DER or PKCS#7)"},
 	{"intermediate", "request", CLI_NEEDS_DATA | CLI_REMOTE, cmd_intermediate_request,
@@ -41,15 +45,20 @@ static const struct cli_command cli_commands[] = {
 	 "[--csr-file F] [--cert-file F] [--root-cert F] [--root-key F]",
 	 "print the commands that sign the CSR with your root's tooling"},
 	{"intermediate", "import", CLI_NEEDS_DATA | CLI_REMOTE, cmd_intermediate_import,
-	 "NAME FILE [--accept-weaker] [--json]",
-	 "verify the signed intermediate against the root and activate it"},
+	 "NAME FILE [--accept-weaker] [--activate-at TIME] [--json]",
+	 "verify the signed intermediate against the root and activate it "
+	 "(now or at TIME: +2h, RFC 3339)"},
 	{"intermediate", "list", CLI_NEEDS_DATA | CLI_REMOTE, cmd_intermediate_list,
 	 "NAME [--json]", "list the authority's intermediates"},
+	{"intermediate", "rotate", CLI_NEEDS_DATA, cmd_intermediate_rotate,
+	 "NAME", "request, sign with the signer command, verify and activate "
+	 "the next intermediate once"},
 	{"serve", NULL, CLI_NEEDS_DATA, cmd_serve,
 	 "[--listen ADDR:PORT] [--base-domain D] [--workers N] "
 	 "(--tls-cert F --tls-key F | --tls-authority NAME [--tls-root-out F]) "
 	 "[--admin-client-ca F] "
-	 "[--max-connections N] [--header-timeout S] [--idle-timeout S]",
+	 "[--max-connections N] [--header-timeout S] [--idle-timeout S] "
+	 "[--rotation-interval S]",
 	 "run the HTTPS server until SIGTERM (SIGHUP reloads its certificate)"},
 	{"sign-intermediate", NULL, 0, cmd_sign_intermediate,
 	 "--root-cert F --root-key F [--days N] [--path-len N] CSR [--out F]",

@@ -51,5 +51,8 @@ subca_result subca__admin_token_create(struct subca_request *req);
 subca_result subca__admin_provisioners_list(struct subca_request *req);
 subca_result subca__admin_provisioner_add(struct subca_request *req);
 subca_result subca__admin_provisioner_remove(struct subca_request *req);
+subca_result subca__admin_rotation_get(struct subca_request *req);
+subca_result subca__admin_rotation_put(struct subca_request *req);
+subca_result subca__admin_rotation_delete(struct subca_request *req);
 
 #endif

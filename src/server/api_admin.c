@@ -19,6 +19,7 @@
 #include "jose.h"
 #include "policy_json.h"
 #include "provisioner.h"
+#include "rotation.h"
 #include "views.h"
 #include "subca/credential.h"
 #include "subca/alloc.h"
@@ -358,6 +359,7 @@ static subca_result subca__view_load(struct subca_request *req,
 				     struct subca_authority_view *v)
 {
 	SUBCA_TRY(subca__authority_get(req, name, &v->a));
+	v->now = req->ctx.now;
 	return subca_authority_view_fill(req->ctx.store, v);
 }
 
@@ -635,7 +637,7 @@ subca_result subca__admin_intermediate_list(struct subca_request *req)
 {
 	struct subca_authority_view v = {0};
 	char name[SUBCA_MAX_LABEL + 1];
-	json_t *arr;
+	json_t *arr, *view, *body;
 	subca_result rv;
 
 	SUBCA_TRY(subca__name_param(req, name));
@@ -647,9 +649,12 @@ subca_result subca__admin_intermediate_list(struct subca_request *req)
 	arr = json_array();
 	for (size_t i = 0; arr != NULL && i < v.ints.n; i++)
 		json_array_append_new(arr, subca_view_intermediate(&v.ints.v[i]));
+	view = subca_authority_view_json(&v);
 	subca_authority_view_cleanup(&v);
-	return subca_response_json(req, 200,
-				   json_pack("{s:o}", "intermediates", arr));
+	body = json_pack("{s:o, s:O?}", "intermediates", arr, "warnings",
+			 json_object_get(view, "warnings"));
+	json_decref(view);
+	return subca_response_json(req, 200, body);
 }
 
 /* GET .../intermediates/pending/csr: RFC 5967 application/pkcs10 */
@@ -699,15 +704,24 @@ subca_result subca__admin_pending_instructions(struct subca_request *req)
 	return rv;
 }
 
-/* PUT .../intermediates/pending/certificate[?accept_weaker=true] */
+/* PUT .../intermediates/pending/certificate[?accept_weaker=true]
+ * [&activate_at=TIME] */
 subca_result subca__admin_pending_certificate(struct subca_request *req)
 {
-	static const char *const known[] = {"accept_weaker", NULL};
+	static const char *const known[] = {"accept_weaker", "activate_at",
+					    NULL};
 	struct subca_authority_rec a = {0};
 	struct subca_report report;
-	char name[SUBCA_MAX_LABEL + 1], v[8];
+	char name[SUBCA_MAX_LABEL + 1], v[8], when[64];
 	bool found, weaker = false;
+	int64_t at = 0;
 	subca_result rv;
+
+	SUBCA_TRY(subca__query_get(req, "activate_at", when, sizeof(when),
+				   &found));
+	if (found)
+		SUBCA_TRY(subca_when_parse("activate_at", when, req->ctx.now,
+					   &at));
 
 	SUBCA_TRY(subca__name_param(req, name));
 	SUBCA_TRY(subca__query_check(req, known));
@@ -721,8 +735,8 @@ subca_result subca__admin_pending_certificate(struct subca_request *req)
 	SUBCA_TRY(subca__authority_get(req, name, &a));
 	subca_authority_rec_cleanup(&a);
 	subca_report_init(&report);
-	rv = subca_authority_import_intermediate(&req->ctx, name, req->body,
-						 weaker, &report);
+	rv = subca_authority_import_intermediate_at(&req->ctx, name, req->body,
+						    weaker, at, &report);
 	if (rv != SUBCA_OK && report.refusals == 0)
 		subca_report_refuse_current(&report);
 	return subca__report_answer(req, rv, &report, 200);
@@ -1232,4 +1246,89 @@ subca_result subca__admin_provisioner_remove(struct subca_request *req)
 	}
 	return subca_response_json(req, 200,
 				   json_pack("{s:o}", "provisioner", item));
+}
+
+/* ---- unattended rotation (global admin: the command runs on this host) -- */
+
+static json_t *subca__rotation_json(const struct subca_rotation_rec *r)
+{
+	return json_pack("{s:I, s:s, s:i, s:i, s:o}", "rotate_before_seconds",
+			 (json_int_t)r->rotate_before, "signer_command",
+			 r->signer_command, "hook_timeout_seconds",
+			 r->hook_timeout, "days", r->days, "updated",
+			 subca_view_time(r->updated));
+}
+
+/* GET /admin/v1/authorities/{name}/rotation */
+subca_result subca__admin_rotation_get(struct subca_request *req)
+{
+	struct subca_rotation_rec r;
+	char name[SUBCA_MAX_LABEL + 1];
+	json_t *o;
+
+	SUBCA_TRY(subca__name_param(req, name));
+	SUBCA_TRY(subca_rotation_get(&req->ctx, name, &r));
+	o = subca__rotation_json(&r);
+	subca_rotation_rec_cleanup(&r);
+	return subca_response_json(req, 200, o);
+}
+
+static subca_result subca__rotation_body(json_t *o,
+					 struct subca_rotation_rec *r)
+{
+	static const char *const known[] = {"rotate_before", "signer_command",
+					    "hook_timeout", "days", NULL};
+	const char *before = NULL, *timeout = NULL, *cmd = NULL;
+	int64_t secs = 0;
+
+	SUBCA_TRY(subca__known_members(o, "the rotation settings", known));
+	SUBCA_TRY(subca__member_str(o, "rotate_before", 16, &before));
+	SUBCA_TRY(subca__member_str(o, "hook_timeout", 16, &timeout));
+	SUBCA_TRY(subca__member_str(o, "signer_command",
+				    SUBCA_MAX_HOOK_COMMAND, &cmd));
+	SUBCA_ENSURE(before != NULL && cmd != NULL, SUBCA_E_INVALID_ARGUMENT,
+		     "members \"rotate_before\" and \"signer_command\" are "
+		     "required");
+	SUBCA_TRY(subca_duration_parse(before,
+				       (int64_t)SUBCA_MAX_LEAF_DAYS * 86400,
+				       &r->rotate_before));
+	r->hook_timeout = SUBCA_ROTATION_DEFAULT_TIMEOUT;
+	if (timeout != NULL) {
+		SUBCA_TRY(subca_duration_parse(timeout, SUBCA_MAX_HOOK_TIMEOUT,
+					       &secs));
+		r->hook_timeout = (int)secs;
+	}
+	r->signer_command = (char *)cmd;
+	return subca__member_int(o, "days", 0, SUBCA_MAX_INTERMEDIATE_DAYS,
+				 &r->days);
+}
+
+/* PUT /admin/v1/authorities/{name}/rotation */
+subca_result subca__admin_rotation_put(struct subca_request *req)
+{
+	struct subca_rotation_rec r = {0};
+	char name[SUBCA_MAX_LABEL + 1];
+	json_t *o = NULL;
+	subca_result rv;
+
+	SUBCA_TRY(subca__name_param(req, name));
+	SUBCA_TRY(subca__body_object(req, false, &o));
+	rv = subca__rotation_body(o, &r);
+	if (rv == SUBCA_OK)
+		rv = subca_rotation_configure(&req->ctx, name, &r);
+	if (rv == SUBCA_OK)
+		rv = subca_response_json(req, 200, subca__rotation_json(&r));
+	json_decref(o);
+	return rv;
+}
+
+/* DELETE /admin/v1/authorities/{name}/rotation */
+subca_result subca__admin_rotation_delete(struct subca_request *req)
+{
+	char name[SUBCA_MAX_LABEL + 1];
+
+	SUBCA_TRY(subca__name_param(req, name));
+	SUBCA_TRY(subca_rotation_disable(&req->ctx, name));
+	return subca_response_json(req, 200, json_pack("{s:b}", "rotation",
+						       false));
 }

@@ -22,6 +22,7 @@
 #include "policy_json.h"
 #include "server_int.h"
 #include "subca/alloc.h"
+#include "subca/credential.h"
 #include "subca/limits.h"
 #include "subca/store_sqlite.h"
 
@@ -148,6 +149,57 @@ subca_result subca_rotation_get(const struct subca_ctx *c, const char *name,
 }
 
 /* ---- when ------------------------------------------------------------------ */
+
+/* "+HH:MM" or "-HH:MM" after an RFC 3339 time, in seconds east of UTC. */
+static bool subca__offset(const char *s, long *out)
+{
+	int hh, mm, n = 0;
+
+	if ((s[0] != '+' && s[0] != '-') ||
+	    sscanf(s + 1, "%2d:%2d%n", &hh, &mm, &n) != 2 || n != 5 ||
+	    s[6] != '\0' || hh > 23 || mm > 59)
+		return false;
+	*out = (s[0] == '-' ? -1 : 1) * (long)(hh * 3600 + mm * 60);
+	return true;
+}
+
+subca_result subca_when_parse(const char *what, const char *s, time_t now,
+			      int64_t *out)
+{
+	struct tm tm = {0};
+	const char *end;
+	long off = 0;
+	int64_t d;
+
+	if (strcmp(s, "now") == 0) {
+		*out = (int64_t)now;
+		return SUBCA_OK;
+	}
+	if (s[0] == '+') {
+		SUBCA_TRY(subca_duration_parse(s + 1, SUBCA_MAX_ACTIVATE_DELAY,
+					       &d));
+		*out = (int64_t)now + d;
+		return SUBCA_OK;
+	}
+	if (s[0] >= '0' && s[0] <= '9' && strchr(s, '-') == NULL) {
+		char *e = NULL;
+		long long v = strtoll(s, &e, 10);
+
+		SUBCA_ENSURE(*e == '\0' && v > 0, SUBCA_E_INVALID_ARGUMENT,
+			     "%s \"%.40s\" is not a time", what, s);
+		*out = (int64_t)v;
+		return SUBCA_OK;
+	}
+	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	SUBCA_ENSURE(end != NULL && (strcmp(end, "Z") == 0 ||
+				     subca__offset(end, &off)),
+		     SUBCA_E_INVALID_ARGUMENT,
+		     "%s \"%.40s\" must be now, +DURATION (+30s, +2h, +7d), "
+		     "unix seconds or RFC 3339 (2026-05-01T12:00:00Z)",
+		     what, s);
+	*out = (int64_t)timegm(&tm) - off;
+	return SUBCA_OK;
+}
 
 bool subca_rotation_due(const struct subca_intermediate_list *l, time_t now,
 			int64_t rotate_before, int64_t *left)

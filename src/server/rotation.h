@@ -87,6 +87,15 @@ SUBCA_MUST_CHECK subca_result subca_lifetime_check(
 	const struct subca_intermediate_list *l, time_t now,
 	struct subca_lifetime_warning *out);
 
+/*
+ * A point in time for --activate-at / activate_at: "now", "+DURATION"
+ * (subca_duration_parse: "+30s", "+2h", "+7d") after `now`, unix seconds,
+ * or RFC 3339 "YYYY-MM-DDTHH:MM:SSZ" / "...+HH:MM" / "...-HH:MM".
+ * SUBCA_E_INVALID_ARGUMENT naming `what`.
+ */
+SUBCA_MUST_CHECK subca_result subca_when_parse(const char *what, const char *s,
+					       time_t now, int64_t *out);
+
 /* The background thread of `subca serve`. */
 struct subca_rotator;
 /*

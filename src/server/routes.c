@@ -9,6 +9,7 @@
 
 #include "admin_int.h" /* admin API handlers */
 #include "server_int.h"
+#include "subca/authority.h"
 #include "sign_int.h" /* sign API handlers */
 #include "subca/alloc.h"
 #include "subca/ossl.h"
@@ -113,11 +114,13 @@ static subca_result subca__chain_build(struct subca_request *req,
 	struct subca_store *st = req->ctx.store;
 	struct subca_root_rec rec = {0};
 	const struct subca_intermediate_rec *active = NULL;
+	/* the one issuing now, also a scheduled one whose time has come and
+	 * whose switch no issuance has recorded yet */
+	long idx = subca_intermediate_issuing(l, req->ctx.now);
 	subca_result rv;
 
-	for (size_t i = 0; i < l->n; i++)
-		if (l->v[i].state == SUBCA_INT_ACTIVE && l->v[i].cert_pem)
-			active = &l->v[i];
+	if (idx >= 0 && l->v[idx].cert_pem != NULL)
+		active = &l->v[idx];
 	SUBCA_ENSURE(active != NULL, SUBCA_E_NOT_FOUND,
 		     "authority \"%s\" has no active intermediate (state %s)",
 		     req->authority,
@@ -194,6 +197,13 @@ const struct subca_route subca__routes[] = {
 	 subca__admin_provisioner_add},
 	{"DELETE", "/admin/v1/authorities/{name}/provisioners/{provisioner}", SUBCA_SCOPE_SERVER, SUBCA_CRED_ADMIN, 0,
 	 subca__admin_provisioner_remove},
+	/* unattended rotation runs a command on this host: global admin only */
+	{"GET", "/admin/v1/authorities/{name}/rotation", SUBCA_SCOPE_SERVER, SUBCA_CRED_ADMIN_GLOBAL, 0,
+	 subca__admin_rotation_get},
+	{"PUT", "/admin/v1/authorities/{name}/rotation", SUBCA_SCOPE_SERVER, SUBCA_CRED_ADMIN_GLOBAL, 0,
+	 subca__admin_rotation_put},
+	{"DELETE", "/admin/v1/authorities/{name}/rotation", SUBCA_SCOPE_SERVER, SUBCA_CRED_ADMIN_GLOBAL, 0,
+	 subca__admin_rotation_delete},
 	/* sign API (api_sign.c) */
 	{"POST", "/sign", SUBCA_SCOPE_AUTHORITY, SUBCA_CRED_PROVISIONER,
 	 SUBCA_MAX_REQUEST_BODY, subca__api_sign},

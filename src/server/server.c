@@ -38,6 +38,7 @@
 
 #include "admin_int.h"
 #include "server_int.h"
+#include "rotation.h"
 #include "subca/alloc.h"
 #include "subca/keystore_soft.h"
 #include "subca/store_sqlite.h"
@@ -99,6 +100,7 @@ struct subca__server {
 	struct sockaddr_storage addr;
 	int addrlen;
 	int port;
+	struct subca_rotator *rotator; /* rotation.c: background work */
 };
 
 /* ---- connections ---------------------------------------------------------- */
@@ -911,6 +913,10 @@ static subca_result subca__start_workers(struct subca__server *s)
 				    subca__worker_main, &s->workers[i]);
 		s->workers[i].started = rc == 0;
 	}
+	if (rc == 0 &&
+	    subca_rotator_start(s->db, s->keys, s->cfg.rotation_interval,
+				&s->rotator) != SUBCA_OK)
+		rc = EAGAIN;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	SUBCA_ENSURE(rc == 0, SUBCA_E_INTERNAL, "cannot start a worker: %s",
 		     strerror(rc));
@@ -919,6 +925,8 @@ static subca_result subca__start_workers(struct subca__server *s)
 
 static void subca__stop_workers(struct subca__server *s)
 {
+	subca_rotator_stop(s->rotator);
+	s->rotator = NULL;
 	for (int i = 0; i < s->nworkers; i++) {
 		if (!s->workers[i].started)
 			continue;

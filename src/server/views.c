@@ -1,5 +1,9 @@
 #include "views.h"
 
+#include <stdio.h>
+
+#include "rotation.h"
+
 #include <string.h>
 #include <time.h>
 
@@ -30,7 +34,8 @@ json_t *subca_view_authority_item(const struct subca_authority_rec *a)
 
 json_t *subca_view_intermediate(const struct subca_intermediate_rec *r)
 {
-	return json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:i}",
+	return json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:i, "
+			 "s:o, s:o}",
 			 "id", (json_int_t)r->id, "state",
 			 subca_intermediate_state_name(r->state), "key_type",
 			 r->key_type, "subject", r->subject, "not_before",
@@ -39,7 +44,8 @@ json_t *subca_view_intermediate(const struct subca_intermediate_rec *r)
 			 subca_view_str(r->fingerprint), "crl_url",
 			 subca_view_str(r->crl_url), "ocsp_url",
 			 subca_view_str(r->ocsp_url), "requested_days",
-			 r->days);
+			 r->days, "activate_at", subca_view_time(r->activate_at),
+			 "retired_at", subca_view_time(r->retired_at));
 }
 
 json_t *subca_view_report(const struct subca_report *r)
@@ -153,8 +159,15 @@ subca_result subca_authority_view_fill(struct subca_store *st,
 	v->has_root = rv == SUBCA_OK;
 	if (rv != SUBCA_OK && rv != SUBCA_E_NOT_FOUND)
 		return rv;
+	struct subca_lifetime_warning w;
+
 	SUBCA_TRY(st->ops->intermediate_list(st, v->a.id, &v->ints));
-	return st->ops->cert_count(st, v->a.id, &v->issued);
+	SUBCA_TRY(st->ops->cert_count(st, v->a.id, &v->issued));
+	if (v->now == 0)
+		v->now = time(NULL);
+	SUBCA_TRY(subca_lifetime_check(st, &v->a, &v->ints, v->now, &w));
+	snprintf(v->warning, sizeof(v->warning), "%s", w.warn ? w.message : "");
+	return SUBCA_OK;
 }
 
 void subca_authority_view_cleanup(struct subca_authority_view *v)
@@ -176,10 +189,17 @@ json_t *subca_authority_view_json(const struct subca_authority_view *v)
 		root = json_pack("{s:s, s:s, s:o}", "subject",
 				 v->root.subject, "sha256", v->root.fingerprint,
 				 "not_after", subca_view_time(v->root.not_after));
-	return json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:I}", "name",
+	json_t *warnings = json_array();
+
+	if (v->warning[0] != '\0')
+		json_array_append_new(warnings,
+				      json_pack("{s:s, s:s}", "code",
+						"INTERMEDIATE_EXPIRING",
+						"message", v->warning));
+	return json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:I, s:o}", "name",
 			 v->a.name, "subdomain", v->a.subdomain, "state",
 			 subca_authority_state_name(v->a.state),
 			 "generated_root", v->a.generated_root, "root", root,
 			 "intermediates", ints, "issued_certificates",
-			 (json_int_t)v->issued);
+			 (json_int_t)v->issued, "warnings", warnings);
 }

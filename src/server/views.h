@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -22,7 +23,8 @@ json_t *subca_view_str(const char *s);
 /* {name, subdomain, state, generated_root} */
 json_t *subca_view_authority_item(const struct subca_authority_rec *a);
 /* {id, state, key_type, subject, not_before, not_after, sha256, crl_url,
- *  ocsp_url, requested_days} */
+ *  ocsp_url, requested_days, activate_at, retired_at} (state: pending,
+ *  ready, active, retired; the two times null when unset) */
 json_t *subca_view_intermediate(const struct subca_intermediate_rec *r);
 /* {result: accepted|refused, refusals: [{code, message, hint?}], warnings} */
 json_t *subca_view_report(const struct subca_report *r);
@@ -48,6 +50,8 @@ struct subca_authority_view {
 	bool has_root;
 	struct subca_intermediate_list ints;
 	int64_t issued;
+	time_t now; /* for the warnings; 0: the clock */
+	char warning[256]; /* the intermediate-lifetime warning, or "" */
 };
 
 /* Load root, intermediates and the issued count for v->a (set by the
@@ -57,7 +61,7 @@ subca_authority_view_fill(struct subca_store *st,
 			  struct subca_authority_view *v);
 void subca_authority_view_cleanup(struct subca_authority_view *v);
 /* {name, subdomain, state, generated_root, root, intermediates,
- *  issued_certificates} */
+ *  issued_certificates, warnings: [{code, message}]} */
 json_t *subca_authority_view_json(const struct subca_authority_view *v);
 
 #endif
