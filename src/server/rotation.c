@@ -87,7 +87,7 @@ subca_result subca_rotation_configure(const struct subca_ctx *c,
 				      const char *name,
 				      const struct subca_rotation_rec *r)
 {
-	SUBCA__AUTO_AUTHORITY struct subca_authority_rec a;
+	SUBCA__AUTO_AUTHORITY struct subca_authority_rec a = {0};
 	struct subca_rotation_rec rec = *r;
 	subca_result rv;
 
@@ -113,7 +113,7 @@ subca_result subca_rotation_configure(const struct subca_ctx *c,
 subca_result subca_rotation_disable(const struct subca_ctx *c,
 				    const char *name)
 {
-	SUBCA__AUTO_AUTHORITY struct subca_authority_rec a;
+	SUBCA__AUTO_AUTHORITY struct subca_authority_rec a = {0};
 	subca_result rv;
 
 	SUBCA_TRY(subca__authority(c, name, &a));
@@ -136,7 +136,7 @@ subca_result subca_rotation_disable(const struct subca_ctx *c,
 subca_result subca_rotation_get(const struct subca_ctx *c, const char *name,
 				struct subca_rotation_rec *out)
 {
-	SUBCA__AUTO_AUTHORITY struct subca_authority_rec a;
+	SUBCA__AUTO_AUTHORITY struct subca_authority_rec a = {0};
 	subca_result rv;
 
 	memset(out, 0, sizeof(*out));
