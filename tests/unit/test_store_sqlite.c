@@ -1769,6 +1769,72 @@ static void test_store_schema_2_lists_return_nomem_without_leaks(void **state)
 	assert_true(failures > 5);
 }
 
+/* ---- schema 3: rotation ------------------------------------------------ */
+
+static void test_store_ready_intermediate_keeps_its_activation_time(void **state)
+{
+	struct fx *f = *state;
+	int64_t aid = add_authority(f->st, "acme", "acme");
+	struct subca_intermediate_rec r = int_rec(aid, SUBCA_INT_READY);
+	struct subca_intermediate_list l = {0};
+
+	r.activate_at = TH_NOW + 60;
+	assert_int_equal(f->st->ops->intermediate_add(f->st, &r), SUBCA_OK);
+	/* a verified one waiting is not active: the active one is allowed */
+	add_intermediate(f->st, aid, SUBCA_INT_ACTIVE);
+	assert_int_equal(f->st->ops->intermediate_list(f->st, aid, &l), SUBCA_OK);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.v[0].state, SUBCA_INT_READY);
+	assert_int_equal(l.v[0].activate_at, TH_NOW + 60);
+	assert_string_equal(subca_intermediate_state_name(l.v[0].state), "ready");
+	l.v[0].state = SUBCA_INT_RETIRED;
+	l.v[0].retired_at = TH_NOW + 61;
+	assert_int_equal(f->st->ops->intermediate_update(f->st, &l.v[0]), SUBCA_OK);
+	/* a ready one without its certificate cannot be written */
+	subca_free(l.v[1].cert_pem);
+	l.v[1].cert_pem = NULL;
+	l.v[1].state = SUBCA_INT_READY;
+	th_assert_error(f->st->ops->intermediate_update(f->st, &l.v[1]),
+			SUBCA_E_INVALID_ARGUMENT, "needs its certificate");
+	subca_intermediate_list_cleanup(&l);
+	assert_int_equal(f->st->ops->intermediate_list(f->st, aid, &l), SUBCA_OK);
+	assert_int_equal(l.v[0].state, SUBCA_INT_RETIRED);
+	assert_int_equal(l.v[0].retired_at, TH_NOW + 61);
+	subca_intermediate_list_cleanup(&l);
+}
+
+static void test_store_rotation_settings_put_get_list_remove(void **state)
+{
+	struct fx *f = *state;
+	int64_t aid = add_authority(f->st, "acme", "acme");
+	struct subca_rotation_rec r = {.authority_id = aid, .rotate_before = 86400,
+				       .signer_command = "/bin/sign", .hook_timeout = 60,
+				       .days = 30, .updated = TH_NOW};
+	struct subca_rotation_rec out = {0};
+	struct subca_rotation_list l = {0};
+
+	th_assert_error(f->st->ops->rotation_get(f->st, aid, &out), SUBCA_E_NOT_FOUND,
+			"has no rotation settings");
+	assert_int_equal(f->st->ops->rotation_put(f->st, &r), SUBCA_OK);
+	r.signer_command = "/bin/sign2";
+	assert_int_equal(f->st->ops->rotation_put(f->st, &r), SUBCA_OK);
+	assert_int_equal(f->st->ops->rotation_get(f->st, aid, &out), SUBCA_OK);
+	assert_string_equal(out.signer_command, "/bin/sign2");
+	assert_int_equal(out.rotate_before, 86400);
+	assert_int_equal(out.hook_timeout, 60);
+	assert_int_equal(out.days, 30);
+	subca_rotation_rec_cleanup(&out);
+	assert_int_equal(f->st->ops->rotation_list(f->st, &l), SUBCA_OK);
+	assert_int_equal(l.n, 1);
+	subca_rotation_list_cleanup(&l);
+	r.authority_id = aid + 100;
+	th_assert_error(f->st->ops->rotation_put(f->st, &r), SUBCA_E_NOT_FOUND,
+			"no authority with id");
+	assert_int_equal(f->st->ops->rotation_remove(f->st, aid), SUBCA_OK);
+	th_assert_error(f->st->ops->rotation_remove(f->st, aid), SUBCA_E_NOT_FOUND,
+			"has no rotation settings");
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
@@ -1833,6 +1899,8 @@ int main(void)
 		T(test_store_group_commit_batches_32_threads_and_fails_only_the_duplicate),
 		T(test_store_group_commit_off_inside_transaction_and_after_reopen),
 		T(test_store_schema_2_lists_return_nomem_without_leaks),
+		T(test_store_ready_intermediate_keeps_its_activation_time),
+		T(test_store_rotation_settings_put_get_list_remove),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
