@@ -86,6 +86,7 @@ struct subca__server {
 	struct subca_keystore *keys;
 	bool own_keys;
 	struct subca_store *store; /* main thread: TLS issuance */
+	struct subca_issuer_cache *issuers; /* shared by the workers */
 	struct subca__tls tls;
 	bool tls_init;
 	struct subca__worker *workers;
@@ -423,6 +424,7 @@ static void subca__gencb(struct evhttp_request *evreq, void *arg)
 	evhttp_request_set_on_complete_cb(evreq, subca__complete_cb, c);
 	subca_request_init(&r, &w->srv->env, w->store, w->srv->keys,
 			   time(NULL));
+	r.ctx.issuers = w->srv->issuers;
 	subca__request_fill(&r, evreq, evcon, peer, sizeof(peer));
 	if (subca__precheck(&r, c))
 		subca__pipeline_run(&r);
@@ -742,7 +744,12 @@ static subca_result subca__probe_port(struct subca__server *s)
 static subca_result subca__tls_reload(struct subca__server *s)
 {
 	const struct subca_server_config *c = &s->cfg;
-	struct subca_ctx ctx = {s->store, s->keys, "server:tls", time(NULL), NULL};
+	struct subca_ctx ctx = {
+		.store = s->store,
+		.keys = s->keys,
+		.actor = "server:tls",
+		.now = time(NULL),
+	};
 	struct subca__tls_params p = {
 		.cert = c->tls_cert,
 		.key = c->tls_key,
@@ -863,6 +870,7 @@ static subca_result subca__open(struct subca__server *s)
 		s->own_keys = true;
 	}
 	SUBCA_TRY(subca_store_sqlite_open(s->db, false, &s->store));
+	SUBCA_TRY(subca_issuer_cache_new(SUBCA_MAX_CACHED_ISSUERS, &s->issuers));
 	SUBCA_TRY(subca__tls_init(&s->tls));
 	s->tls_init = true;
 	return subca__tls_reload(s);
@@ -949,6 +957,7 @@ static void subca__free(struct subca__server *s)
 		subca__tls_cleanup(&s->tls);
 	if (s->store != NULL)
 		s->store->ops->close(s->store);
+	subca_issuer_cache_free(s->issuers); /* after the workers stopped */
 	if (s->own_keys && s->keys != NULL)
 		s->keys->ops->close(s->keys);
 	subca_metrics_cleanup();
