@@ -13,6 +13,8 @@
  * which a client trickling a byte at a time never trips.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <limits.h>
 #include <openssl/err.h>
@@ -528,6 +530,11 @@ static subca_result subca__worker_listen(struct subca__worker *w)
 				    (struct sockaddr *)&s->addr, s->addrlen);
 	SUBCA_ENSURE(l != NULL, SUBCA_E_IO, "cannot listen on %s port %d: %s",
 		     s->host, s->port, strerror(errno));
+	/* Accepted sockets inherit it: a response leaves in more than one
+	 * TLS record, and Nagle would hold the last one back until the
+	 * client's delayed ACK (about 40 ms per request on keep-alive). */
+	(void)setsockopt(evconnlistener_get_fd(l), IPPROTO_TCP, TCP_NODELAY,
+			 &(int){1}, sizeof(int));
 	w->bound = evhttp_bind_listener(w->http, l);
 	if (w->bound == NULL) {
 		evconnlistener_free(l);
