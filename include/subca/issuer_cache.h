@@ -17,6 +17,7 @@
 #ifndef SUBCA_ISSUER_CACHE_H
 #define SUBCA_ISSUER_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +40,7 @@ struct subca_issuer_entry {
 	 * anchor itself is never sent, RFC 8446 4.4.2). NUL-terminated. */
 	char *ca_pem;
 	size_t ca_pem_len;
+	bool key_checked; /* always true: `key` is `cert`'s key */
 	/* private to issuer_cache.c */
 	long refs;
 	uint64_t used;
@@ -50,7 +52,9 @@ struct subca_issuer_cache;
  * A new entry holding one reference, in no cache. Takes over cert, key and
  * root (set0), also on failure. `fingerprint` is the 64 hex characters
  * recorded for cert. SUBCA_E_INVALID_ARGUMENT for a missing part or a
- * malformed fingerprint, SUBCA_E_NOMEM, SUBCA_E_CRYPTO (PEM encoding).
+ * malformed fingerprint, SUBCA_E_CRYPTO when `key` is not the
+ * certificate's key (checked once here, so that each leaf's signature need
+ * not be verified), SUBCA_E_NOMEM, SUBCA_E_CRYPTO (also PEM encoding).
  */
 SUBCA_MUST_CHECK subca_result subca_issuer_entry_new(
 	int64_t id, const char *fingerprint, X509 *cert, EVP_PKEY *key,

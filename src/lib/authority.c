@@ -553,6 +553,7 @@ static subca_result subca__issue_once(const struct subca_ctx *c,
 	iss.key = e->key;
 	iss.crl_url = im->crl_url;
 	iss.ocsp_url = im->ocsp_url;
+	iss.key_checked = e->key_checked;
 	SUBCA_TRY(subca_leaf_issue(&iss, r, &leaf));
 	SUBCA_TRY(subca_leaf_check_names(leaf, e->root->chain));
 	SUBCA_TRY(subca_pem_x509(leaf, &leaf_pem));

@@ -61,6 +61,17 @@ static bool subca__fp_valid(const char *fp)
 	return true;
 }
 
+/* A key-store handle that is not the certificate's key would make
+ * certificates nobody can verify: caught once here rather than by
+ * verifying every leaf (subca_issuer.key_checked). */
+static subca_result subca__key_check(struct subca_issuer_entry *e)
+{
+	SUBCA_OSSL(X509_check_private_key(e->cert, e->key) == 1, SUBCA_E_CRYPTO,
+		   "the issuing key does not match the issuing certificate");
+	e->key_checked = true;
+	return SUBCA_OK;
+}
+
 /* The intermediate, then the customer's CAs below the anchor. */
 static subca_result subca__ca_pem(struct subca_issuer_entry *e)
 {
@@ -109,7 +120,9 @@ subca_result subca_issuer_entry_new(int64_t id, const char *fingerprint,
 			   "chain and a SHA-256 fingerprint in hex");
 	}
 	memcpy(e->fingerprint, fingerprint, SUBCA_ISSUER_FP_LEN + 1);
-	rv = subca__ca_pem(e);
+	rv = subca__key_check(e);
+	if (rv == SUBCA_OK)
+		rv = subca__ca_pem(e);
 	if (rv != SUBCA_OK) {
 		subca__entry_free(e);
 		return rv;

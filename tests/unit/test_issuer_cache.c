@@ -188,6 +188,23 @@ static void test_issuer_entry_refuses_a_malformed_fingerprint(void **state)
 			SUBCA_E_INVALID_ARGUMENT, "needs a certificate");
 }
 
+static void test_issuer_entry_refuses_a_key_that_is_not_the_certificates(
+	void **state)
+{
+	const struct subca_issuer_entry *e = NULL;
+
+	X509_up_ref(th_int_cert);
+	EVP_PKEY_up_ref(th_sub_key);
+	th_assert_error(subca_issuer_entry_new(1, FP_A, th_int_cert, th_sub_key,
+					       th_chain(), &e),
+			SUBCA_E_CRYPTO,
+			"the issuing key does not match the issuing certificate");
+	assert_null(e);
+	e = th_entry(1, FP_A);
+	assert_true(e->key_checked);
+	subca_issuer_entry_release(e);
+}
+
 static void test_issuer_entry_chain_pem_is_the_intermediate_then_cas_below_the_anchor(
 	void **state)
 {
@@ -274,6 +291,7 @@ int main(void)
 		cmocka_unit_test(test_issuer_cache_evicts_the_least_recently_used_when_full),
 		cmocka_unit_test(test_issuer_cache_size_is_bounded),
 		cmocka_unit_test(test_issuer_entry_refuses_a_malformed_fingerprint),
+		cmocka_unit_test(test_issuer_entry_refuses_a_key_that_is_not_the_certificates),
 		cmocka_unit_test(test_issuer_entry_chain_pem_is_the_intermediate_then_cas_below_the_anchor),
 		cmocka_unit_test(test_issuer_cache_is_safe_to_share_between_threads),
 	};
