@@ -16,6 +16,7 @@
 #include "subca/csr.h"
 #include "subca/error.h"
 #include "subca/issue.h"
+#include "subca/issuer_cache.h"
 #include "subca/key.h"
 #include "subca/keystore.h"
 #include "subca/report.h"
@@ -30,6 +31,9 @@ struct subca_ctx {
 	const char *actor; /* "cli:uid=1000", "token:<id>" */
 	time_t now;
 	const char *provisioner; /* recorded on issued leaves; NULL: none */
+	/* Optional: where subca_authority_issue finds the loaded intermediate
+	 * key and chain (the server shares one); NULL loads them each time. */
+	struct subca_issuer_cache *issuers;
 };
 
 /*

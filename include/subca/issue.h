@@ -18,12 +18,19 @@ struct subca_issuer {
 	EVP_PKEY *key; /* its private key (a key-store handle) */
 	const char *crl_url;  /* optional CRL distribution point */
 	const char *ocsp_url; /* optional OCSP responder (AIA) */
+	/* The key was checked once to be the certificate's (the issuer
+	 * cache does it when it loads them): each leaf's signature is then
+	 * not verified again after signing. */
+	bool key_checked;
 };
 
 struct subca_leaf_request {
 	/* Either a CSR (subject and SANs come from it; its self-signature
 	 * must verify) ... */
 	X509_REQ *csr;
+	/* The caller already verified the CSR's self-signature
+	 * (subca_certin_parse_csr does): it is not verified again. */
+	bool csr_verified;
 	/* ... or a public key with a CN and SANs. */
 	EVP_PKEY *pubkey;
 	const char *cn;

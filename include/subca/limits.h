@@ -58,6 +58,9 @@
 /* Worker threads and concurrent connections. */
 #define SUBCA_MAX_WORKERS 256
 #define SUBCA_MAX_CONNECTIONS 100000
+/* Intermediates whose loaded key and chain a server keeps (issuer_cache.h);
+ * the least recently used goes first. */
+#define SUBCA_MAX_CACHED_ISSUERS 64
 
 /* JOSE (src/server/jose.c): a compact JWS, its decoded protected header,
  * and the largest RSA modulus a JWK may carry (JWK text: SUBCA_MAX_JWK_INPUT). */

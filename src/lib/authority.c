@@ -788,44 +788,65 @@ static subca_result subca__cert_record(const struct subca_ctx *c,
 	return c->store->ops->cert_record(c->store, &rec, &audit);
 }
 
-/*
- * The customer's own CAs between the intermediate and the trust anchor
- * (closest first), so that a client trusting only the anchor can build the
- * path. The anchor itself is never sent (RFC 8446 4.4.2 allows omitting it).
- */
-static subca_result subca__append_cas(const struct subca_root *root,
-				      struct subca_buf *chain_pem)
-{
-	for (int i = sk_X509_num(root->chain) - 1; i >= 1; i--) {
-		SUBCA_BUF_AUTO struct subca_buf pem = {0};
-
-		SUBCA_TRY(subca_pem_x509(sk_X509_value(root->chain, i), &pem));
-		SUBCA_TRY(subca_buf_append(chain_pem, pem.p, pem.len));
-	}
-	return SUBCA_OK;
-}
-
 static subca_result subca__issue_once(const struct subca_ctx *c,
 				      const struct subca_authority_rec *a,
 				      const struct subca_intermediate_rec *im,
-				      const struct subca_issuer *iss,
-				      const struct subca_root *root,
+				      const struct subca_issuer_entry *e,
 				      const struct subca_leaf_request *r,
 				      struct subca_buf *chain_pem, X509 **leaf_out)
 {
 	SUBCA_AUTO(X509) X509 *leaf = NULL;
 	SUBCA_BUF_AUTO struct subca_buf leaf_pem = {0};
+	struct subca_issuer iss = {0};
 
-	SUBCA_TRY(subca_leaf_issue(iss, r, &leaf));
-	SUBCA_TRY(subca_leaf_check_names(leaf, root->chain));
+	iss.cert = e->cert;
+	iss.key = e->key;
+	iss.crl_url = im->crl_url;
+	iss.ocsp_url = im->ocsp_url;
+	iss.key_checked = e->key_checked;
+	SUBCA_TRY(subca_leaf_issue(&iss, r, &leaf));
+	SUBCA_TRY(subca_leaf_check_names(leaf, e->root->chain));
 	SUBCA_TRY(subca_pem_x509(leaf, &leaf_pem));
 	SUBCA_TRY(subca__cert_record(c, a, im, leaf, (char *)leaf_pem.p));
 	subca_buf_init(chain_pem, SUBCA_MAX_CERT_INPUT);
 	SUBCA_TRY(subca_buf_append(chain_pem, leaf_pem.p, leaf_pem.len));
-	SUBCA_TRY(subca_buf_append_str(chain_pem, im->cert_pem));
-	SUBCA_TRY(subca__append_cas(root, chain_pem));
+	SUBCA_TRY(subca_buf_append(chain_pem, e->ca_pem, e->ca_pem_len));
 	if (leaf_out != NULL)
 		*leaf_out = subca_steal(&leaf);
+	return SUBCA_OK;
+}
+
+/*
+ * What issuing from intermediate `im` needs: its certificate, its signing
+ * key and the customer's chain. From c->issuers when it holds them for
+ * this certificate (same row id and fingerprint); otherwise read from the
+ * store and the key store, and left in c->issuers for the next issuance.
+ * The caller releases *out.
+ */
+static subca_result subca__issuer_load(const struct subca_ctx *c,
+				       const struct subca_authority_rec *a,
+				       const struct subca_intermediate_rec *im,
+				       const struct subca_issuer_entry **out)
+{
+	SUBCA_AUTO_ROOT struct subca_root *root = NULL;
+	SUBCA_AUTO(X509) X509 *cert = NULL;
+	SUBCA_AUTO(EVP_PKEY) EVP_PKEY *key = NULL;
+
+	*out = NULL;
+	if (c->issuers != NULL) {
+		*out = subca_issuer_cache_get(c->issuers, im->id,
+					      im->fingerprint);
+		if (*out != NULL)
+			return SUBCA_OK;
+	}
+	SUBCA_TRY(subca__root_load(c, a, &root));
+	SUBCA_TRY(subca_pem_load_x509(im->cert_pem, &cert));
+	SUBCA_TRY(c->keys->ops->load(c->keys, im->key_id, &key));
+	SUBCA_TRY(subca_issuer_entry_new(im->id, im->fingerprint,
+					 subca_steal(&cert), subca_steal(&key),
+					 subca_steal(&root), out));
+	if (c->issuers != NULL)
+		subca_issuer_cache_put(c->issuers, *out);
 	return SUBCA_OK;
 }
 
@@ -836,10 +857,7 @@ subca_result subca_authority_issue(const struct subca_ctx *c,
 {
 	SUBCA_AUTO_AUTHORITY struct subca_authority_rec a;
 	SUBCA_AUTO_INTERMEDIATES struct subca_intermediate_list l = {0};
-	SUBCA_AUTO_ROOT struct subca_root *root = NULL;
-	SUBCA_AUTO(X509) X509 *cert = NULL;
-	SUBCA_AUTO(EVP_PKEY) EVP_PKEY *key = NULL;
-	struct subca_issuer iss = {0};
+	const struct subca_issuer_entry *e = NULL;
 	subca_result rv = SUBCA_E_INTERNAL;
 	long idx;
 
@@ -850,22 +868,17 @@ subca_result subca_authority_issue(const struct subca_ctx *c,
 	SUBCA_ENSURE(idx >= 0, SUBCA_E_NOT_ACTIVE,
 		     "authority \"%s\" has no active intermediate (state %s)",
 		     name, subca_authority_state_name(a.state));
-	SUBCA_TRY(subca__root_load(c, &a, &root));
-	SUBCA_TRY(subca_pem_load_x509(l.v[idx].cert_pem, &cert));
-	SUBCA_TRY(c->keys->ops->load(c->keys, l.v[idx].key_id, &key));
-	iss.cert = cert;
-	iss.key = key;
-	iss.crl_url = l.v[idx].crl_url;
-	iss.ocsp_url = l.v[idx].ocsp_url;
+	SUBCA_TRY(subca__issuer_load(c, &a, &l.v[idx], &e));
 	/* A serial collision is astronomically unlikely with 159 random bits,
 	 * but the store's unique constraint is the rule: draw again. */
 	for (int i = 0; i < SUBCA__ISSUE_ATTEMPTS; i++) {
 		subca_buf_cleanup(chain_pem);
-		rv = subca__issue_once(c, &a, &l.v[idx], &iss, root, r,
-				       chain_pem, leaf_out);
+		rv = subca__issue_once(c, &a, &l.v[idx], e, r, chain_pem,
+				       leaf_out);
 		if (rv != SUBCA_E_EXISTS)
 			break;
 	}
+	subca_issuer_entry_release(e);
 	return rv;
 }
 

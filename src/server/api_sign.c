@@ -406,6 +406,9 @@ static subca_result subca__issue(struct subca_request *req,
 	SUBCA_AUTO(X509) X509 *leaf = NULL;
 
 	lr.csr = in->csr;
+	/* every CSR here came through subca_certin_parse_csr, which verified
+	 * its self-signature: once is enough */
+	lr.csr_verified = in->csr != NULL;
 	lr.pubkey = in->pubkey;
 	lr.cn = in->cn;
 	lr.sans = in->sans;

@@ -13,6 +13,8 @@
  * which a client trickling a byte at a time never trips.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <limits.h>
 #include <openssl/err.h>
@@ -87,6 +89,7 @@ struct subca__server {
 	struct subca_keystore *keys;
 	bool own_keys;
 	struct subca_store *store; /* main thread: TLS issuance */
+	struct subca_issuer_cache *issuers; /* shared by the workers */
 	struct subca__tls tls;
 	bool tls_init;
 	struct subca__worker *workers;
@@ -425,6 +428,7 @@ static void subca__gencb(struct evhttp_request *evreq, void *arg)
 	evhttp_request_set_on_complete_cb(evreq, subca__complete_cb, c);
 	subca_request_init(&r, &w->srv->env, w->store, w->srv->keys,
 			   time(NULL));
+	r.ctx.issuers = w->srv->issuers;
 	subca__request_fill(&r, evreq, evcon, peer, sizeof(peer));
 	if (subca__precheck(&r, c))
 		subca__pipeline_run(&r);
@@ -528,6 +532,11 @@ static subca_result subca__worker_listen(struct subca__worker *w)
 				    (struct sockaddr *)&s->addr, s->addrlen);
 	SUBCA_ENSURE(l != NULL, SUBCA_E_IO, "cannot listen on %s port %d: %s",
 		     s->host, s->port, strerror(errno));
+	/* Accepted sockets inherit it: a response leaves in more than one
+	 * TLS record, and Nagle would hold the last one back until the
+	 * client's delayed ACK (about 40 ms per request on keep-alive). */
+	(void)setsockopt(evconnlistener_get_fd(l), IPPROTO_TCP, TCP_NODELAY,
+			 &(int){1}, sizeof(int));
 	w->bound = evhttp_bind_listener(w->http, l);
 	if (w->bound == NULL) {
 		evconnlistener_free(l);
@@ -744,7 +753,12 @@ static subca_result subca__probe_port(struct subca__server *s)
 static subca_result subca__tls_reload(struct subca__server *s)
 {
 	const struct subca_server_config *c = &s->cfg;
-	struct subca_ctx ctx = {s->store, s->keys, "server:tls", time(NULL), NULL};
+	struct subca_ctx ctx = {
+		.store = s->store,
+		.keys = s->keys,
+		.actor = "server:tls",
+		.now = time(NULL),
+	};
 	struct subca__tls_params p = {
 		.cert = c->tls_cert,
 		.key = c->tls_key,
@@ -865,6 +879,7 @@ static subca_result subca__open(struct subca__server *s)
 		s->own_keys = true;
 	}
 	SUBCA_TRY(subca_store_sqlite_open(s->db, false, &s->store));
+	SUBCA_TRY(subca_issuer_cache_new(SUBCA_MAX_CACHED_ISSUERS, &s->issuers));
 	SUBCA_TRY(subca__tls_init(&s->tls));
 	s->tls_init = true;
 	return subca__tls_reload(s);
@@ -957,6 +972,7 @@ static void subca__free(struct subca__server *s)
 		subca__tls_cleanup(&s->tls);
 	if (s->store != NULL)
 		s->store->ops->close(s->store);
+	subca_issuer_cache_free(s->issuers); /* after the workers stopped */
 	if (s->own_keys && s->keys != NULL)
 		s->keys->ops->close(s->keys);
 	subca_metrics_cleanup();
