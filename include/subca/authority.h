@@ -30,6 +30,10 @@ struct subca_ctx {
 	const char *actor; /* "cli:uid=1000", "token:<id>" */
 	time_t now;
 	const char *provisioner; /* recorded on issued leaves; NULL: none */
+	/* The base URL clients reach the server at ("http://ca.example"):
+	 * leaves of an intermediate without its own CRL / OCSP URL point at
+	 * BASE/a/NAME/crl/ID.crl and BASE/a/NAME/ocsp. NULL: none. */
+	const char *public_url;
 };
 
 /*

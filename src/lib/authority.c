@@ -14,6 +14,7 @@
 #include "subca/chain.h"
 #include "subca/limits.h"
 #include "subca/ossl.h"
+#include "subca/revocation.h"
 #include "subca/signer.h"
 
 #define SUBCA__DEFAULT_INTERMEDIATE_DAYS 1826
@@ -579,6 +580,26 @@ static subca_result subca__issue_once(const struct subca_ctx *c,
 	return SUBCA_OK;
 }
 
+/* The intermediate's own URLs, else the server's derived ones. */
+static subca_result subca__issuer_urls(const struct subca_ctx *c,
+				       const struct subca_authority_rec *a,
+				       const struct subca_intermediate_rec *im,
+				       struct subca_issuer *iss, char *crl,
+				       char *ocsp)
+{
+	iss->crl_url = im->crl_url;
+	iss->ocsp_url = im->ocsp_url;
+	if (c->public_url == NULL || c->public_url[0] == '\0')
+		return SUBCA_OK;
+	SUBCA_TRY(subca_revocation_urls(c->public_url, a->name, im->id, crl,
+					ocsp));
+	if (iss->crl_url == NULL)
+		iss->crl_url = crl;
+	if (iss->ocsp_url == NULL)
+		iss->ocsp_url = ocsp;
+	return SUBCA_OK;
+}
+
 subca_result subca_authority_issue(const struct subca_ctx *c,
 				   const char *name,
 				   const struct subca_leaf_request *r,
@@ -591,6 +612,7 @@ subca_result subca_authority_issue(const struct subca_ctx *c,
 	SUBCA_AUTO(EVP_PKEY) EVP_PKEY *key = NULL;
 	struct subca_issuer iss = {0};
 	subca_result rv = SUBCA_E_INTERNAL;
+	char crl[SUBCA_MAX_URL + 1], ocsp[SUBCA_MAX_URL + 1];
 	long idx;
 
 	subca_buf_init(chain_pem, SUBCA_MAX_CERT_INPUT);
@@ -605,8 +627,7 @@ subca_result subca_authority_issue(const struct subca_ctx *c,
 	SUBCA_TRY(c->keys->ops->load(c->keys, l.v[idx].key_id, &key));
 	iss.cert = cert;
 	iss.key = key;
-	iss.crl_url = l.v[idx].crl_url;
-	iss.ocsp_url = l.v[idx].ocsp_url;
+	SUBCA_TRY(subca__issuer_urls(c, &a, &l.v[idx], &iss, crl, ocsp));
 	/* A serial collision is astronomically unlikely with 159 random bits,
 	 * but the store's unique constraint is the rule: draw again. */
 	for (int i = 0; i < SUBCA__ISSUE_ATTEMPTS; i++) {

@@ -742,7 +742,8 @@ static subca_result subca__probe_port(struct subca__server *s)
 static subca_result subca__tls_reload(struct subca__server *s)
 {
 	const struct subca_server_config *c = &s->cfg;
-	struct subca_ctx ctx = {s->store, s->keys, "server:tls", time(NULL), NULL};
+	struct subca_ctx ctx = {.store = s->store, .keys = s->keys,
+				.actor = "server:tls", .now = time(NULL)};
 	struct subca__tls_params p = {
 		.cert = c->tls_cert,
 		.key = c->tls_key,

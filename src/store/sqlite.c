@@ -163,6 +163,23 @@ static const char *const subca__migrations[] = {
 	"  BEFORE UPDATE OF status, revoked_at, reason ON certificates"
 	"  WHEN OLD.status = 'revoked'"
 	"  BEGIN SELECT RAISE(ABORT, 'a revoked certificate stays revoked'); END;",
+
+	/* 3: revocation publishing: CRL numbers, the latest CRL of each
+	 * intermediate, and an index of revoked certificates by issuer */
+	"CREATE INDEX certificates_revoked_by_intermediate"
+	"  ON certificates(intermediate_id, not_after) WHERE status = 'revoked';"
+	"CREATE TABLE crl_numbers ("
+	"  intermediate_id INTEGER PRIMARY KEY REFERENCES intermediates(id),"
+	"  last INTEGER NOT NULL CHECK (last >= 1)"
+	");"
+	"CREATE TABLE crls ("
+	"  intermediate_id INTEGER PRIMARY KEY REFERENCES intermediates(id),"
+	"  number INTEGER NOT NULL CHECK (number >= 1),"
+	"  this_update INTEGER NOT NULL,"
+	"  next_update INTEGER NOT NULL CHECK (next_update > this_update),"
+	"  entries INTEGER NOT NULL CHECK (entries >= 0),"
+	"  der BLOB NOT NULL"
+	");",
 };
 
 #define SUBCA__SCHEMA_VERSION \

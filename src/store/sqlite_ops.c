@@ -738,4 +738,8 @@ const struct subca_store_ops subca__sqlite_ops = {
 	.group_commit = subca__sqlite_group_commit,
 	.group_commit_stats = subca__sqlite_group_stats,
 	.group_commit_observe = subca__sqlite_group_observe,
+	.cert_revoked_each = subca__sqlite_cert_revoked_each,
+	.crl_number_next = subca__sqlite_crl_number_next,
+	.crl_put = subca__sqlite_crl_put,
+	.crl_get = subca__sqlite_crl_get,
 };
