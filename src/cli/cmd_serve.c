@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "subca/credential.h"
 #include "subca/limits.h"
 #include "subca/server.h"
 
@@ -20,6 +21,10 @@ static subca_result cli_serve_parse(struct subca_server_config *c, int argc,
 		{"max-connections", required_argument, NULL, 'm'},
 		{"header-timeout", required_argument, NULL, 'H'},
 		{"idle-timeout", required_argument, NULL, 'I'},
+		{"http-listen", required_argument, NULL, 'P'},
+		{"public-url", required_argument, NULL, 'U'},
+		{"crl-next-update", required_argument, NULL, 'N'},
+		{"crl-rebuild-delay", required_argument, NULL, 'D'},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
@@ -49,6 +54,18 @@ static subca_result cli_serve_parse(struct subca_server_config *c, int argc,
 		case 'I':
 			SUBCA_TRY(cli_parse_int("--idle-timeout", optarg, 1,
 						3600, &c->idle_timeout));
+			break;
+		case 'P': c->http_listen = optarg; break;
+		case 'U': c->public_url = optarg; break;
+		case 'N':
+			if (subca_duration_parse(optarg, 366 * 86400,
+						 &c->crl_validity) != SUBCA_OK)
+				SUBCA_BAIL(SUBCA_E_USAGE, "--crl-next-update: %s",
+					   subca_error_reason());
+			break;
+		case 'D':
+			SUBCA_TRY(cli_parse_int("--crl-rebuild-delay", optarg, 1,
+						3600, &c->crl_rebuild_delay));
 			break;
 		default: SUBCA_BAIL(SUBCA_E_USAGE, "unknown option");
 		}

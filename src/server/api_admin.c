@@ -19,6 +19,7 @@
 #include "jose.h"
 #include "policy_json.h"
 #include "provisioner.h"
+#include "revocation_int.h"
 #include "views.h"
 #include "subca/credential.h"
 #include "subca/alloc.h"
@@ -872,6 +873,8 @@ static subca_result subca__revoke_store(struct subca_request *req,
 		rv = st->ops->commit(st);
 	if (rv != SUBCA_OK)
 		st->ops->rollback(st);
+	else /* OCSP caches drop their answers; the CRL is rebuilt soon */
+		subca__revocation_changed(req->env->revocation, a->id);
 	return rv;
 }
 
