@@ -78,7 +78,7 @@ subca_result subca__api_revocation_crl(struct subca_request *req)
 {
 	struct subca_intermediate_rec im = {0};
 	struct subca_crl_rec crl = {0};
-	int64_t id;
+	int64_t id = 0;
 	subca_result rv;
 
 	SUBCA_TRY(subca__crl_id(req, &id));

@@ -143,6 +143,44 @@ static void test_crl_builder_sorts_entries_and_writes_reasons(void **s)
 	fx_free(f);
 }
 
+static void test_crl_builder_encodes_zero_serials_and_times_after_2049(void **s)
+{
+	struct fx *f = fx_new("rsa-2048", NULL);
+	STACK_OF(X509_REVOKED) *revs;
+	X509_CRL *crl;
+	int64_t t;
+	char hex[48];
+	const int64_t y2051 = 2556144000; /* 2051-01-01: GeneralizedTime */
+
+	assert_int_equal(subca_crl_builder_add(f->b, "00", y2051, 2), SUBCA_OK);
+	assert_int_equal(subca_crl_builder_add(f->b, "80", TH_NOW, 0), SUBCA_OK);
+	crl = sign(f, 3);
+	assert_int_equal(X509_CRL_verify(crl, f->key), 1);
+	revs = X509_CRL_get_REVOKED(crl);
+	assert_int_equal(sk_X509_REVOKED_num(revs), 2);
+	assert_int_equal(subca_serial_hex(X509_REVOKED_get0_serialNumber(
+						  sk_X509_REVOKED_value(revs, 0)),
+					  hex, sizeof(hex)),
+			 SUBCA_OK);
+	assert_string_equal(hex, "0");
+	assert_int_equal(ASN1_STRING_type(X509_REVOKED_get0_revocationDate(
+				 sk_X509_REVOKED_value(revs, 0))),
+			 V_ASN1_GENERALIZEDTIME);
+	assert_int_equal(subca_asn1_time_unix(X509_REVOKED_get0_revocationDate(
+						      sk_X509_REVOKED_value(revs, 0)),
+					      &t),
+			 SUBCA_OK);
+	assert_int_equal(t, y2051);
+	/* 0x80 needs a leading zero byte to stay positive */
+	assert_int_equal(subca_serial_hex(X509_REVOKED_get0_serialNumber(
+						  sk_X509_REVOKED_value(revs, 1)),
+					  hex, sizeof(hex)),
+			 SUBCA_OK);
+	assert_string_equal(hex, "80");
+	X509_CRL_free(crl);
+	fx_free(f);
+}
+
 static void test_crl_builder_signs_an_empty_crl_with_ed25519(void **s)
 {
 	struct fx *f = fx_new("ed25519", NULL);
@@ -268,6 +306,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_crl_builder_signs_a_v2_crl_with_number_aki_and_times),
 		cmocka_unit_test(test_crl_builder_sorts_entries_and_writes_reasons),
+		cmocka_unit_test(test_crl_builder_encodes_zero_serials_and_times_after_2049),
 		cmocka_unit_test(test_crl_builder_signs_an_empty_crl_with_ed25519),
 		cmocka_unit_test(test_crl_builder_keeps_many_entries_in_serial_order),
 		cmocka_unit_test(test_crl_builder_refuses_bad_serials_and_reasons),
