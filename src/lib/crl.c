@@ -504,7 +504,8 @@ subca_result subca_crl_builder_sign(struct subca_crl_builder *b,
 	SUBCA_TRY(subca__skeleton(p, &sk));
 	/* RFC 5280 5.1.2.6: entries in serial order (any order is allowed;
 	 * sorted lets clients search) */
-	qsort(b->v, b->n, sizeof(b->v[0]), subca__entry_cmp);
+	if (b->n > 1)
+		qsort(b->v, b->n, sizeof(b->v[0]), subca__entry_cmp);
 	SUBCA_TRY(subca__tbs(b, sk, &tbs));
 	SUBCA_TRY(subca__signature(p, subca_buf_slice(&tbs), &sig));
 	return subca__assemble(sk, subca_buf_slice(&tbs),
