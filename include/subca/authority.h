@@ -34,6 +34,10 @@ struct subca_ctx {
 	/* Optional: where subca_authority_issue finds the loaded intermediate
 	 * key and chain (the server shares one); NULL loads them each time. */
 	struct subca_issuer_cache *issuers;
+	/* The base URL clients reach the server at ("http://ca.example"):
+	 * leaves of an intermediate without its own CRL / OCSP URL point at
+	 * BASE/a/NAME/crl/ID.crl and BASE/a/NAME/ocsp. NULL: none. */
+	const char *public_url;
 };
 
 /*

@@ -77,5 +77,14 @@
 #define SUBCA_MAX_HOOK_STDERR 2048u
 #define SUBCA_MAX_HOOK_COMMAND 4096u
 #define SUBCA_MAX_HOOK_TIMEOUT 3600
+/* Revocation publishing (CRL and OCSP). An OCSP request (RFC 5019 keeps
+ * them far smaller; a nonce is at most 32 bytes, RFC 8954), and the
+ * certificates one request may ask about (RFC 5019 2.1.1: one is enough). */
+#define SUBCA_MAX_OCSP_REQUEST 4096u
+#define SUBCA_MAX_OCSP_CERTS 4
+#define SUBCA_MAX_OCSP_NONCE 32
+/* A CRL the server keeps and serves (about 40 bytes per entry: room for
+ * well over 1 000 000 revoked certificates). */
+#define SUBCA_MAX_CRL (256u * 1024u * 1024u)
 
 #endif

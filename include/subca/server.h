@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "subca/error.h"
 #include "subca/keystore.h"
@@ -18,6 +19,9 @@
 #define SUBCA_SERVER_DEFAULT_MAX_CONNECTIONS 1024
 #define SUBCA_SERVER_DEFAULT_HEADER_TIMEOUT 10
 #define SUBCA_SERVER_DEFAULT_IDLE_TIMEOUT 60
+/* Seconds after a revocation before CRLs are rebuilt: a burst of
+ * revocations costs one build. */
+#define SUBCA_SERVER_DEFAULT_CRL_DELAY 2
 /* Lifetime of the certificate the server issues itself from its TLS
  * authority; it is renewed once two thirds of it have passed. */
 #define SUBCA_SERVER_TLS_DAYS 30
@@ -56,6 +60,20 @@ struct subca_server_config {
 	 * authentication) are global admin credentials, like a global admin
 	 * token. NULL: admin access by token only. */
 	const char *admin_client_ca;
+
+	/* Optional plain-HTTP listener ("127.0.0.1:8080", a port required)
+	 * that serves only what is public by nature and fetched over http:
+	 * per authority /crl/ID.crl, /ocsp, /roots and /chain. */
+	const char *http_listen;
+	/* Optional base URL clients reach this server at
+	 * ("http://ca.example"): leaves of intermediates without their own
+	 * CRL/OCSP URL point at BASE/a/NAME/crl/ID.crl and BASE/a/NAME/ocsp. */
+	const char *public_url;
+	/* Seconds a CRL is valid (its nextUpdate; 0: 24 h; it is rebuilt
+	 * when three quarters have passed) and seconds after a revocation
+	 * before the authority's CRLs are rebuilt (0: the default). */
+	int64_t crl_validity;
+	int crl_rebuild_delay;
 
 	/* Limits; 0 takes the default above. */
 	int max_connections;

@@ -171,6 +171,22 @@ struct subca_group_stats {
  * keep it short (count it in metrics). */
 typedef void (*subca_group_observer)(void *arg, size_t n, subca_result rv);
 
+/* The latest CRL published for one intermediate (schema 3). */
+struct subca_crl_rec {
+	int64_t intermediate_id;
+	int64_t number; /* cRLNumber */
+	int64_t this_update, next_update;
+	int64_t entries; /* revoked certificates listed */
+	uint8_t *der;
+	size_t der_len;
+};
+void subca_crl_rec_cleanup(struct subca_crl_rec *r);
+
+/* Called once per revoked certificate by cert_revoked_each; anything but
+ * SUBCA_OK stops the walk and is returned. */
+typedef subca_result (*subca_revoked_fn)(void *arg, const char *serial,
+					 int64_t revoked_at, int reason);
+
 struct subca_audit_rec {
 	int64_t id;
 	int64_t ts;
@@ -380,6 +396,33 @@ struct subca_store_ops {
 	/* Every authority's settings, by authority id. */
 	subca_result (*rotation_list)(struct subca_store *st,
 				      struct subca_rotation_list *out);
+	/* ---- schema 4: revocation publishing (CRL, OCSP) ---- */
+
+	/*
+	 * Call fn for every revoked certificate issued by intermediate
+	 * `intermediate_id` whose notAfter is at or after `expired_before`
+	 * (older ones are pruned from CRLs, RFC 5280 5.1.2.6), in no
+	 * particular order, streaming (an index keeps this cheap for a
+	 * million rows). Returns what fn returned when it stopped the walk.
+	 */
+	subca_result (*cert_revoked_each)(struct subca_store *st,
+					  int64_t intermediate_id,
+					  int64_t expired_before,
+					  subca_revoked_fn fn, void *arg);
+	/*
+	 * Allocate the next CRL number of an intermediate (1, 2, ...), once
+	 * and for all: two builders never get the same number, also in two
+	 * processes. NOT_FOUND for an unknown intermediate.
+	 */
+	subca_result (*crl_number_next)(struct subca_store *st,
+					int64_t intermediate_id, int64_t *out);
+	/* Store a CRL as its intermediate's latest, unless a CRL with a
+	 * higher number is stored already (then it is kept and this is OK). */
+	subca_result (*crl_put)(struct subca_store *st,
+				const struct subca_crl_rec *r);
+	/* The intermediate's latest CRL; NOT_FOUND when none was stored. */
+	subca_result (*crl_get)(struct subca_store *st, int64_t intermediate_id,
+				struct subca_crl_rec *out);
 };
 
 struct subca_store {

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "subca/credential.h"
 #include "subca/limits.h"
 #include "subca/server.h"
 
@@ -21,6 +22,10 @@ static subca_result cli_serve_parse(struct subca_server_config *c, int argc,
 		{"header-timeout", required_argument, NULL, 'H'},
 		{"idle-timeout", required_argument, NULL, 'I'},
 		{"rotation-interval", required_argument, NULL, 'R'},
+		{"http-listen", required_argument, NULL, 'P'},
+		{"public-url", required_argument, NULL, 'U'},
+		{"crl-next-update", required_argument, NULL, 'N'},
+		{"crl-rebuild-delay", required_argument, NULL, 'D'},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
@@ -55,6 +60,18 @@ static subca_result cli_serve_parse(struct subca_server_config *c, int argc,
 			SUBCA_TRY(cli_parse_int("--rotation-interval", optarg,
 						1, 3600,
 						&c->rotation_interval));
+			break;
+		case 'P': c->http_listen = optarg; break;
+		case 'U': c->public_url = optarg; break;
+		case 'N':
+			if (subca_duration_parse(optarg, 366 * 86400,
+						 &c->crl_validity) != SUBCA_OK)
+				SUBCA_BAIL(SUBCA_E_USAGE, "--crl-next-update: %s",
+					   subca_error_reason());
+			break;
+		case 'D':
+			SUBCA_TRY(cli_parse_int("--crl-rebuild-delay", optarg, 1,
+						3600, &c->crl_rebuild_delay));
 			break;
 		default: SUBCA_BAIL(SUBCA_E_USAGE, "unknown option");
 		}

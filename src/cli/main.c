@@ -58,8 +58,14 @@ static const struct cli_command cli_commands[] = {
 	 "(--tls-cert F --tls-key F | --tls-authority NAME [--tls-root-out F]) "
 	 "[--admin-client-ca F] "
 	 "[--max-connections N] [--header-timeout S] [--idle-timeout S] "
-	 "[--rotation-interval S]",
+	 "[--rotation-interval S] "
+	 "[--http-listen ADDR:PORT] [--public-url URL] "
+	 "[--crl-next-update DURATION] [--crl-rebuild-delay S]",
 	 "run the HTTPS server until SIGTERM (SIGHUP reloads its certificate)"},
+	{"crl", NULL, CLI_NEEDS_DATA, cmd_crl,
+	 "AUTHORITY [--intermediate ID] [--next-update DURATION] [--der] "
+	 "[--out F]",
+	 "build, sign and store a new CRL; print it (PEM, or DER)"},
 	{"sign-intermediate", NULL, 0, cmd_sign_intermediate,
 	 "--root-cert F --root-key F [--days N] [--path-len N] CSR [--out F]",
 	 "offline signer: sign a CSR with a root held as PEM files"},

@@ -14,6 +14,7 @@
 #include "subca/chain.h"
 #include "subca/limits.h"
 #include "subca/ossl.h"
+#include "subca/revocation.h"
 #include "subca/signer.h"
 
 #define SUBCA__DEFAULT_INTERMEDIATE_DAYS 1826
@@ -792,19 +793,14 @@ static subca_result subca__issue_once(const struct subca_ctx *c,
 				      const struct subca_authority_rec *a,
 				      const struct subca_intermediate_rec *im,
 				      const struct subca_issuer_entry *e,
+				      const struct subca_issuer *iss,
 				      const struct subca_leaf_request *r,
 				      struct subca_buf *chain_pem, X509 **leaf_out)
 {
 	SUBCA_AUTO(X509) X509 *leaf = NULL;
 	SUBCA_BUF_AUTO struct subca_buf leaf_pem = {0};
-	struct subca_issuer iss = {0};
 
-	iss.cert = e->cert;
-	iss.key = e->key;
-	iss.crl_url = im->crl_url;
-	iss.ocsp_url = im->ocsp_url;
-	iss.key_checked = e->key_checked;
-	SUBCA_TRY(subca_leaf_issue(&iss, r, &leaf));
+	SUBCA_TRY(subca_leaf_issue(iss, r, &leaf));
 	SUBCA_TRY(subca_leaf_check_names(leaf, e->root->chain));
 	SUBCA_TRY(subca_pem_x509(leaf, &leaf_pem));
 	SUBCA_TRY(subca__cert_record(c, a, im, leaf, (char *)leaf_pem.p));
@@ -850,6 +846,26 @@ static subca_result subca__issuer_load(const struct subca_ctx *c,
 	return SUBCA_OK;
 }
 
+/* The intermediate's own URLs, else the server's derived ones. */
+static subca_result subca__issuer_urls(const struct subca_ctx *c,
+				       const struct subca_authority_rec *a,
+				       const struct subca_intermediate_rec *im,
+				       struct subca_issuer *iss, char *crl,
+				       char *ocsp)
+{
+	iss->crl_url = im->crl_url;
+	iss->ocsp_url = im->ocsp_url;
+	if (c->public_url == NULL || c->public_url[0] == '\0')
+		return SUBCA_OK;
+	SUBCA_TRY(subca_revocation_urls(c->public_url, a->name, im->id, crl,
+					ocsp));
+	if (iss->crl_url == NULL)
+		iss->crl_url = crl;
+	if (iss->ocsp_url == NULL)
+		iss->ocsp_url = ocsp;
+	return SUBCA_OK;
+}
+
 subca_result subca_authority_issue(const struct subca_ctx *c,
 				   const char *name,
 				   const struct subca_leaf_request *r,
@@ -858,7 +874,9 @@ subca_result subca_authority_issue(const struct subca_ctx *c,
 	SUBCA_AUTO_AUTHORITY struct subca_authority_rec a;
 	SUBCA_AUTO_INTERMEDIATES struct subca_intermediate_list l = {0};
 	const struct subca_issuer_entry *e = NULL;
+	struct subca_issuer iss = {0};
 	subca_result rv = SUBCA_E_INTERNAL;
+	char crl[SUBCA_MAX_URL + 1], ocsp[SUBCA_MAX_URL + 1];
 	long idx;
 
 	subca_buf_init(chain_pem, SUBCA_MAX_CERT_INPUT);
@@ -868,12 +886,16 @@ subca_result subca_authority_issue(const struct subca_ctx *c,
 	SUBCA_ENSURE(idx >= 0, SUBCA_E_NOT_ACTIVE,
 		     "authority \"%s\" has no active intermediate (state %s)",
 		     name, subca_authority_state_name(a.state));
+	SUBCA_TRY(subca__issuer_urls(c, &a, &l.v[idx], &iss, crl, ocsp));
 	SUBCA_TRY(subca__issuer_load(c, &a, &l.v[idx], &e));
+	iss.cert = e->cert;
+	iss.key = e->key;
+	iss.key_checked = e->key_checked;
 	/* A serial collision is astronomically unlikely with 159 random bits,
 	 * but the store's unique constraint is the rule: draw again. */
 	for (int i = 0; i < SUBCA__ISSUE_ATTEMPTS; i++) {
 		subca_buf_cleanup(chain_pem);
-		rv = subca__issue_once(c, &a, &l.v[idx], e, r, chain_pem,
+		rv = subca__issue_once(c, &a, &l.v[idx], e, &iss, r, chain_pem,
 				       leaf_out);
 		if (rv != SUBCA_E_EXISTS)
 			break;

@@ -112,6 +112,13 @@ void subca_cert_rec_cleanup(struct subca_cert_rec *r)
 	r->provisioner = NULL;
 }
 
+void subca_crl_rec_cleanup(struct subca_crl_rec *r)
+{
+	subca_free(r->der);
+	r->der = NULL;
+	r->der_len = 0;
+}
+
 void subca_admin_token_rec_cleanup(struct subca_admin_token_rec *r)
 {
 	subca_free(r->hash);

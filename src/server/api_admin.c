@@ -20,6 +20,7 @@
 #include "policy_json.h"
 #include "provisioner.h"
 #include "rotation.h"
+#include "revocation_int.h"
 #include "views.h"
 #include "subca/credential.h"
 #include "subca/alloc.h"
@@ -886,6 +887,8 @@ static subca_result subca__revoke_store(struct subca_request *req,
 		rv = st->ops->commit(st);
 	if (rv != SUBCA_OK)
 		st->ops->rollback(st);
+	else /* OCSP caches drop their answers; the CRL is rebuilt soon */
+		subca__revocation_changed(req->env->revocation, a->id);
 	return rv;
 }
 

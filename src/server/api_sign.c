@@ -18,6 +18,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "revocation_int.h"
 #include "sign_int.h"
 #include "subca/alloc.h"
 #include "subca/certin.h"
@@ -753,6 +754,7 @@ static subca_result subca__revoke(struct subca_request *req,
 	SUBCA_TRY(subca__revoke_auth(req, r));
 	SUBCA_TRY(st->ops->cert_revoke(st, req->authority_rec.id, r->serial,
 				       r->body.reason, (int64_t)req->ctx.now));
+	subca__revocation_changed(req->env->revocation, req->authority_rec.id);
 	subca_cert_rec_cleanup(&r->rec);
 	SUBCA_TRY(st->ops->cert_get(st, req->authority_rec.id, r->serial,
 				    &r->rec));

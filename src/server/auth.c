@@ -301,7 +301,8 @@ static subca_result subca__auth_check(struct subca_request *req,
 	case SUBCA_CRED_ADMIN:
 	case SUBCA_CRED_ADMIN_GLOBAL: return subca__admin_check(req, kind);
 	case SUBCA_CRED_PROVISIONER: return subca__auth_provisioner(req);
-	case SUBCA_CRED_NONE: return SUBCA_OK;
+	case SUBCA_CRED_NONE:
+	case SUBCA_CRED_PUBLIC_HTTP: return SUBCA_OK;
 	}
 	SUBCA_BAIL(SUBCA_E_INTERNAL, "unknown credential kind %d", (int)kind);
 }

@@ -42,6 +42,7 @@ void subca_request_init(struct subca_request *r,
 	r->ctx.keys = keys;
 	r->ctx.now = now;
 	r->ctx.actor = "anonymous";
+	r->ctx.public_url = env != NULL ? env->public_url : NULL;
 	r->status = 200;
 	r->peer = "";
 	subca_buf_init(&r->out, SUBCA_MAX_RESPONSE_BODY);
@@ -275,7 +276,7 @@ static subca_result subca__pipeline_checks(struct subca_request *req)
 		     "the request body of %zu bytes is over the limit of %zu "
 		     "bytes for this endpoint",
 		     req->body.len, max);
-	if (rt->auth == SUBCA_CRED_NONE)
+	if (rt->auth == SUBCA_CRED_NONE || rt->auth == SUBCA_CRED_PUBLIC_HTTP)
 		return SUBCA_OK;
 	SUBCA_ENSURE(auth != NULL && auth->check != NULL, SUBCA_E_AUTH,
 		     "authentication is not configured on this server");
@@ -294,6 +295,10 @@ static subca_result subca__pipeline(struct subca_request *req)
 		SUBCA_TRY(subca__pipeline_authority(req));
 	SUBCA_TRY(routed);
 	req->route = req->match.route;
+	/* the plain-HTTP listener serves only what is public by nature */
+	SUBCA_ENSURE(!req->plain || req->route->auth == SUBCA_CRED_PUBLIC_HTTP,
+		     SUBCA_E_NOT_FOUND,
+		     "this endpoint is served over https only");
 	SUBCA_TRY(subca__pipeline_checks(req));
 	return req->route->handler(req);
 }

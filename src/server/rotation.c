@@ -476,7 +476,8 @@ fail:
 static void subca__tick(struct subca_rotator *r)
 {
 	struct subca_authority_list al = {0};
-	struct subca_ctx c = {r->store, r->keys, SUBCA__ACTOR, time(NULL), NULL};
+	struct subca_ctx c = {.store = r->store, .keys = r->keys,
+			      .actor = SUBCA__ACTOR, .now = time(NULL)};
 
 	if (r->store->ops->authority_list(r->store, &al) != SUBCA_OK) {
 		subca_log_event("rotation-error", "%s", subca_error_reason());

@@ -136,6 +136,15 @@ static bool subca__pattern_match(const char *pattern, const char *rel,
 
 		if (p[0] != '/' || s[0] != '/')
 			return false;
+		if (pl > 5 && p[1] == '{' && p[pl] == '\0' &&
+		    memcmp(p + pl - 4, "...}", 4) == 0) {
+			/* "{x...}": the rest of the path */
+			if (sl < 2 || np >= SUBCA_ROUTE_MAX_PARAMS)
+				return false;
+			m->params[np++] = subca_slice_of(s + 1, strlen(s + 1));
+			m->nparams = np;
+			return true;
+		}
 		if (pl > 2 && p[1] == '{' && p[pl - 1] == '}') {
 			if (sl < 2 || np >= SUBCA_ROUTE_MAX_PARAMS)
 				return false;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "admin_int.h" /* admin API handlers */
+#include "revocation_int.h" /* CRL and OCSP handlers */
 #include "server_int.h"
 #include "subca/authority.h"
 #include "sign_int.h" /* sign API handlers */
@@ -160,10 +161,17 @@ const struct subca_route subca__routes[] = {
 	 subca__healthz},
 	{"GET", "/metrics", SUBCA_SCOPE_SERVER, SUBCA_CRED_NONE, 0,
 	 subca__metrics},
-	{"GET", "/roots", SUBCA_SCOPE_AUTHORITY, SUBCA_CRED_NONE, 0,
+	{"GET", "/roots", SUBCA_SCOPE_AUTHORITY, SUBCA_CRED_PUBLIC_HTTP, 0,
 	 subca__roots},
-	{"GET", "/chain", SUBCA_SCOPE_AUTHORITY, SUBCA_CRED_NONE, 0,
+	{"GET", "/chain", SUBCA_SCOPE_AUTHORITY, SUBCA_CRED_PUBLIC_HTTP, 0,
 	 subca__chain},
+	/* revocation publishing (api_revocation.c), also over plain http */
+	{"GET", "/crl/{id}", SUBCA_SCOPE_AUTHORITY, SUBCA_CRED_PUBLIC_HTTP, 0,
+	 subca__api_revocation_crl},
+	{"GET", "/ocsp/{request...}", SUBCA_SCOPE_AUTHORITY,
+	 SUBCA_CRED_PUBLIC_HTTP, 0, subca__api_revocation_ocsp_get},
+	{"POST", "/ocsp", SUBCA_SCOPE_AUTHORITY, SUBCA_CRED_PUBLIC_HTTP,
+	 SUBCA_MAX_REQUEST_BODY, subca__api_revocation_ocsp_post},
 	/* admin API (api_admin.c) */
 	{"GET", "/admin/v1/authorities", SUBCA_SCOPE_SERVER, SUBCA_CRED_ADMIN, 0,
 	 subca__admin_authorities_list},

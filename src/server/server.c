@@ -25,6 +25,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,10 +40,12 @@
 #include <event2/util.h>
 
 #include "admin_int.h"
+#include "revocation_int.h"
 #include "server_int.h"
 #include "rotation.h"
 #include "subca/alloc.h"
 #include "subca/keystore_soft.h"
+#include "subca/revocation.h"
 #include "subca/store_sqlite.h"
 #include "tls.h"
 
@@ -75,6 +78,8 @@ struct subca__worker {
 	struct event_base *base;
 	struct evhttp *http;
 	struct evhttp_bound_socket *bound;
+	struct evhttp *http_plain; /* --http-listen: public routes only */
+	struct evhttp_bound_socket *bound_plain;
 	struct event *stop_ev, *drain_tick;
 	struct subca_store *store;
 	struct subca__conn *conns;
@@ -104,6 +109,10 @@ struct subca__server {
 	int addrlen;
 	int port;
 	struct subca_rotator *rotator; /* rotation.c: background work */
+	/* the plain-HTTP listener (cfg.http_listen), when there is one */
+	struct sockaddr_storage http_addr;
+	int http_addrlen;
+	struct subca__revocation *revocation; /* CRL rebuilds, OCSP cache */
 };
 
 /* ---- connections ---------------------------------------------------------- */
@@ -337,7 +346,16 @@ static bool subca__precheck(struct subca_request *r, struct subca__conn *c)
 	return false;
 }
 
-static void subca__reply(struct subca__conn *c, struct evhttp_request *evreq,
+/* Did the handler set header `name` itself? */
+static bool subca__has_header(const struct subca_request *r, const char *name)
+{
+	for (size_t i = 0; i < r->nheaders; i++)
+		if (strcasecmp(r->headers[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+static void subca__reply(struct subca__worker *w, struct evhttp_request *evreq,
 			 struct subca_request *r)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(evreq);
@@ -346,10 +364,12 @@ static void subca__reply(struct subca__conn *c, struct evhttp_request *evreq,
 			  r->content_type ? r->content_type : "text/plain");
 	evhttp_add_header(h, "X-Request-Id", r->id);
 	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-	evhttp_add_header(h, "Cache-Control", "no-store");
+	/* no caching unless the handler says otherwise (CRL, OCSP GET) */
+	if (!subca__has_header(r, "Cache-Control"))
+		evhttp_add_header(h, "Cache-Control", "no-store");
 	for (size_t i = 0; i < r->nheaders; i++)
 		evhttp_add_header(h, r->headers[i].name, r->headers[i].value);
-	if (r->close || c->w->draining) {
+	if (r->close || w->draining) {
 		evhttp_remove_header(h, "Connection");
 		evhttp_add_header(h, "Connection", "close");
 	}
@@ -432,7 +452,33 @@ static void subca__gencb(struct evhttp_request *evreq, void *arg)
 	subca__request_fill(&r, evreq, evcon, peer, sizeof(peer));
 	if (subca__precheck(&r, c))
 		subca__pipeline_run(&r);
-	subca__reply(c, evreq, &r);
+	subca__reply(c->w, evreq, &r);
+	subca__account(&r, &t0);
+	subca_request_cleanup(&r);
+}
+
+/*
+ * The plain-HTTP listener: only routes marked SUBCA_CRED_PUBLIC_HTTP (the
+ * pipeline answers 404 for the rest). Its connections are bounded by
+ * evhttp's own timeouts, header and body caps, not by the per-connection
+ * deadline of the TLS listener.
+ */
+static void subca__gencb_plain(struct evhttp_request *evreq, void *arg)
+{
+	struct subca__worker *w = arg;
+	struct subca_request r;
+	struct timespec t0;
+	char peer[80];
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	subca_request_init(&r, &w->srv->env, w->store, w->srv->keys,
+			   time(NULL));
+	subca__request_fill(&r, evreq, evhttp_request_get_connection(evreq),
+			    peer, sizeof(peer));
+	r.peer_cert = NULL;
+	r.plain = true;
+	subca__pipeline_run(&r);
+	subca__reply(w, evreq, &r);
 	subca__account(&r, &t0);
 	subca_request_cleanup(&r);
 }
@@ -465,6 +511,9 @@ static void subca__stop_cb(evutil_socket_t fd, short what, void *arg)
 	if (w->bound != NULL)
 		evhttp_del_accept_socket(w->http, w->bound);
 	w->bound = NULL;
+	if (w->bound_plain != NULL)
+		evhttp_del_accept_socket(w->http_plain, w->bound_plain);
+	w->bound_plain = NULL;
 	clock_gettime(CLOCK_MONOTONIC, &w->drain_until);
 	w->drain_until.tv_sec += SUBCA__DRAIN_SECONDS;
 	for (c = w->conns; c != NULL; c = next) {
@@ -557,6 +606,41 @@ static subca_result subca__worker_listen(struct subca__worker *w)
 	return SUBCA_OK;
 }
 
+/* The worker's plain-HTTP evhttp and socket on cfg.http_listen. */
+static subca_result subca__worker_plain(struct subca__worker *w)
+{
+	struct subca__server *s = w->srv;
+	struct evconnlistener *l;
+
+	if (s->cfg.http_listen == NULL)
+		return SUBCA_OK;
+	w->http_plain = evhttp_new(w->base);
+	SUBCA_ENSURE(w->http_plain != NULL, SUBCA_E_NOMEM,
+		     "cannot create evhttp");
+	evhttp_set_gencb(w->http_plain, subca__gencb_plain, w);
+	evhttp_set_max_headers_size(w->http_plain, SUBCA_MAX_REQUEST_HEADERS);
+	evhttp_set_max_body_size(w->http_plain, SUBCA_MAX_REQUEST_BODY);
+	evhttp_set_timeout(w->http_plain, s->cfg.header_timeout);
+	evhttp_set_allowed_methods(w->http_plain, EVHTTP_REQ_GET |
+							  EVHTTP_REQ_POST |
+							  EVHTTP_REQ_HEAD);
+	l = evconnlistener_new_bind(w->base, NULL, NULL,
+				    LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT |
+					    LEV_OPT_CLOSE_ON_EXEC |
+					    LEV_OPT_CLOSE_ON_FREE,
+				    SUBCA__BACKLOG,
+				    (struct sockaddr *)&s->http_addr,
+				    s->http_addrlen);
+	SUBCA_ENSURE(l != NULL, SUBCA_E_IO, "cannot listen on %s: %s",
+		     s->cfg.http_listen, strerror(errno));
+	w->bound_plain = evhttp_bind_listener(w->http_plain, l);
+	if (w->bound_plain == NULL) {
+		evconnlistener_free(l);
+		SUBCA_BAIL(SUBCA_E_NOMEM, "cannot bind the listener");
+	}
+	return SUBCA_OK;
+}
+
 static void subca__batch_observed(void *arg, size_t n, subca_result rv)
 {
 	subca_metrics_commit_batch(n);
@@ -584,6 +668,7 @@ static subca_result subca__worker_setup(struct subca__server *s, int i)
 		SUBCA_TRY(w->store->ops->group_commit_observe(
 			w->store, subca__batch_observed, NULL));
 	SUBCA_TRY(subca__worker_http(w));
+	SUBCA_TRY(subca__worker_plain(w));
 	return subca__worker_listen(w);
 }
 
@@ -592,6 +677,8 @@ static void subca__worker_free(struct subca__worker *w)
 	/* evhttp_free closes what is left, freeing each SSL (and conn) */
 	if (w->http != NULL)
 		evhttp_free(w->http);
+	if (w->http_plain != NULL)
+		evhttp_free(w->http_plain);
 	if (w->stop_ev != NULL)
 		event_free(w->stop_ev);
 	if (w->drain_tick != NULL)
@@ -649,6 +736,50 @@ static subca_result subca__cfg_listen(struct subca__server *s)
 	SUBCA_ENSURE(inet_ntop(s->addr.ss_family, ip, s->host,
 			       sizeof(s->host)) != NULL,
 		     SUBCA_E_USAGE, "bad listen address");
+	return SUBCA_OK;
+}
+
+/* http_listen: IPV4:PORT or [IPV6]:PORT with a port (not 0). */
+static subca_result subca__cfg_http_listen(struct subca__server *s)
+{
+	const char *l = s->cfg.http_listen;
+
+	if (l == NULL)
+		return SUBCA_OK;
+	s->http_addrlen = sizeof(s->http_addr);
+	SUBCA_ENSURE(strlen(l) < 128 &&
+			     evutil_parse_sockaddr_port(
+				     l, (struct sockaddr *)&s->http_addr,
+				     &s->http_addrlen) == 0 &&
+			     ((struct sockaddr_in *)&s->http_addr)->sin_port != 0,
+		     SUBCA_E_USAGE,
+		     "cannot parse the http listen address \"%.64s\" (expected "
+		     "IPV4:PORT or [IPV6]:PORT with a port)",
+		     l);
+	return SUBCA_OK;
+}
+
+/* public_url: http(s)://host[:port][/path], printable, bounded. */
+static subca_result subca__cfg_public_url(const struct subca_server_config *c)
+{
+	const char *u = c->public_url;
+	size_t n;
+
+	if (u == NULL)
+		return SUBCA_OK;
+	n = strnlen(u, 257);
+	SUBCA_ENSURE((strncmp(u, "http://", 7) == 0 ||
+		      strncmp(u, "https://", 8) == 0) &&
+			     n <= 256 && n > 8,
+		     SUBCA_E_USAGE,
+		     "the public URL must be http://HOST or https://HOST (at "
+		     "most 256 characters)");
+	for (size_t i = 0; i < n; i++)
+		SUBCA_ENSURE(u[i] > 0x20 && u[i] < 0x7f && u[i] != '?' &&
+				     u[i] != '#',
+			     SUBCA_E_USAGE,
+			     "the public URL has a space, control character, "
+			     "query or fragment");
 	return SUBCA_OK;
 }
 
@@ -721,6 +852,20 @@ static subca_result subca__cfg(struct subca__server *s,
 	SUBCA_TRY(subca__cfg_tls(&s->cfg));
 	SUBCA_TRY(subca__cfg_domain(s));
 	SUBCA_TRY(subca__cfg_listen(s));
+	SUBCA_TRY(subca__cfg_http_listen(s));
+	SUBCA_TRY(subca__cfg_public_url(&s->cfg));
+	if (s->cfg.crl_validity == 0)
+		s->cfg.crl_validity = SUBCA_CRL_DEFAULT_VALIDITY;
+	if (s->cfg.crl_rebuild_delay == 0)
+		s->cfg.crl_rebuild_delay = SUBCA_SERVER_DEFAULT_CRL_DELAY;
+	SUBCA_ENSURE(s->cfg.crl_validity >= 60 &&
+			     s->cfg.crl_validity <= 366 * 86400,
+		     SUBCA_E_USAGE,
+		     "the CRL validity must be from 1 minute to 366 days");
+	SUBCA_ENSURE(s->cfg.crl_rebuild_delay >= 1 &&
+			     s->cfg.crl_rebuild_delay <= 3600,
+		     SUBCA_E_USAGE,
+		     "the CRL rebuild delay must be from 1 to 3600 seconds");
 	SUBCA_ENSURE(snprintf(s->db, sizeof(s->db), "%s/subca.db",
 			      cfg->data_dir) < (int)sizeof(s->db),
 		     SUBCA_E_USAGE, "data directory path too long");
@@ -731,21 +876,33 @@ static subca_result subca__cfg(struct subca__server *s,
  * With SO_REUSEPORT a second server of the same user would silently share
  * the port; a probe bind without it fails when anyone listens there.
  */
-static subca_result subca__probe_port(struct subca__server *s)
+static subca_result subca__probe_addr(const struct sockaddr_storage *a,
+				      int len, const char *what)
 {
 	int one = 1, fd, rc, err;
 
-	if (s->port == 0)
-		return SUBCA_OK;
-	fd = socket(s->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(a->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	SUBCA_ENSURE(fd >= 0, SUBCA_E_IO, "socket: %s", strerror(errno));
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	rc = bind(fd, (struct sockaddr *)&s->addr, (socklen_t)s->addrlen);
+	rc = bind(fd, (const struct sockaddr *)a, (socklen_t)len);
 	err = errno;
 	close(fd);
-	SUBCA_ENSURE(rc == 0, SUBCA_E_IO, "cannot listen on %s port %d: %s",
-		     s->host, s->port, strerror(err));
+	SUBCA_ENSURE(rc == 0, SUBCA_E_IO, "cannot listen on %s: %s", what,
+		     strerror(err));
 	return SUBCA_OK;
+}
+
+static subca_result subca__probe_port(struct subca__server *s)
+{
+	char what[INET6_ADDRSTRLEN + 16];
+
+	if (s->cfg.http_listen != NULL)
+		SUBCA_TRY(subca__probe_addr(&s->http_addr, s->http_addrlen,
+					    s->cfg.http_listen));
+	if (s->port == 0)
+		return SUBCA_OK;
+	snprintf(what, sizeof(what), "%s port %d", s->host, s->port);
+	return subca__probe_addr(&s->addr, s->addrlen, what);
 }
 
 /* ---- TLS ------------------------------------------------------------------------- */
@@ -885,6 +1042,23 @@ static subca_result subca__open(struct subca__server *s)
 	return subca__tls_reload(s);
 }
 
+static subca_result subca__revocation_setup(struct subca__server *s)
+{
+	struct subca__revocation_config rc = {
+		.db = s->db,
+		.keys = s->keys,
+		.crl_validity = s->cfg.crl_validity,
+		.rebuild_delay = s->cfg.crl_rebuild_delay,
+		.ocsp_validity = SUBCA_OCSP_DEFAULT_VALIDITY,
+		.maintenance = true,
+	};
+
+	SUBCA_TRY(subca__revocation_start(&rc, &s->revocation));
+	s->env.revocation = s->revocation;
+	s->env.public_url = s->cfg.public_url;
+	return SUBCA_OK;
+}
+
 static subca_result subca__setup(struct subca__server *s,
 				 const struct subca_server_config *cfg)
 {
@@ -897,6 +1071,7 @@ static subca_result subca__setup(struct subca__server *s,
 	SUBCA_TRY(subca__open(s));
 	SUBCA_TRY(subca_metrics_init(subca__routes, subca__nroutes));
 	SUBCA_TRY(subca__auth_admin_ca_load(cfg->admin_client_ca));
+	SUBCA_TRY(subca__revocation_setup(s));
 	s->env.router.routes = subca__routes;
 	s->env.router.n = subca__nroutes;
 	s->env.router.base_domain = s->cfg.base_domain;
@@ -954,6 +1129,7 @@ static void subca__stop_workers(struct subca__server *s)
 static void subca__free(struct subca__server *s)
 {
 	subca__stop_workers(s);
+	subca__revocation_stop(s->revocation);
 	subca__auth_admin_ca_free();
 	for (int i = 0; s->workers != NULL && i < s->nworkers; i++)
 		subca__worker_free(&s->workers[i]);
@@ -989,6 +1165,10 @@ static subca_result subca__serve(struct subca__server *s)
 			s->nworkers);
 	fprintf(stderr, "subca: listening on https://%s%s%s:%d/\n",
 		v6 ? "[" : "", s->host, v6 ? "]" : "", s->port);
+	if (s->cfg.http_listen != NULL)
+		fprintf(stderr, "subca: listening on http://%s/ (CRL, OCSP, "
+			"CA certificates only)\n",
+			s->cfg.http_listen);
 	fflush(stderr);
 	event_base_dispatch(s->base);
 	subca__stop_workers(s);

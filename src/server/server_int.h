@@ -39,6 +39,10 @@ enum subca_route_scope {
 /* Which credential a route needs; checked by the auth hook. */
 enum subca_auth_kind {
 	SUBCA_CRED_NONE = 0,	 /* public */
+	/* public by nature and fetched over plain http too (CRL, OCSP, CA
+	 * certificates; RFC 5019, RFC 5280 4.2.1.13): the only routes the
+	 * plain-HTTP listener (serve --http-listen) serves */
+	SUBCA_CRED_PUBLIC_HTTP,
 	SUBCA_CRED_ADMIN,	 /* an admin credential covering req->authority
 				  * (any admin credential on server routes) */
 	SUBCA_CRED_ADMIN_GLOBAL, /* an admin credential for every authority */
@@ -52,8 +56,9 @@ struct subca_route {
 	const char *method;  /* "GET", "POST", ... (exact, upper case) */
 	/* Relative to the API root ("/chain", "/admin/authorities/{name}"):
 	 * segments match literally, "{x}" matches one non-empty segment,
-	 * captured in order into req->match.params. For authority routes the
-	 * root is SUB.BASE/ or /a/NAME/. */
+	 * captured in order into req->match.params; a last "{x...}" matches
+	 * the non-empty rest of the path, slashes included. For authority
+	 * routes the root is SUB.BASE/ or /a/NAME/. */
 	const char *pattern;
 	enum subca_route_scope scope;
 	enum subca_auth_kind auth;
@@ -118,7 +123,8 @@ void subca__route_label(const struct subca_route *rt, char *buf, size_t len);
 
 /*
  * Filled in by the credential code (admin tokens, mTLS, provisioners).
- * check() runs for every route whose auth kind is not SUBCA_CRED_NONE,
+ * check() runs for every route whose auth kind is not SUBCA_CRED_NONE
+ * or SUBCA_CRED_PUBLIC_HTTP,
  * after routing and the body cap and before the handler, with
  * req->authority resolved (NULL on server routes). On success it may set
  * req->principal (released by release()) and req->ctx.actor (a string that
@@ -194,6 +200,7 @@ struct subca_request {
 	struct subca_header headers[SUBCA_MAX_RESPONSE_HEADERS];
 	size_t nheaders;
 	bool close; /* ask for Connection: close */
+	bool plain; /* arrived on the plain-HTTP listener */
 	subca_result error; /* the error answered, SUBCA_OK if none */
 };
 
@@ -260,6 +267,12 @@ struct subca_server_env {
 	 * subdomain) into req->authority_rec; SUBCA_E_NOT_FOUND naming it.
 	 * Default subca__authority_resolve; tests may replace it. */
 	subca_result (*resolve)(struct subca_request *req);
+	/* Revocation publishing (CRL rebuilds, OCSP cache; api_revocation.c),
+	 * or NULL: CRLs are built on request and OCSP answers not cached. */
+	struct subca__revocation *revocation;
+	/* Base URL for leaves' derived CRL/OCSP URLs (serve --public-url),
+	 * or NULL; copied into each request's ctx. */
+	const char *public_url;
 	/* Connections open right now (for /metrics), or NULL. */
 	long (*connections)(const struct subca_server_env *env);
 	void *server; /* server.c's state */

@@ -181,6 +181,23 @@ static const char *const subca__migrations[] = {
 	"  days INTEGER NOT NULL DEFAULT 0 CHECK (days >= 0),"
 	"  updated INTEGER NOT NULL"
 	");",
+
+	/* 4: revocation publishing: CRL numbers, the latest CRL of each
+	 * intermediate, and an index of revoked certificates by issuer */
+	"CREATE INDEX certificates_revoked_by_intermediate"
+	"  ON certificates(intermediate_id, not_after) WHERE status = 'revoked';"
+	"CREATE TABLE crl_numbers ("
+	"  intermediate_id INTEGER PRIMARY KEY REFERENCES intermediates(id),"
+	"  last INTEGER NOT NULL CHECK (last >= 1)"
+	");"
+	"CREATE TABLE crls ("
+	"  intermediate_id INTEGER PRIMARY KEY REFERENCES intermediates(id),"
+	"  number INTEGER NOT NULL CHECK (number >= 1),"
+	"  this_update INTEGER NOT NULL,"
+	"  next_update INTEGER NOT NULL CHECK (next_update > this_update),"
+	"  entries INTEGER NOT NULL CHECK (entries >= 0),"
+	"  der BLOB NOT NULL"
+	");",
 };
 
 #define SUBCA__SCHEMA_VERSION \

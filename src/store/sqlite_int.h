@@ -155,6 +155,18 @@ SUBCA_MUST_CHECK subca_result subca__sqlite_jti_prune(struct subca_store *st,
 						      int64_t now,
 						      int64_t *removed);
 
+/* Revocation publishing (sqlite_revocation.c). */
+SUBCA_MUST_CHECK subca_result subca__sqlite_cert_revoked_each(
+	struct subca_store *st, int64_t intermediate_id,
+	int64_t expired_before, subca_revoked_fn fn, void *arg);
+SUBCA_MUST_CHECK subca_result subca__sqlite_crl_number_next(
+	struct subca_store *st, int64_t intermediate_id, int64_t *out);
+SUBCA_MUST_CHECK subca_result subca__sqlite_crl_put(
+	struct subca_store *st, const struct subca_crl_rec *r);
+SUBCA_MUST_CHECK subca_result subca__sqlite_crl_get(
+	struct subca_store *st, int64_t intermediate_id,
+	struct subca_crl_rec *out);
+
 /*
  * Certificate writes on one connection (sqlite_ops.c): cert_add, then the
  * audit entry when `audit` is not NULL, in one transaction (a savepoint

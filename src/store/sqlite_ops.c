@@ -858,4 +858,8 @@ const struct subca_store_ops subca__sqlite_ops = {
 	.rotation_get = subca__rotation_get,
 	.rotation_remove = subca__rotation_remove,
 	.rotation_list = subca__rotation_list,
+	.cert_revoked_each = subca__sqlite_cert_revoked_each,
+	.crl_number_next = subca__sqlite_crl_number_next,
+	.crl_put = subca__sqlite_crl_put,
+	.crl_get = subca__sqlite_crl_get,
 };

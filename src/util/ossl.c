@@ -1,6 +1,7 @@
 #include "subca/ossl.h"
 
 #include <openssl/err.h>
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <ctype.h>
 #include <limits.h>
@@ -50,6 +51,10 @@ subca_result subca_der_decode(enum subca_der_kind kind, struct subca_slice der,
 		what = "ECDSA signature";
 		obj = d2i_ECDSA_SIG(NULL, &p, (long)der.len);
 		break;
+	case SUBCA_DER_OCSP_REQUEST:
+		what = "OCSP request";
+		obj = d2i_OCSP_REQUEST(NULL, &p, (long)der.len);
+		break;
 	}
 	if (obj == NULL) {
 		ERR_clear_error();
@@ -71,6 +76,7 @@ subca_result subca_der_decode(enum subca_der_kind kind, struct subca_slice der,
 		case SUBCA_DER_PRIVKEY: EVP_PKEY_free(obj); break;
 		case SUBCA_DER_PKCS8_ENCRYPTED: X509_SIG_free(obj); break;
 		case SUBCA_DER_ECDSA_SIG: ECDSA_SIG_free(obj); break;
+		case SUBCA_DER_OCSP_REQUEST: OCSP_REQUEST_free(obj); break;
 		}
 		return rv;
 	}

@@ -50,6 +50,8 @@ static const struct subca_route th_routes[] = {
 	{"POST", "/sign", SUBCA_SCOPE_AUTHORITY, SUBCA_CRED_PROVISIONER, 0,
 	 th_ok},
 	{"GET", "/fail", SUBCA_SCOPE_SERVER, SUBCA_CRED_NONE, 0, th_fail},
+	{"GET", "/ocsp/{req...}", SUBCA_SCOPE_AUTHORITY, SUBCA_CRED_PUBLIC_HTTP,
+	 0, th_ok},
 };
 
 static const struct subca_router th_router = {
@@ -227,6 +229,24 @@ static void test_router_refuses_host_more_than_one_label_below_base(
 					     "notexample.test", "/healthz", &m),
 			 SUBCA_OK);
 	assert_int_equal(m.via, SUBCA_VIA_NONE);
+}
+
+static void test_router_captures_the_rest_of_the_path_in_a_tail_parameter(void **state)
+{
+	struct subca_route_match m;
+
+	assert_int_equal(subca__router_match(&th_router, "GET", NULL,
+					     "/a/demo/ocsp/MEow/SDBG+A==", &m),
+			 SUBCA_OK);
+	assert_int_equal(m.nparams, 1);
+	assert_int_equal(m.params[0].len, 13);
+	assert_memory_equal(m.params[0].p, "MEow/SDBG+A==", 13);
+	th_assert_error(subca__router_match(&th_router, "GET", NULL,
+					    "/a/demo/ocsp/", &m),
+			SUBCA_E_NOT_FOUND, "has no endpoint /ocsp/");
+	th_assert_error(subca__router_match(&th_router, "GET", NULL,
+					    "/a/demo/ocsp", &m),
+			SUBCA_E_NOT_FOUND, "has no endpoint /ocsp");
 }
 
 static void test_router_captures_path_parameters(void **state)
@@ -636,6 +656,7 @@ int main(void)
 		cmocka_unit_test(
 			test_router_refuses_host_more_than_one_label_below_base),
 		cmocka_unit_test(test_router_captures_path_parameters),
+		cmocka_unit_test(test_router_captures_the_rest_of_the_path_in_a_tail_parameter),
 		cmocka_unit_test(test_router_lists_allowed_methods_for_405),
 		cmocka_unit_test(test_router_rejects_malformed_paths_and_hosts),
 		cmocka_unit_test(test_router_path_cap_at_limit_and_one_past),
