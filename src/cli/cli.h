@@ -119,6 +119,7 @@ int cmd_sign_intermediate(struct cli *cli, int argc, char **argv);
 int cmd_token(struct cli *cli, int argc, char **argv);
 int cmd_issue(struct cli *cli, int argc, char **argv);
 int cmd_crl(struct cli *cli, int argc, char **argv);
+int cmd_revoke(struct cli *cli, int argc, char **argv);
 int cmd_audit(struct cli *cli, int argc, char **argv);
 int cmd_admin_token(struct cli *cli, int argc, char **argv);
 int cmd_provisioner_add(struct cli *cli, int argc, char **argv);

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "cli_remote.h"
+#include "../server/views.h"
 #include "subca/alloc.h"
 #include "subca/credential.h"
 #include "subca/limits.h"
@@ -26,19 +27,21 @@ static void cli_admin_time(int64_t t, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static json_t *cli_admin_time_json(int64_t t)
-{
-	char buf[32];
-
-	if (t == 0)
-		return json_null();
-	cli_admin_time(t, buf, sizeof(buf));
-	return json_string(buf);
-}
-
 /* ---- create ------------------------------------------------------------ */
 
-static json_t *cli_scope_json(const char *scope);
+/* "a,b" as ["a", "b"]. */
+static json_t *cli_scope_json(const char *scope)
+{
+	json_t *a = json_array();
+
+	while (a != NULL && *scope != '\0') {
+		size_t n = strcspn(scope, ",");
+
+		json_array_append_new(a, json_stringn(scope, n));
+		scope += n + (scope[n] == ',');
+	}
+	return a;
+}
 
 struct cli_token_opts {
 	const char *authorities; /* "a,b" or NULL for a global token */
@@ -251,55 +254,52 @@ static int cli_admin_token_create(struct cli *cli, int argc, char **argv)
 
 /* ---- list -------------------------------------------------------------- */
 
-static const char *cli_token_status(const struct subca_admin_token_rec *t,
-				    time_t now)
+/* One token (the view of views.h) as a text line. */
+static void cli_token_text(const json_t *t)
 {
-	if (t->revoked != 0)
-		return "revoked";
-	if (t->expires != 0 && t->expires <= (int64_t)now)
-		return "expired";
-	return "active";
-}
+	const json_t *auth = json_object_get(t, "authorities");
+	char scope[(SUBCA_MAX_LABEL + 1) * SUBCA_MAX_NAMES + 1] = "(global)";
+	size_t i, used = 0;
+	json_t *it;
 
-/* "a,b" as ["a", "b"]; a global token (NULL) as null. */
-static json_t *cli_scope_json(const char *scope)
-{
-	json_t *a;
-
-	if (scope == NULL)
-		return json_null();
-	a = json_array();
-	while (*scope != '\0') {
-		size_t n = strcspn(scope, ",");
-
-		json_array_append_new(a, json_stringn(scope, n));
-		scope += n + (scope[n] == ',');
+	if (json_is_array(auth)) {
+		json_array_foreach(auth, i, it)
+			used += (size_t)snprintf(scope + used, sizeof(scope) - used,
+						 "%s%s", i ? "," : "",
+						 json_string_value(it));
 	}
-	return a;
+	printf("%-5lld %-8s %-20s %-20s %-20s %s\n",
+	       (long long)json_integer_value(json_object_get(t, "id")),
+	       cli_json_str(t, "status", "-"), cli_json_str(t, "created", "-"),
+	       cli_json_str(t, "expires", "never"), scope,
+	       cli_json_str(t, "description", ""));
 }
 
-static json_t *cli_token_json(const struct subca_admin_token_rec *t,
-			      time_t now)
+/* Every token as views.h shows it, from the store or GET /tokens. */
+static subca_result cli_tokens(struct cli *cli, json_t **out)
 {
-	return json_pack("{s:I, s:s, s:o, s:s, s:o, s:o, s:o}", "id",
-			 (json_int_t)t->id, "status", cli_token_status(t, now),
-			 "authorities", cli_scope_json(t->scope), "description",
-			 t->description, "created",
-			 cli_admin_time_json(t->created), "expires",
-			 cli_admin_time_json(t->expires), "revoked",
-			 cli_admin_time_json(t->revoked));
-}
+	struct subca_admin_token_list l = {0};
+	json_t *res = NULL, *arr;
 
-static void cli_token_text(const struct subca_admin_token_rec *t, time_t now)
-{
-	char created[32], expires[32];
-
-	cli_admin_time(t->created, created, sizeof(created));
-	cli_admin_time(t->expires, expires, sizeof(expires));
-	printf("%-5lld %-8s %-20s %-20s %-20s %s\n", (long long)t->id,
-	       cli_token_status(t, now), created,
-	       t->expires ? expires : "never",
-	       t->scope ? t->scope : "(global)", t->description);
+	if (cli->server != NULL) {
+		SUBCA_TRY(cli_remote_json(cli, "GET", "/tokens", NULL, &res,
+					  NULL));
+		arr = json_incref(json_object_get(res, "tokens"));
+		json_decref(res);
+		SUBCA_ENSURE(json_is_array(arr), SUBCA_E_INTERNAL,
+			     "the server's token list has no \"tokens\"");
+		*out = arr;
+		return SUBCA_OK;
+	}
+	SUBCA_TRY(cli->store->ops->admin_token_list(cli->store, &l));
+	arr = json_array();
+	for (size_t i = 0; arr != NULL && i < l.n; i++)
+		json_array_append_new(arr, subca_view_admin_token(
+						   &l.v[i], (int64_t)cli->ctx.now));
+	subca_admin_token_list_cleanup(&l);
+	SUBCA_ENSURE(arr != NULL, SUBCA_E_NOMEM, "out of memory");
+	*out = arr;
+	return SUBCA_OK;
 }
 
 static int cli_admin_token_list(struct cli *cli, int argc, char **argv)
@@ -308,9 +308,9 @@ static int cli_admin_token_list(struct cli *cli, int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{NULL, 0, NULL, 0},
 	};
-	struct subca_admin_token_list l = {0};
 	bool json = false;
-	json_t *arr;
+	json_t *arr = NULL, *it;
+	size_t i;
 	int ch;
 
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -321,22 +321,14 @@ static int cli_admin_token_list(struct cli *cli, int argc, char **argv)
 	if (optind != argc)
 		return cli_usage(cli_current, "unexpected argument %s",
 				 argv[optind]);
-	if (cli->store->ops->admin_token_list(cli->store, &l) != SUBCA_OK)
+	if (cli_tokens(cli, &arr) != SUBCA_OK)
 		return cli_fail(subca_error_code());
-	arr = json_array();
-	if (!json)
-		printf("%-5s %-8s %-20s %-20s %-20s %s\n", "ID", "STATUS",
-		       "CREATED", "EXPIRES", "AUTHORITIES", "DESCRIPTION");
-	for (size_t i = 0; i < l.n; i++) {
-		if (json)
-			json_array_append_new(arr,
-					      cli_token_json(&l.v[i], cli->ctx.now));
-		else
-			cli_token_text(&l.v[i], cli->ctx.now);
-	}
-	subca_admin_token_list_cleanup(&l);
 	if (json)
 		return cli_print_json(arr);
+	printf("%-5s %-8s %-20s %-20s %-20s %s\n", "ID", "STATUS", "CREATED",
+	       "EXPIRES", "AUTHORITIES", "DESCRIPTION");
+	json_array_foreach(arr, i, it)
+		cli_token_text(it);
 	json_decref(arr);
 	return 0;
 }
@@ -346,8 +338,17 @@ static int cli_admin_token_list(struct cli *cli, int argc, char **argv)
 static subca_result cli_token_revoke(struct cli *cli, int64_t id)
 {
 	struct subca_store *st = cli->store;
+	char path[64];
+	json_t *res = NULL;
 	subca_result rv;
 
+	if (cli->server != NULL) {
+		snprintf(path, sizeof(path), "/tokens/%lld/revoke",
+			 (long long)id);
+		SUBCA_TRY(cli_remote_json(cli, "POST", path, NULL, &res, NULL));
+		json_decref(res);
+		return SUBCA_OK;
+	}
 	SUBCA_TRY(st->ops->begin(st));
 	rv = st->ops->admin_token_revoke(st, id, (int64_t)cli->ctx.now);
 	if (rv == SUBCA_OK)
@@ -396,13 +397,6 @@ int cmd_admin_token(struct cli *cli, int argc, char **argv)
 	for (size_t i = 0; argc > 1 && i < sizeof(subs) / sizeof(subs[0]); i++) {
 		if (strcmp(argv[1], subs[i].name) != 0)
 			continue;
-		/* the admin API has no endpoint to list or revoke tokens */
-		if (cli->server != NULL && i > 0)
-			return cli_usage(cli_current,
-					 "subca admin token %s runs only "
-					 "locally (drop --server or unset "
-					 "SUBCA_SERVER)",
-					 subs[i].name);
 		return subs[i].run(cli, argc - 1, argv + 1);
 	}
 	return cli_usage(cli_current, "expected create, list or revoke");

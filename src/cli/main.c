@@ -73,10 +73,13 @@ static const struct cli_command cli_commands[] = {
 	 "AUTHORITY --provisioner NAME --key FILE --san NAME... [--sub S] "
 	 "[--aud URL] [--ttl 5m]",
 	 "mint a one-time sign token with a jwk provisioner's private key"},
-	{"issue", NULL, CLI_NEEDS_DATA, cmd_issue,
+	{"issue", NULL, CLI_NEEDS_DATA | CLI_REMOTE, cmd_issue,
 	 "NAME (--csr FILE [--out F] | --cn CN [--san V]... [--key TYPE] "
-	 "--out-key F --out-cert F) [--san V]... [--days N]",
+	 "--out-key F --out-cert F) [--san V]... [--days N] [--eku server,client]",
 	 "issue a leaf certificate from the active intermediate"},
+	{"revoke", NULL, CLI_NEEDS_DATA | CLI_REMOTE, cmd_revoke,
+	 "AUTHORITY SERIAL [--reason R] [--json]",
+	 "revoke an issued certificate (again: kept as first revoked)"},
 	{"audit", NULL, CLI_NEEDS_DATA | CLI_REMOTE, cmd_audit, "[NAME] [--json] [--limit N]",
 	 "show the audit log, newest first"},
 	{"admin", "token", CLI_NEEDS_DATA | CLI_REMOTE, cmd_admin_token,

@@ -15,6 +15,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include <openssl/pem.h>
+
 #include "admin_int.h"
 #include "jose.h"
 #include "policy_json.h"
@@ -24,6 +26,8 @@
 #include "views.h"
 #include "subca/credential.h"
 #include "subca/alloc.h"
+#include "subca/certin.h"
+#include "subca/issue.h"
 #include "subca/instructions.h"
 #include "subca/key.h"
 #include "subca/limits.h"
@@ -821,25 +825,11 @@ subca_result subca__admin_certificates(struct subca_request *req)
 	return rv;
 }
 
-/* A serial as the store keeps it: lower-case hex without leading zeros
- * (colons, as openssl prints them, are allowed). */
+/* A serial as the store keeps it (views.h); 404 for what cannot be one. */
 static subca_result subca__serial_norm(const char *in, char *out, size_t len)
 {
-	size_t o = 0;
-
-	while (*in == '0' && in[1] != '\0')
-		in++;
-	for (; *in != '\0'; in++) {
-		if (*in == ':')
-			continue;
-		SUBCA_ENSURE(subca__hexval(*in) >= 0 && o + 1 < len,
-			     SUBCA_E_NOT_FOUND, "no certificate with such a serial");
-		if (o == 0 && *in == '0')
-			continue;
-		out[o++] = (char)tolower((unsigned char)*in);
-	}
-	SUBCA_ENSURE(o > 0, SUBCA_E_NOT_FOUND, "no certificate with serial 0");
-	out[o] = '\0';
+	SUBCA_ENSURE(subca_view_serial_norm(in, out, len), SUBCA_E_NOT_FOUND,
+		     "no certificate with such a serial");
 	return SUBCA_OK;
 }
 
@@ -901,6 +891,7 @@ subca_result subca__admin_certificate_revoke(struct subca_request *req)
 	char name[SUBCA_MAX_LABEL + 1], raw[128], serial[128];
 	json_t *o = NULL;
 	int reason = 0;
+	bool already = false;
 	subca_result rv;
 
 	SUBCA_TRY(subca__name_param(req, name));
@@ -912,16 +903,22 @@ subca_result subca__admin_certificate_revoke(struct subca_request *req)
 	json_decref(o);
 	SUBCA_TRY(rv);
 	SUBCA_TRY(subca__authority_get(req, name, &a));
+	/* revoking again succeeds and keeps the first reason and time */
+	if (st->ops->cert_get(st, a.id, serial, &c) == SUBCA_OK)
+		already = c.revoked_at != 0;
+	subca_cert_rec_cleanup(&c);
+	subca_error_clear();
 	rv = subca__revoke_store(req, &a, serial, reason);
 	if (rv == SUBCA_OK)
 		rv = st->ops->cert_get(st, a.id, serial, &c);
 	if (rv == SUBCA_OK)
 		rv = subca_response_json(
 			req, 200,
-			json_pack("{s:s, s:o, s:o}", "serial", c.serial,
+			json_pack("{s:s, s:o, s:o, s:b}", "serial", c.serial,
 				  "revoked_at", subca_view_time(c.revoked_at),
 				  "reason",
-				  subca_view_str(subca_view_reason_name(c.reason))));
+				  subca_view_str(subca_view_reason_name(c.reason)),
+				  "already_revoked", already));
 	subca_cert_rec_cleanup(&c);
 	subca_authority_rec_cleanup(&a);
 	return rv;
@@ -1079,6 +1076,199 @@ subca_result subca__admin_token_create(struct subca_request *req)
 						   (json_int_t)id, "token",
 						   secret));
 	subca_wipe(secret, sizeof(secret));
+	return rv;
+}
+
+/* GET /admin/v1/tokens (global credential): never a token or its hash. */
+subca_result subca__admin_tokens_list(struct subca_request *req)
+{
+	struct subca_store *st = req->ctx.store;
+	struct subca_admin_token_list l = {0};
+	json_t *arr;
+
+	SUBCA_TRY(st->ops->admin_token_list(st, &l));
+	arr = json_array();
+	for (size_t i = 0; arr != NULL && i < l.n; i++)
+		json_array_append_new(arr, subca_view_admin_token(
+						   &l.v[i], (int64_t)req->ctx.now));
+	subca_admin_token_list_cleanup(&l);
+	return subca_response_json(req, 200, json_pack("{s:o}", "tokens", arr));
+}
+
+static subca_result subca__token_revoke_store(struct subca_request *req,
+					      int64_t id)
+{
+	struct subca_store *st = req->ctx.store;
+	subca_result rv;
+
+	SUBCA_TRY(st->ops->begin(st));
+	rv = st->ops->admin_token_revoke(st, id, (int64_t)req->ctx.now);
+	if (rv == SUBCA_OK)
+		rv = subca_audit(&req->ctx, NULL, "admin_token.revoke",
+				 "admin token #%lld revoked", (long long)id);
+	if (rv == SUBCA_OK)
+		rv = st->ops->commit(st);
+	if (rv != SUBCA_OK)
+		st->ops->rollback(st);
+	return rv;
+}
+
+/* POST /admin/v1/tokens/{id}/revoke (global credential); again keeps the
+ * first time. Answers the token as listed. */
+subca_result subca__admin_token_revoke(struct subca_request *req)
+{
+	struct subca_store *st = req->ctx.store;
+	struct subca_admin_token_list l = {0};
+	char raw[24];
+	int64_t id = 0;
+	subca_result rv = SUBCA_E_NOT_FOUND;
+
+	if (subca_request_param(req, 0, raw, sizeof(raw)) != SUBCA_OK ||
+	    subca__parse_i64("token id", raw, 1, INT64_MAX, &id) != SUBCA_OK)
+		SUBCA_BAIL(SUBCA_E_NOT_FOUND, "no admin token with such an id");
+	SUBCA_TRY(subca__token_revoke_store(req, id));
+	SUBCA_TRY(st->ops->admin_token_list(st, &l));
+	for (size_t i = 0; i < l.n; i++)
+		if (l.v[i].id == id)
+			rv = subca_response_json(
+				req, 200,
+				subca_view_admin_token(&l.v[i],
+						       (int64_t)req->ctx.now));
+	subca_admin_token_list_cleanup(&l);
+	if (rv == SUBCA_E_NOT_FOUND)
+		SUBCA_BAIL(SUBCA_E_NOT_FOUND, "no admin token #%lld",
+			   (long long)id);
+	return rv;
+}
+
+/* ---- operator issuance ----------------------------------------------------- */
+
+static const char *const subca__issue_members[] = {
+	"csr", "public_key", "cn", "sans", "days", "eku", NULL};
+
+#define SUBCA__LEAF_DAYS 90
+
+/* "public_key": one PEM public key; a private key is refused outright
+ * (it must never travel). */
+static subca_result subca__pubkey_parse(const char *pem, EVP_PKEY **out)
+{
+	SUBCA_AUTO(BIO) BIO *bio = NULL;
+
+	SUBCA_ENSURE(strstr(pem, "PRIVATE KEY") == NULL, SUBCA_E_PRIVATE_KEY,
+		     "member \"public_key\" holds a private key: send the "
+		     "public key only");
+	bio = BIO_new_mem_buf(pem, -1);
+	SUBCA_OSSL(bio != NULL, SUBCA_E_NOMEM, "out of memory");
+	*out = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+	SUBCA_OSSL(*out != NULL, SUBCA_E_INVALID_ARGUMENT,
+		   "member \"public_key\" is not a PEM public key");
+	return subca_key_check_strength(*out, "leaf key");
+}
+
+static subca_result subca__eku_parse(json_t *o, unsigned *eku)
+{
+	const char *store[SUBCA__JSON_MAX_NAMES];
+	struct subca_names names;
+
+	*eku = 0;
+	SUBCA_TRY(subca__member_names(o, "eku", store, &names));
+	for (size_t i = 0; i < names.n; i++) {
+		if (strcmp(names.v[i], "server") == 0)
+			*eku |= SUBCA_EKU_SERVER;
+		else if (strcmp(names.v[i], "client") == 0)
+			*eku |= SUBCA_EKU_CLIENT;
+		else
+			SUBCA_BAIL(SUBCA_E_INVALID_ARGUMENT,
+				   "member \"eku\" holds \"server\" and/or "
+				   "\"client\"");
+	}
+	return SUBCA_OK;
+}
+
+struct subca__issue_in {
+	struct subca_leaf_request r;
+	const char *sans[SUBCA__JSON_MAX_NAMES];
+	X509_REQ *csr;
+	EVP_PKEY *key;
+};
+
+static void subca__issue_in_cleanup(struct subca__issue_in *in)
+{
+	X509_REQ_free(in->csr);
+	EVP_PKEY_free(in->key);
+}
+
+/* {"csr": PEM} or {"public_key": PEM, "cn"}, and "sans", "days", "eku". */
+static subca_result subca__issue_parse(json_t *o, struct subca__issue_in *in)
+{
+	const char *csr = NULL, *pub = NULL;
+	int days = SUBCA__LEAF_DAYS;
+
+	SUBCA_TRY(subca__known_members(o, "the request", subca__issue_members));
+	SUBCA_TRY(subca__member_str(o, "csr", SUBCA_MAX_CSR_INPUT, &csr));
+	SUBCA_TRY(subca__member_str(o, "public_key", SUBCA_MAX_KEY_INPUT, &pub));
+	SUBCA_TRY(subca__member_str(o, "cn", SUBCA_MAX_DN_VALUE, &in->r.cn));
+	SUBCA_ENSURE((csr != NULL) != (pub != NULL), SUBCA_E_INVALID_ARGUMENT,
+		     "give either \"csr\", or \"public_key\" with \"cn\"");
+	SUBCA_ENSURE(csr == NULL || in->r.cn == NULL, SUBCA_E_INVALID_ARGUMENT,
+		     "member \"cn\" goes with \"public_key\"; a CSR carries "
+		     "its own subject");
+	SUBCA_TRY(subca__member_names(o, "sans", in->sans, &in->r.sans));
+	SUBCA_TRY(subca__member_int(o, "days", 1, SUBCA_MAX_LEAF_DAYS, &days));
+	SUBCA_TRY(subca__eku_parse(o, &in->r.eku));
+	if (csr != NULL) {
+		SUBCA_TRY(subca_certin_parse_csr(
+			subca_slice_of(csr, strlen(csr)), &in->csr));
+		in->r.csr = in->csr;
+	} else {
+		SUBCA_TRY(subca__pubkey_parse(pub, &in->key));
+		in->r.pubkey = in->key;
+	}
+	in->r.days = days;
+	return SUBCA_OK;
+}
+
+static subca_result subca__issue_answer(struct subca_request *req, X509 *leaf,
+					const struct subca_buf *chain)
+{
+	char serial[80];
+	int64_t not_after = 0;
+
+	SUBCA_TRY(subca_serial_hex(X509_get0_serialNumber(leaf), serial,
+				   sizeof(serial)));
+	SUBCA_TRY(subca_asn1_time_unix(X509_get0_notAfter(leaf), &not_after));
+	return subca_response_json(
+		req, 201,
+		json_pack("{s:s, s:o, s:s%}", "serial", serial, "not_after",
+			  subca_view_time(not_after), "chain", chain->p,
+			  chain->len));
+}
+
+/* POST /admin/v1/authorities/{name}/certificates: what `subca issue` does
+ * locally; 201 with the chain (leaf, intermediate, CAs below the anchor). */
+subca_result subca__admin_certificate_issue(struct subca_request *req)
+{
+	struct subca_authority_rec a = {0};
+	struct subca__issue_in in = {0};
+	SUBCA_BUF_AUTO struct subca_buf chain = {0};
+	SUBCA_AUTO(X509) X509 *leaf = NULL;
+	char name[SUBCA_MAX_LABEL + 1];
+	json_t *o = NULL;
+	subca_result rv;
+
+	SUBCA_TRY(subca__name_param(req, name));
+	SUBCA_TRY(subca__authority_get(req, name, &a));
+	subca_authority_rec_cleanup(&a);
+	SUBCA_TRY(subca__body_object(req, false, &o));
+	rv = subca__issue_parse(o, &in);
+	in.r.now = req->ctx.now;
+	if (rv == SUBCA_OK)
+		rv = subca_authority_issue(&req->ctx, name, &in.r, &chain,
+					   &leaf);
+	if (rv == SUBCA_OK)
+		rv = subca__issue_answer(req, leaf, &chain);
+	json_decref(o);
+	subca__issue_in_cleanup(&in);
 	return rv;
 }
 

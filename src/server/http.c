@@ -138,6 +138,9 @@ int subca__problem_status(subca_result code)
 	switch (code) {
 	case SUBCA_E_METHOD_NOT_ALLOWED: return 405;
 	case SUBCA_E_OVERLOADED: return 503;
+	case SUBCA_E_REQUEST_TIMEOUT: return 408;
+	case SUBCA_E_HEADERS_TOO_LARGE: return 431; /* RFC 6585 5 */
+	case SUBCA_E_NOT_IMPLEMENTED: return 501;
 	default: return subca_error_http_status(code);
 	}
 }

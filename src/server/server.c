@@ -11,6 +11,23 @@
  * Its deadline timer cuts off clients that do not send a complete request
  * in time: libevent 2.1 has one read timeout that restarts on every byte,
  * which a client trickling a byte at a time never trips.
+ *
+ * Limits are answered here, not by evhttp (whose answers are plain text
+ * and which has no hook before it reads a head or body): every plaintext
+ * byte a client sends passes an evbuffer callback on the TLS bufferevent's
+ * input before evhttp's read callback sees it, and framing.c follows the
+ * requests in it. When it refuses one (head over 16 KiB, body over the
+ * route's cap, malformed framing), or the request is late, the connection
+ * is taken from evhttp once the requests before it are answered: the
+ * input is discarded, a problem+json answer with Connection: close is
+ * written, close_notify follows once it is sent, and the connection
+ * lingers briefly, discarding what the client still sends, so that the
+ * client reads the answer rather than a reset; then evhttp closes it.
+ * evhttp closes the socket itself (shutdown, close) when it frees a
+ * connection, and its close callback never runs for accepted connections,
+ * so close_notify goes out just before each close subca causes or evhttp
+ * announces (a response with Connection: close, a kept-alive connection
+ * idle too long, draining on SIGTERM), once nothing is left unsent.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -41,6 +58,7 @@
 
 #include "admin_int.h"
 #include "revocation_int.h"
+#include "framing.h"
 #include "server_int.h"
 #include "rotation.h"
 #include "subca/alloc.h"
@@ -53,6 +71,9 @@
 #define SUBCA__DRAIN_TICK_MS 50
 #define SUBCA__BACKLOG 511
 #define SUBCA__RENEW_CHECK_MAX 3600
+/* After a refusal: time to send it, then to let the client read it. */
+#define SUBCA__FLUSH_SECONDS 10
+#define SUBCA__LINGER_SECONDS 2
 
 struct subca__worker;
 
@@ -60,11 +81,22 @@ struct subca__conn {
 	struct subca__worker *w;
 	struct bufferevent *bev;
 	struct event *deadline;
+	struct evbuffer_cb_entry *out_cb;
+	struct subca_framing f; /* the requests the client sent */
 	bool busy;     /* a request is being answered */
-	bool reading;  /* bytes of a next request arrived */
 	bool over_cap; /* accepted past max_connections: answer 503 */
 	bool closing;
-	unsigned requests;
+	bool head_timer; /* the deadline is the request's, not idleness */
+	bool taken;	 /* answered by us: evhttp gets no more bytes */
+	bool refuse_pending; /* once the requests before are answered */
+	bool kick;	     /* the refusal waits for its write to start */
+	bool lingering;	     /* the refusal is sent */
+	bool shut;	     /* close_notify sent (or not to be sent) */
+	bool in_cb;
+	subca_result refuse_code;
+	char refuse_why[SUBCA_ERROR_REASON_MAX];
+	unsigned requests; /* handed to the pipeline */
+	unsigned answered; /* their answers sent */
 	struct subca__conn *prev, *next;
 };
 
@@ -141,6 +173,7 @@ static void subca__conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad,
 	atomic_fetch_sub(&w->srv->connections, 1);
 	if (c->deadline != NULL)
 		event_free(c->deadline);
+	subca_framing_cleanup(&c->f);
 	subca_free(c);
 }
 
@@ -159,36 +192,192 @@ static struct subca__conn *subca__conn_of(struct evhttp_connection *evcon)
 	return ssl ? SSL_get_ex_data(ssl, subca__conn_idx) : NULL;
 }
 
+static void subca__close_notify(struct subca__conn *c);
+
 /* Close through evhttp's own error path, as if the read timed out. */
 static void subca__conn_close(struct subca__conn *c)
 {
 	if (c->closing)
 		return;
 	c->closing = true;
+	subca__close_notify(c);
 	evtimer_del(c->deadline);
 	bufferevent_trigger_event(c->bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT,
 				  0);
 }
 
-static void subca__deadline_cb(evutil_socket_t fd, short what, void *arg)
+/*
+ * RFC 8446 6.1: close_notify before closing, so that the client can tell
+ * the end of the data from a cut connection. Written straight to the
+ * socket, so only when everything before it has been sent and the
+ * handshake is complete; once per connection.
+ */
+static void subca__close_notify(struct subca__conn *c)
 {
-	subca__conn_close(arg);
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+
+	if (c->shut || ssl == NULL || !SSL_is_init_finished(ssl) ||
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+		return;
+	c->shut = true;
+	(void)SSL_shutdown(ssl);
+	ERR_clear_error();
 }
 
-static void subca__deadline_arm(struct subca__conn *c, int seconds)
+static void subca__deadline_arm(struct subca__conn *c, int seconds,
+				bool head)
 {
 	struct timeval tv = {seconds, 0};
 
+	c->head_timer = head;
 	evtimer_add(c->deadline, &tv);
 }
 
+static void subca__take(struct subca__conn *c);
+
+/* evhttp has answered every request received before this point. */
+static bool subca__caught_up(const struct subca__conn *c)
+{
+	return !c->busy && c->answered == c->f.complete;
+}
+
+/* Refuse the request being received (the reason is the current error):
+ * now, or once the requests before it are answered, so that the answers
+ * keep their order. */
+static void subca__refuse(struct subca__conn *c, subca_result code)
+{
+	c->refuse_code = code;
+	snprintf(c->refuse_why, sizeof(c->refuse_why), "%s",
+		 subca_error_reason());
+	subca_error_clear();
+	if (subca__caught_up(c))
+		subca__take(c);
+	else
+		c->refuse_pending = true;
+}
+
+/* Follow the n bytes just added at offset `from` of the input. */
+static void subca__observe(struct subca__conn *c, struct evbuffer *buf,
+			   size_t from, size_t n)
+{
+	struct evbuffer_ptr pos;
+	struct evbuffer_iovec v[8];
+
+	if (evbuffer_ptr_set(buf, &pos, from, EVBUFFER_PTR_SET) != 0)
+		return;
+	while (n > 0 && c->f.state < SUBCA_FRAMING_DONE) {
+		int k = evbuffer_peek(buf, (ev_ssize_t)n, &pos, v, 8);
+		size_t done = 0;
+
+		for (int i = 0; i < k && i < 8 && n > 0; i++) {
+			size_t len = v[i].iov_len < n ? v[i].iov_len : n;
+			subca_result rv = subca_framing_feed(&c->f,
+							     v[i].iov_base, len);
+
+			if (rv != SUBCA_OK) {
+				subca__refuse(c, rv);
+				return;
+			}
+			n -= len;
+			done += len;
+		}
+		if (k <= 0 || evbuffer_ptr_set(buf, &pos, done,
+					       EVBUFFER_PTR_ADD) != 0)
+			return;
+	}
+	/* the next request's head has begun: it gets the header timeout,
+	 * however slowly it trickles in */
+	if (subca__caught_up(c) && subca_framing_started(&c->f) &&
+	    !c->head_timer && !c->closing)
+		subca__deadline_arm(c, c->w->srv->cfg.header_timeout, true);
+}
+
+/* Runs as bytes are added to the input, before evhttp reads them. */
 static void subca__input_cb(struct evbuffer *buf,
 			    const struct evbuffer_cb_info *info, void *arg)
 {
 	struct subca__conn *c = arg;
+	size_t len = evbuffer_get_length(buf);
 
-	if (info->n_added > 0)
-		c->reading = true;
+	if (info->n_added == 0 || c->in_cb || info->n_added > len)
+		return;
+	c->in_cb = true;
+	if (c->taken)
+		evbuffer_drain(buf, len); /* lingering: discard */
+	else
+		subca__observe(c, buf, len - info->n_added, info->n_added);
+	c->in_cb = false;
+}
+
+/* The refusal has left: close_notify and linger, from the timer (not from
+ * inside the TLS bufferevent's write). */
+static void subca__output_cb(struct evbuffer *buf,
+			     const struct evbuffer_cb_info *info, void *arg)
+{
+	struct subca__conn *c = arg;
+	struct timeval now = {0, 0};
+
+	if (info->n_deleted == 0 || evbuffer_get_length(buf) > 0 ||
+	    c->lingering)
+		return;
+	c->lingering = true;
+	evtimer_add(c->deadline, &now);
+}
+
+static void subca__late(struct subca__conn *c)
+{
+	subca_result rv = subca_error_set(
+		SUBCA_E_REQUEST_TIMEOUT, __FILE__, __LINE__,
+		"the request was not received within %d seconds",
+		c->w->srv->cfg.header_timeout);
+
+	subca__refuse(c, rv);
+}
+
+static void subca__deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct subca__conn *c = arg;
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+
+	if (c->taken) {
+		if (c->kick) {
+			c->kick = false;
+			bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+			subca__deadline_arm(c, SUBCA__FLUSH_SECONDS, false);
+			return;
+		}
+		if (c->lingering && !c->shut) {
+			subca__close_notify(c);
+			subca__deadline_arm(c, SUBCA__LINGER_SECONDS, false);
+			return;
+		}
+		subca__conn_close(c);
+		return;
+	}
+	/* a late request gets 408; an idle kept-alive connection (or one
+	 * that never finished its handshake) is simply closed */
+	if (c->head_timer && !c->busy && ssl != NULL &&
+	    SSL_is_init_finished(ssl) &&
+	    (subca_framing_started(&c->f) || c->f.complete == 0))
+		subca__late(c);
+	else
+		subca__conn_close(c);
+}
+
+/* The body cap of the route a request names (framing.c asks). */
+static size_t subca__body_cap(void *arg, const char *method, const char *path,
+			      const char *host)
+{
+	struct subca__worker *w = arg;
+	struct subca_route_match m;
+	size_t cap = SUBCA_MAX_REQUEST_BODY;
+
+	if (subca__router_match(&w->srv->env.router, method, host, path,
+				&m) == SUBCA_OK &&
+	    m.route->max_body != 0)
+		cap = m.route->max_body;
+	subca_error_clear();
+	return cap;
 }
 
 /* A plain bufferevent: only when TLS could not be set up. It is never
@@ -206,6 +395,8 @@ static struct subca__conn *subca__conn_new(struct subca__worker *w)
 	if (c == NULL)
 		return NULL;
 	c->w = w;
+	subca_framing_init(&c->f, subca__body_cap, w,
+			   SUBCA_MAX_REQUEST_HEADERS);
 	c->next = w->conns;
 	if (w->conns != NULL)
 		w->conns->prev = c;
@@ -245,7 +436,8 @@ static struct bufferevent *subca__bevcb(struct event_base *base, void *arg)
 		c->closing = true; /* cannot police it: refuse in gencb */
 		return bev;
 	}
-	subca__deadline_arm(c, w->srv->cfg.header_timeout);
+	/* the handshake and the first request head within the timeout */
+	subca__deadline_arm(c, w->srv->cfg.header_timeout, true);
 	return bev;
 }
 
@@ -373,8 +565,10 @@ static void subca__reply(struct subca__worker *w, struct evhttp_request *evreq,
 		evhttp_remove_header(h, "Connection");
 		evhttp_add_header(h, "Connection", "close");
 	}
-	evbuffer_add(evhttp_request_get_output_buffer(evreq), r->out.p,
-		     r->out.len);
+	/* RFC 9110 9.3.2: no content in an answer to HEAD */
+	if (strcmp(r->method, "HEAD") != 0)
+		evbuffer_add(evhttp_request_get_output_buffer(evreq), r->out.p,
+			     r->out.len);
 	evhttp_send_reply(evreq, r->status, NULL, NULL);
 }
 
@@ -413,15 +607,138 @@ static void subca__complete_cb(struct evhttp_request *evreq, void *arg)
 {
 	struct subca__conn *c = arg;
 	const struct subca_server_config *cfg = &c->w->srv->cfg;
+	const char *conn = evhttp_find_header(
+		evhttp_request_get_output_headers(evreq), "Connection");
 
 	c->busy = false;
-	c->reading = false;
-	if (!c->closing && !c->w->draining)
-		subca__deadline_arm(c, cfg->idle_timeout + cfg->header_timeout);
+	c->answered++;
+	if (c->closing || c->w->draining ||
+	    (conn != NULL && strcasecmp(conn, "close") == 0) ||
+	    (c->f.state == SUBCA_FRAMING_DONE &&
+	     c->answered == c->f.complete)) {
+		/* evhttp closes the connection now; all is sent */
+		subca__close_notify(c);
+		return;
+	}
+	if (c->refuse_pending && subca__caught_up(c)) {
+		subca__take(c);
+		return;
+	}
+	if (c->f.complete > c->answered || subca_framing_started(&c->f))
+		subca__deadline_arm(c, cfg->header_timeout, true);
+	else
+		subca__deadline_arm(c, cfg->idle_timeout, false);
+}
+
+/* ---- refusals answered without evhttp -------------------------------------- */
+
+static const char *subca__status_text(int status)
+{
+	switch (status) {
+	case 400: return "Bad Request";
+	case 408: return "Request Timeout";
+	case 413: return "Content Too Large";
+	case 431: return "Request Header Fields Too Large";
+	case 501: return "Not Implemented";
+	default: return "Internal Server Error";
+	}
+}
+
+static void subca__peer_of(struct subca__conn *c, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "-";
+	int port = 0;
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+
+	if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		bool v6 = ss.ss_family == AF_INET6;
+		const void *a = v6 ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+				   : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
+
+		if (inet_ntop(ss.ss_family, a, host, sizeof(host)) == NULL)
+			snprintf(host, sizeof(host), "-");
+		port = ntohs(v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+				: ((struct sockaddr_in *)&ss)->sin_port);
+	}
+	snprintf(buf, len, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+}
+
+static void subca__canned_log(struct subca__conn *c, const char *id,
+			      int status, size_t bytes)
+{
+	struct subca_log_request l = {0};
+	char peer[80];
+
+	subca__peer_of(c, peer, sizeof(peer));
+	subca_metrics_request(NULL, "OTHER", status, 0.0);
+	l.id = id;
+	l.peer = peer;
+	l.method = "-";
+	l.path = "-";
+	l.route = "none";
+	l.status = status;
+	l.bytes = bytes;
+	subca_log_request(&l);
+}
+
+/* The refusal as a whole HTTP/1.1 response, straight to the TLS output. */
+static void subca__canned(struct subca__conn *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	int status = subca__problem_status(c->refuse_code);
+	SUBCA_BUF_AUTO struct subca_buf body = {0};
+	char id[17], date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	subca__request_id(id);
+	if (subca__problem_render(c->refuse_code, c->refuse_why, NULL,
+				  &body) != SUBCA_OK)
+		subca_error_clear(); /* an empty body: the status says it */
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	evbuffer_add_printf(out,
+			    "HTTP/1.1 %d %s\r\n"
+			    "Content-Type: application/problem+json\r\n"
+			    "Content-Length: %zu\r\n"
+			    "Connection: close\r\n"
+			    "Date: %s\r\n"
+			    "X-Request-Id: %s\r\n"
+			    "X-Content-Type-Options: nosniff\r\n"
+			    "Cache-Control: no-store\r\n\r\n",
+			    status, subca__status_text(status), body.len, date,
+			    id);
+	evbuffer_add(out, body.p, body.len);
+	subca__canned_log(c, id, status, body.len);
+}
+
+/* Take the connection from evhttp: it has answered everything before, and
+ * gets no more bytes; the refusal is sent, then close_notify, a short
+ * linger, and evhttp's close (subca__deadline_cb). */
+static void subca__take(struct subca__conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	bool in_cb = c->in_cb;
+
+	c->taken = true;
+	c->refuse_pending = false;
+	evtimer_del(c->deadline);
+	c->in_cb = true;
+	evbuffer_drain(in, evbuffer_get_length(in));
+	c->in_cb = in_cb;
+	subca__canned(c);
+	c->out_cb = evbuffer_add_cb(bufferevent_get_output(c->bev),
+				    subca__output_cb, c);
+	/* writing starts from the timer: called from evhttp's completion
+	 * callback, evhttp would disable writing again right after */
+	c->kick = true;
+	subca__deadline_arm(c, 0, false);
 }
 
 /* A refusal without the pipeline: a connection we cannot police. */
-static void subca__refuse(struct evhttp_request *evreq)
+static void subca__refuse_unpoliced(struct evhttp_request *evreq)
 {
 	evhttp_add_header(evhttp_request_get_output_headers(evreq),
 			  "Connection", "close");
@@ -439,10 +756,11 @@ static void subca__gencb(struct evhttp_request *evreq, void *arg)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (c == NULL || c->closing) {
-		subca__refuse(evreq);
+		subca__refuse_unpoliced(evreq);
 		return;
 	}
 	evtimer_del(c->deadline);
+	c->head_timer = false;
 	c->busy = true;
 	c->requests++;
 	evhttp_request_set_on_complete_cb(evreq, subca__complete_cb, c);
@@ -518,7 +836,7 @@ static void subca__stop_cb(evutil_socket_t fd, short what, void *arg)
 	w->drain_until.tv_sec += SUBCA__DRAIN_SECONDS;
 	for (c = w->conns; c != NULL; c = next) {
 		next = c->next;
-		if (!c->busy && !c->reading)
+		if (!c->busy && !c->taken && !subca_framing_started(&c->f))
 			subca__conn_close(c);
 	}
 	event_add(w->drain_tick, &tick);
@@ -534,8 +852,8 @@ static void *subca__worker_main(void *arg)
 }
 
 /* The largest body any route takes, and at least a certificate upload:
- * bodies up to it reach the pipeline, which answers the per-route cap with
- * a problem; past it libevent refuses on its own (a plain 413). */
+ * evhttp's own cap, never reached since framing.c refuses a body over its
+ * route's cap first; the pipeline checks the cap again. */
 static size_t subca__max_body(void)
 {
 	size_t max = SUBCA_MAX_CERT_INPUT;
@@ -554,9 +872,13 @@ static subca_result subca__worker_http(struct subca__worker *w)
 	SUBCA_ENSURE(w->http != NULL, SUBCA_E_NOMEM, "cannot create evhttp");
 	evhttp_set_bevcb(w->http, subca__bevcb, w);
 	evhttp_set_gencb(w->http, subca__gencb, w);
-	evhttp_set_max_headers_size(w->http, SUBCA_MAX_REQUEST_HEADERS);
+	/* framing.c holds requests to the real limits first: evhttp's
+	 * own (plain-text) refusals stay out of reach */
+	evhttp_set_max_headers_size(w->http, 2 * SUBCA_MAX_REQUEST_HEADERS);
 	evhttp_set_max_body_size(w->http, (ev_ssize_t)subca__max_body());
-	evhttp_set_timeout(w->http, cfg->idle_timeout);
+	evhttp_set_timeout(w->http, (cfg->idle_timeout > cfg->header_timeout
+					     ? cfg->idle_timeout
+					     : cfg->header_timeout) + 1);
 	/* every method reaches the router, which answers 405 itself */
 	evhttp_set_allowed_methods(w->http,
 				   EVHTTP_REQ_GET | EVHTTP_REQ_POST |

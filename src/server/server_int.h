@@ -244,7 +244,8 @@ SUBCA_MUST_CHECK subca_result subca_response_header(struct subca_request *r,
 void subca_response_problem(struct subca_request *r, subca_result code);
 
 /* The HTTP status of a code: subca_error_http_status() except 405 for
- * METHOD_NOT_ALLOWED and 503 for OVERLOADED. */
+ * METHOD_NOT_ALLOWED, 503 for OVERLOADED, 408 for REQUEST_TIMEOUT, 431 for
+ * HEADERS_TOO_LARGE and 501 for NOT_IMPLEMENTED. */
 int subca__problem_status(subca_result code);
 
 /* Render a problem body into `out` (initialised here). */

@@ -1,11 +1,11 @@
 #include "views.h"
 
+#include <ctype.h>
 #include <stdio.h>
-
-#include "rotation.h"
-
 #include <string.h>
 #include <time.h>
+
+#include "rotation.h"
 
 json_t *subca_view_time(int64_t t)
 {
@@ -202,4 +202,64 @@ json_t *subca_authority_view_json(const struct subca_authority_view *v)
 			 "generated_root", v->a.generated_root, "root", root,
 			 "intermediates", ints, "issued_certificates",
 			 (json_int_t)v->issued, "warnings", warnings);
+}
+
+static const char *subca__token_status(const struct subca_admin_token_rec *t,
+				       int64_t now)
+{
+	if (t->revoked != 0)
+		return "revoked";
+	if (t->expires != 0 && t->expires <= now)
+		return "expired";
+	return "active";
+}
+
+/* "a,b" as ["a", "b"]; a global token (NULL) as null. */
+static json_t *subca__scope_json(const char *scope)
+{
+	json_t *a;
+
+	if (scope == NULL)
+		return json_null();
+	a = json_array();
+	while (a != NULL && *scope != '\0') {
+		size_t n = strcspn(scope, ",");
+
+		json_array_append_new(a, json_stringn(scope, n));
+		scope += n + (scope[n] == ',');
+	}
+	return a;
+}
+
+json_t *subca_view_admin_token(const struct subca_admin_token_rec *t,
+			       int64_t now)
+{
+	return json_pack("{s:I, s:s, s:o, s:s, s:o, s:o, s:o}", "id",
+			 (json_int_t)t->id, "status", subca__token_status(t, now),
+			 "authorities", subca__scope_json(t->scope),
+			 "description", t->description ? t->description : "",
+			 "created", subca_view_time(t->created), "expires",
+			 subca_view_time(t->expires), "revoked",
+			 subca_view_time(t->revoked));
+}
+
+bool subca_view_serial_norm(const char *in, char *out, size_t len)
+{
+	size_t o = 0;
+
+	if (strncmp(in, "0x", 2) == 0 || strncmp(in, "0X", 2) == 0)
+		in += 2;
+	for (; *in != '\0'; in++) {
+		if (*in == ':')
+			continue;
+		if (!isxdigit((unsigned char)*in) || o + 1 >= len)
+			return false;
+		if (o == 0 && *in == '0')
+			continue;
+		out[o++] = (char)tolower((unsigned char)*in);
+	}
+	if (o == 0)
+		return false;
+	out[o] = '\0';
+	return true;
 }

@@ -37,6 +37,18 @@ json_t *subca_view_cert(const struct subca_cert_rec *r);
  * an API key's hash is never shown. */
 json_t *subca_view_provisioner(const struct subca_provisioner_rec *r);
 
+/* {id, status: active|expired|revoked (at `now`), authorities: [..] or
+ *  null (global), description, created, expires, revoked}; never the
+ *  token or its hash. */
+json_t *subca_view_admin_token(const struct subca_admin_token_rec *t,
+			       int64_t now);
+
+/* A serial as the store keeps it, from what a user types: lower-case hex
+ * without leading zeros; colons (as openssl prints serials) and a 0x
+ * prefix are skipped. False when it is not hex, zero or longer than
+ * len - 1. */
+bool subca_view_serial_norm(const char *in, char *out, size_t len);
+
 /* RFC 5280 5.3.1 CRLReason names ("keyCompromise"); NULL for 7 and
  * out-of-range values. */
 const char *subca_view_reason_name(int reason);

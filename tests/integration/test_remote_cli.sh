@@ -217,11 +217,6 @@ step "the scoped token cannot make tokens (global only)" \
 step "remote: a token scoped to a missing authority is NOT_FOUND, as locally" \
 	expect_fail NOT_FOUND 5 'no authority named "nope"' -- \
 	remote admin token create --authorities nope
-step "admin token list stays local-only" \
-	expect_fail USAGE 64 "runs only locally" -- remote admin token list
-step "admin token revoke stays local-only" \
-	expect_fail USAGE 64 "runs only locally" -- remote admin token revoke 1
-
 step "not found: exit 5 remotely as locally" \
 	expect_fail NOT_FOUND 5 'no authority named "nope"' -- remote authority show nope
 step "audit works remotely" remote audit acme --limit 5
@@ -243,6 +238,146 @@ step "a server whose certificate does not verify: IO" \
 step "a local-only command with --server is a usage error" \
 	expect_fail USAGE 64 "runs only locally" -- \
 	"$SUBCA" --server "https://127.0.0.1:$PORT" init
+
+# ---------------------------------------- issue, token list/revoke, revoke
+
+issue_csr() {
+	openssl_genkey ec-p256 "$W/op.key"
+	openssl req -new -key "$W/op.key" -subj "/CN=op.example.test" \
+		-out "$W/op.csr" 2>/dev/null
+	openssl req -in "$W/op.csr" -outform DER -out "$W/op.der"
+	remote issue acme --csr "$W/op.der" --san DNS:alt.example.test \
+		--days 30 --out "$W/op-remote.pem"
+	local_sc issue acme --csr "$W/op.der" --san DNS:alt.example.test \
+		--days 30 --out "$W/op-local.pem"
+	local f
+	for f in remote local; do
+		[ "$(pem_count "$W/op-$f.pem")" = 2 ]
+		split_chain "$W/op-$f.pem" "$W/op-$f.crt" "$W/op-$f-int.pem"
+		openssl verify -x509_strict -CAfile "$W/root/root.crt" \
+			-untrusted "$W/op-$f-int.pem" "$W/op-$f.crt"
+		openssl x509 -in "$W/op-$f.crt" -noout -subject \
+			-ext subjectAltName,extendedKeyUsage >"$W/op-$f.txt"
+		# the same days: the same lifetime
+		echo $(( $(date -d "$(openssl x509 -in "$W/op-$f.crt" -noout -enddate | cut -d= -f2)" +%s) -
+			$(date -d "$(openssl x509 -in "$W/op-$f.crt" -noout -startdate | cut -d= -f2)" +%s) )) >>"$W/op-$f.txt"
+	done
+	cmp "$W/op-remote-int.pem" "$W/op-local-int.pem"
+	cmp "$W/op-remote.txt" "$W/op-local.txt"
+	has "$W/op-remote.txt" "DNS:alt.example.test"
+	# to stdout without --out, as locally
+	remote issue acme --csr "$W/op.csr" >"$W/op-stdout.pem"
+	[ "$(pem_count "$W/op-stdout.pem")" = 2 ]
+}
+step "remote issue --csr (DER too) gives what local issue gives; openssl verifies" issue_csr
+
+issue_cn() {
+	remote issue acme --cn svc.example.test --san DNS:svc.example.test \
+		--key ec-p384 --eku client --out-key "$W/svc.key" \
+		--out-cert "$W/svc.pem" 2>"$W/svc.err"
+	has "$W/svc.err" "issued; certificate chain in $W/svc.pem, key in $W/svc.key (mode 0600)"
+	[ "$(stat -c %a "$W/svc.key")" = 600 ]
+	split_chain "$W/svc.pem" "$W/svc.crt" "$W/svc-int.pem"
+	openssl verify -x509_strict -CAfile "$W/root/root.crt" \
+		-untrusted "$W/svc-int.pem" "$W/svc.crt"
+	# the key made here matches the certificate made there
+	[ "$(openssl x509 -in "$W/svc.crt" -noout -pubkey)" = \
+	  "$(openssl pkey -in "$W/svc.key" -pubout)" ]
+	cert_text "$W/svc.crt" >"$W/svc.txt"
+	has "$W/svc.txt" "TLS Web Client Authentication"
+	lacks "$W/svc.txt" "TLS Web Server Authentication"
+	# the private key never reached the server or its log
+	lacks "$T/serve.log" "PRIVATE"
+}
+step "remote issue --cn: the key is made and kept here, only its public key sent" issue_cn
+step "remote issue from a missing authority: NOT_FOUND, as locally" \
+	expect_fail NOT_FOUND 5 'no authority named "nope"' -- \
+	remote issue nope --csr "$W/op.csr"
+step "remote issue on an authority without intermediate: NOT_ACTIVE (6)" \
+	expect_fail NOT_ACTIVE 6 -- remote issue other --csr "$W/op.csr"
+step "the acme-scoped token issues from acme" \
+	remote_as "$W/scoped.tok" issue acme --csr "$W/op.csr" --out "$W/op-scoped.pem"
+step "the acme-scoped token cannot issue from other (404)" \
+	expect_fail NOT_FOUND 5 'no authority named "other"' -- \
+	remote_as "$W/scoped.tok" issue other --csr "$W/op.csr"
+
+step "admin token list --json: remote == local" same admin token list --json
+step "admin token list (text): remote == local" same admin token list
+step "the scoped token cannot list tokens (global only)" \
+	expect_fail POLICY 4 "only a global admin credential" -- \
+	remote_as "$W/scoped.tok" admin token list
+
+token_revoke() {
+	local id
+	remote admin token create --description "to revoke" >"$W/doomed.tok" 2>/dev/null
+	id=$(local_sc admin token list --json |
+		jq -r 'map(select(.description == "to revoke"))[0].id')
+	remote_as "$W/doomed.tok" authority list >/dev/null
+	remote admin token revoke "$id" 2>"$W/trev.err"
+	has "$W/trev.err" "admin token #$id revoked"
+	expect_fail AUTH 3 "revoked" -- remote_as "$W/doomed.tok" authority list
+	local_sc admin token list --json |
+		jq -e "map(select(.id == $id and .status == \"revoked\")) | length == 1" >/dev/null
+	# again: still revoked, the first time kept
+	local_sc admin token list --json | jq -r ".[] | select(.id == $id) | .revoked" >"$W/t1"
+	remote admin token revoke "$id" 2>/dev/null
+	local_sc admin token list --json | jq -r ".[] | select(.id == $id) | .revoked" >"$W/t2"
+	cmp "$W/t1" "$W/t2"
+	expect_fail NOT_FOUND 5 "no admin token with id 99999" -- remote admin token revoke 99999
+	expect_fail NOT_FOUND 5 "no admin token with id 99999" -- local_sc admin token revoke 99999
+	expect_fail POLICY 4 "only a global admin credential" -- \
+		remote_as "$W/scoped.tok" admin token revoke "$id"
+}
+step "remote admin token revoke: the token stops working; again keeps the time; scoped refused" token_revoke
+
+revoke() {
+	local serial
+	serial=$(openssl x509 -in "$W/op-remote.crt" -noout -serial | cut -d= -f2)
+	remote revoke acme "$serial" --reason keyCompromise >"$W/rv1.out"
+	grep "^certificate $(echo "$serial" | tr A-F a-f | sed 's/^0*//') revoked at .* (keyCompromise)$" \
+		"$W/rv1.out" >/dev/null
+	# again, remotely and locally, with another reason: the first stands
+	remote revoke acme "$serial" --reason superseded >"$W/rv2.out"
+	local_sc revoke acme "$serial" --reason superseded >"$W/rv3.out"
+	cmp "$W/rv2.out" "$W/rv3.out"
+	has "$W/rv2.out" "was already revoked at"
+	has "$W/rv2.out" "(keyCompromise); the first revocation stands"
+	remote revoke acme "$serial" --json >"$W/rv2.json"
+	local_sc revoke acme "$serial" --json >"$W/rv3.json"
+	cmp "$W/rv2.json" "$W/rv3.json"
+	jq -e '.already_revoked == true and .reason == "keyCompromise"' "$W/rv2.json" >/dev/null
+	local_sc issue acme --csr "$W/op.csr" --out "$W/op2.pem"
+	serial=$(openssl x509 -in "$W/op2.pem" -noout -serial | cut -d= -f2)
+	local_sc revoke acme "$serial" >"$W/rv4.out"
+	has "$W/rv4.out" "revoked at"
+	has "$W/rv4.out" "(unspecified)"
+	echo "$serial" >"$W/op2.serial"
+}
+step "revoke (remote and local): reason kept on a repeat, said in the output" revoke
+
+revoke_refusals() {
+	local rrc=0 lrc=0
+	expect_fail INVALID_ARGUMENT 2 "unknown revocation reason" -- \
+		remote revoke acme 01 --reason nonsense
+	cp "$T/xf.err" "$W/rr.err"
+	expect_fail INVALID_ARGUMENT 2 "unknown revocation reason" -- \
+		local_sc revoke acme 01 --reason nonsense
+	cmp "$W/rr.err" "$T/xf.err"
+	expect_fail NOT_FOUND 5 'authority "acme" has no certificate with serial abc123' -- \
+		remote revoke acme 00:AB:C1:23
+	cp "$T/xf.err" "$W/rr.err"
+	expect_fail NOT_FOUND 5 'authority "acme" has no certificate with serial abc123' -- \
+		local_sc revoke acme 00:AB:C1:23
+	cmp "$W/rr.err" "$T/xf.err"
+	expect_fail NOT_FOUND 5 "no certificate with such a serial" -- \
+		remote revoke acme zz
+	expect_fail USAGE 64 "AUTHORITY SERIAL" -- remote revoke acme
+	expect_fail NOT_FOUND 5 'no authority named "other"' -- \
+		remote_as "$W/scoped.tok" revoke other 01
+	remote_as "$W/scoped.tok" revoke acme "$(cat "$W/op2.serial")" >"$W/rv5.out"
+	has "$W/rv5.out" "already revoked"
+}
+step "revoke refusals: same code, reason and exit remotely and locally; scoped token" revoke_refusals
 
 stop() {
 	kill -TERM "$(cat "$T/serve.pid")"

@@ -166,18 +166,84 @@ too_large() {
 	[ "$(cut -d' ' -f1 "$W/meta")" = 200 ]
 	get /healthz -X GET --data-binary @"$W/64k+1"
 	problem 413 too_large
-	grep -q "65537 bytes is over the limit of 65536" "$W/body"
+	grep -q "65537 bytes (Content-Length) is over the limit of 65536" "$W/body"
+	grep -qi '^connection: close' "$W/headers"
+	# chunked, without a length: refused once the chunks pass the cap
+	get /healthz -X POST --data-binary @"$W/64k+1" -H "Transfer-Encoding: chunked"
+	problem 413 too_large
+	grep -q "chunked request body is over the limit of 65536" "$W/body"
+	# a certificate upload may be 1 MiB (answered before authentication)
+	head -c 1048577 /dev/zero >"$W/1m+1"
+	get /admin/v1/authorities/demo/root -X PUT --data-binary @"$W/1m+1"
+	problem 413 too_large
+	grep -q "over the limit of 1048576 bytes" "$W/body"
+	head -c 1048576 /dev/zero >"$W/1m"
+	get /admin/v1/authorities/demo/root -X PUT --data-binary @"$W/1m"
+	problem 401 auth
+	healthz
 }
-step "a body at the 64 KiB cap passes, one byte more is 413 problem+json" too_large
+step "bodies over the route's cap (64 KiB, 1 MiB uploads; length or chunked) are 413 problem+json" too_large
 
 big_headers() {
 	local pad
 	pad=$(head -c 20000 /dev/zero | tr '\0' a)
-	get /healthz -H "X-Pad: $pad" || true
-	[ "$(cut -d' ' -f1 "$W/meta")" != 200 ]
-	healthz
+	get /healthz -H "X-Pad: $pad"
+	problem 431 headers_too_large
+	grep -q "over the limit of 16384 bytes" "$W/body"
+	pad=$(head -c 15000 /dev/zero | tr '\0' a)
+	get /healthz -H "X-Pad: $pad"
+	[ "$(cat "$W/meta")" = "200 application/json" ]
 }
-step "a header block over 16 KiB is refused and the server carries on" big_headers
+step "a request head over 16 KiB is 431 problem+json; 15 KB passes" big_headers
+
+# raw.py PORT CA REQUEST [WAIT]: send REQUEST (Python escapes) over TLS
+# without reading first, and print what the server answers until it closes.
+cat >"$W/raw.py" <<'EOF'
+import socket, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+t = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))),
+                    server_hostname="localhost")
+t.sendall(sys.argv[3].encode().decode("unicode_escape").encode("latin1"))
+t.settimeout(float(sys.argv[4]) if len(sys.argv) > 4 else 10)
+out = b""
+try:
+    while True:
+        d = t.recv(65536)
+        if not d:
+            break
+        out += d
+except (ConnectionError, ssl.SSLError, socket.timeout) as e:
+    out += b"\n<<%r>>" % e
+sys.stdout.write(out.decode("latin1"))
+EOF
+
+# statuses FILE: the status codes of the responses in FILE, on one line.
+statuses() { grep -ao 'HTTP/1\.[01] [0-9]*' "$1" | cut -d' ' -f2 | tr '\n' ' '; }
+
+raw() { "$PY" "$W/raw.py" "$PORT" "$CA" "$1" >"$W/raw.out"; }
+
+huge_length() {
+	# a length of 10 GB whose body never comes: answered at once
+	raw 'POST /healthz HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10000000000\r\n\r\n'
+	[ "$(statuses "$W/raw.out")" = "413 " ]
+	has "$W/raw.out" '"type":"urn:subca:error:too_large"'
+	has "$W/raw.out" "10000000000 bytes (Content-Length) is over the limit of 65536"
+	lacks "$W/raw.out" "<<"
+	# pipelined behind a good request: that one is answered first
+	raw 'GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\nPOST /healthz HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10000000000\r\n\r\n'
+	[ "$(statuses "$W/raw.out")" = "200 413 " ]
+	# a chunk size past the cap, before its data
+	raw 'POST /healthz HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\nfffffff\r\n'
+	[ "$(statuses "$W/raw.out")" = "413 " ]
+	# ambiguous framing is a problem too, never libevent's HTML
+	raw 'POST /healthz HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n'
+	[ "$(statuses "$W/raw.out")" = "400 " ]
+	has "$W/raw.out" '"type":"urn:subca:error:bad_http"'
+	raw 'TRACE / HTTP/1.1\r\nHost: localhost\r\n\r\n'
+	[ "$(statuses "$W/raw.out")" = "501 " ]
+	has "$W/raw.out" '"type":"urn:subca:error:not_implemented"'
+}
+step "a huge Content-Length is 413 at once (also pipelined), bad framing 400, TRACE 501" huge_length
 
 cat >"$W/slow.py" <<'EOF'
 import socket, ssl, sys, time
@@ -187,26 +253,59 @@ t = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))),
 t.sendall(b"GET /heal")           # half a request line, then nothing
 t.settimeout(30)
 t0 = time.monotonic()
+data = b""
 try:
-    data = t.recv(100)
+    while True:
+        d = t.recv(4096)
+        if not d:
+            break
+        data += d
 except (ConnectionError, ssl.SSLError):
-    data = b""
+    pass
 print("%.1f %d" % (time.monotonic() - t0, len(data)))
+open(sys.argv[3], "wb").write(data)
 EOF
 
 slow_client() {
-	"$PY" "$W/slow.py" "$PORT" "$CA" >"$W/slow.out" &
+	"$PY" "$W/slow.py" "$PORT" "$CA" "$W/slow.body" >"$W/slow.out" &
 	local slow=$! i
 	sleep 0.3
 	for i in 1 2 3; do healthz; done
 	kill -0 "$slow" # still held open while others are served
 	wait "$slow"
 	read -r secs bytes <"$W/slow.out"
-	log "slow client cut off after ${secs}s (header timeout 4 s)"
-	[ "$bytes" = 0 ]
+	log "slow client answered after ${secs}s (header timeout 4 s)"
+	[ "$bytes" -gt 0 ]
+	[ "$(statuses "$W/slow.body")" = "408 " ]
+	has "$W/slow.body" '"type":"urn:subca:error:request_timeout"'
+	has "$W/slow.body" "Connection: close"
 	"$PY" -c "import sys; sys.exit(0 if float('$secs') < 10 else 1)"
 }
-step "a client that never finishes its request line is cut off while curl is served" slow_client
+step "a client that never finishes its request line gets 408 while curl is served" slow_client
+
+# s_client_close REQUEST: send REQUEST and wait for the server to close;
+# it must send close_notify first (else s_client says "unexpected eof").
+s_client_close() {
+	{ printf "$1"; sleep 6; } | timeout 20 openssl s_client \
+		-connect "127.0.0.1:${EOF_PORT:-$PORT}" -CAfile "${EOF_CA:-$CA}" \
+		-servername localhost \
+		-ign_eof >"$W/eof.log" 2>&1 || true
+	if grep -qi "unexpected eof" "$W/eof.log"; then
+		log "closed without close_notify"
+		return 1
+	fi
+	grep -q "^closed" "$W/eof.log"
+}
+
+close_notify() {
+	s_client_close 'GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'
+	has "$W/eof.log" "HTTP/1.1 200 OK"
+	s_client_close 'GET /heal'
+	has "$W/eof.log" "HTTP/1.1 408 Request Timeout"
+	s_client_close 'POST /healthz HTTP/1.1\r\nHost: localhost\r\nContent-Length: 99999999\r\n\r\n'
+	has "$W/eof.log" "HTTP/1.1 413 Content Too Large"
+}
+step "TLS close_notify before closing: Connection: close, 408, 413 (no unexpected eof)" close_notify
 
 tls_versions() {
 	! openssl s_client -connect "127.0.0.1:$PORT" -tls1_1 -CAfile "$CA" \
@@ -316,7 +415,8 @@ files_server() {
 		--out-key "$W/f.key" --out-cert "$W/f.pem" 2>/dev/null
 	PORT2=$(free_port)
 	start_server "$T/serve2.log" --listen "127.0.0.1:$PORT2" --workers 1 \
-		--tls-cert "$W/f.pem" --tls-key "$W/f.key" --max-connections 1
+		--tls-cert "$W/f.pem" --tls-key "$W/f.key" --max-connections 1 \
+		--idle-timeout 2
 	echo "$(cat "$T/serve2.log.pid") $PORT2" >"$W/server2"
 	curl -sS --cacert "$W/demo-roots-path.pem" "https://localhost:$PORT2/healthz" |
 		grep -q '"ok"'
@@ -350,6 +450,14 @@ over_cap() {
 	return 1
 }
 step "past --max-connections: 503 problem with Retry-After; served again after" over_cap
+
+idle_close() {
+	EOF_PORT=$PORT2 EOF_CA=$W/demo-roots-path.pem \
+		s_client_close 'GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n'
+	has "$W/eof.log" "HTTP/1.1 200 OK"
+	lacks "$W/eof.log" "HTTP/1.1 408"
+}
+step "a kept-alive connection idle past --idle-timeout is closed with close_notify, no 408" idle_close
 
 hup_files() {
 	local before after i

@@ -6,10 +6,13 @@
  * the bring-your-own-root flow, certificate listing and paging, revocation,
  * the audit log, and strict request JSON.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <openssl/pem.h>
 
 #include "helpers.h"
 #include "subca/alloc.h"
@@ -954,6 +957,228 @@ static void test_provisioner_add_refuses_bad_json(void **state)
 	subca_request_cleanup(&r);
 }
 
+/* ---- operator issuance, tokens, repeated revocation --------------------- */
+
+#define ISSUE_PATH "/admin/v1/authorities/demo/certificates"
+
+/* PEM text of a CSR for CN=cn (or of the public key, when csr is false),
+ * as a JSON string literal's content (newlines escaped). */
+static char *pem_member(const char *cn, bool csr, EVP_PKEY **key_out)
+{
+	EVP_PKEY *k = th_key("ec-p256");
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data = NULL, *out;
+	long n;
+	json_t *s;
+
+	if (csr) {
+		X509_REQ *req = X509_REQ_new();
+		X509_NAME *name = X509_REQ_get_subject_name(req);
+
+		assert_int_equal(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+							   (const unsigned char *)cn,
+							   -1, -1, 0), 1);
+		assert_int_equal(X509_REQ_set_pubkey(req, k), 1);
+		assert_true(X509_REQ_sign(req, k, EVP_sha256()) > 0);
+		assert_int_equal(PEM_write_bio_X509_REQ(bio, req), 1);
+		X509_REQ_free(req);
+	} else {
+		assert_int_equal(PEM_write_bio_PUBKEY(bio, k), 1);
+	}
+	n = BIO_get_mem_data(bio, &data);
+	s = json_stringn(data, (size_t)n);
+	out = json_dumps(s, JSON_ENCODE_ANY);
+	json_decref(s);
+	BIO_free(bio);
+	if (key_out != NULL)
+		*key_out = k;
+	else
+		EVP_PKEY_free(k);
+	return out;
+}
+
+static void activate(struct fx *f)
+{
+	char *cert = byor(f);
+
+	put_expect(f, "/admin/v1/authorities/demo/intermediates/pending/certificate", NULL,
+		   cert, 200, "accepted");
+	free(cert);
+}
+
+static void test_operator_issue_through_the_admin_api(void **state)
+{
+	struct fx *f = *state;
+	char *csr = pem_member("www.example.com", true, NULL), body[4096];
+	EVP_PKEY *key = NULL;
+	char *pub = pem_member(NULL, false, &key);
+	struct subca_request r;
+	json_t *j;
+	BIO *bio;
+	X509 *leaf;
+
+	/* not active yet: 409 */
+	snprintf(body, sizeof(body), "{\"csr\":%s}", csr);
+	run(f, &r, f->global, "POST", ISSUE_PATH, NULL, body, strlen(body));
+	assert_problem(&r, 409, "urn:subca:error:not_active", "");
+	subca_request_cleanup(&r);
+	activate(f);
+
+	j = post_json(f, f->scoped, ISSUE_PATH, body, 201);
+	assert_non_null(strstr(json_string_value(json_object_get(j, "chain")),
+			       "-----BEGIN CERTIFICATE-----"));
+	assert_true(strlen(json_string_value(json_object_get(j, "serial"))) >= 16);
+	assert_true(json_is_string(json_object_get(j, "not_after")));
+	json_decref(j);
+
+	/* a public key, cn, sans, days and eku: the leaf carries that key */
+	snprintf(body, sizeof(body),
+		 "{\"public_key\":%s,\"cn\":\"svc.example.com\","
+		 "\"sans\":[\"DNS:svc.example.com\"],\"days\":7,\"eku\":[\"client\"]}",
+		 pub);
+	j = post_json(f, f->global, ISSUE_PATH, body, 201);
+	bio = BIO_new_mem_buf(json_string_value(json_object_get(j, "chain")), -1);
+	leaf = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	assert_non_null(leaf);
+	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(leaf), key), 1);
+	assert_int_equal(X509_get_extended_key_usage(leaf), XKU_SSL_CLIENT);
+	X509_free(leaf);
+	BIO_free(bio);
+	json_decref(j);
+
+	/* the scope holds: "other" does not exist for the demo token */
+	snprintf(body, sizeof(body), "{\"csr\":%s}", csr);
+	run(f, &r, f->scoped, "POST", "/admin/v1/authorities/other/certificates", NULL,
+	    body, strlen(body));
+	assert_problem(&r, 404, "urn:subca:error:not_found", "no authority named \"other\"");
+	subca_request_cleanup(&r);
+	free(csr);
+	free(pub);
+	EVP_PKEY_free(key);
+}
+
+static void test_operator_issue_refuses_bad_requests(void **state)
+{
+	struct fx *f = *state;
+	char *csr = pem_member("www.example.com", true, NULL);
+	char *pub = pem_member(NULL, false, NULL), body[4096];
+	static const char priv[] = "-----BEGIN PRIVATE KEY-----\\nMC4=\\n-----END PRIVATE KEY-----\\n";
+	const struct {
+		const char *pre, *arg, *post, *type, *needle;
+	} cases[] = {
+		{"{\"csr\":", csr, ",\"public_key\":\"x\"}", "invalid_argument", "give either"},
+		{"{\"cn\":\"", "a", "\"}", "invalid_argument", "give either"},
+		{"{\"csr\":", csr, ",\"cn\":\"a\"}", "invalid_argument", "a CSR carries"},
+		{"{\"csr\":", csr, ",\"color\":1}", "invalid_argument", "color"},
+		{"{\"csr\":", csr, ",\"days\":0}", "invalid_argument", "days"},
+		{"{\"csr\":", csr, ",\"eku\":[\"code\"]}", "invalid_argument", "\"eku\""},
+		{"{\"public_key\":\"", priv, "\",\"cn\":\"a.example.com\"}", "private_key",
+		 "send the public key only"},
+		{"{\"public_key\":\"", "junk", "\",\"cn\":\"a.example.com\"}",
+		 "invalid_argument", "not a PEM public key"},
+		{"{\"csr\":\"", "junk", "\"}", "", ""},
+		{"{\"public_key\":", pub, ",\"cn\":\"evil.test\"}", "name_constraints", ""},
+	};
+	struct subca_request r;
+
+	activate(f);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(body, sizeof(body), "%s%s%s", cases[i].pre, cases[i].arg,
+			 cases[i].post);
+		run(f, &r, f->global, "POST", ISSUE_PATH, NULL, body, strlen(body));
+		if (cases[i].type[0] != '\0') {
+			char type[64];
+
+			snprintf(type, sizeof(type), "urn:subca:error:%s", cases[i].type);
+			assert_problem(&r, subca_error_http_status(
+						   subca_error_from_name(cases[i].type)),
+				       type, cases[i].needle);
+		} else {
+			assert_int_equal(r.status, 400);
+		}
+		subca_request_cleanup(&r);
+	}
+	free(csr);
+	free(pub);
+}
+
+static void test_tokens_list_and_revoke_through_the_admin_api(void **state)
+{
+	struct fx *f = *state;
+	struct subca_request r;
+	json_t *j, *t;
+	char *text, revoked[32];
+
+	j = get_json(f, "/admin/v1/tokens", NULL);
+	assert_int_equal(json_array_size(json_object_get(j, "tokens")), 2);
+	t = json_array_get(json_object_get(j, "tokens"), 1);
+	assert_string_equal(json_string_value(json_object_get(t, "status")), "active");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(t, "authorities"), 0)),
+			    "demo");
+	assert_true(json_is_null(json_object_get(json_array_get(json_object_get(j, "tokens"), 0),
+						 "authorities")));
+	/* neither the secrets nor their hashes */
+	text = json_dumps(j, 0);
+	assert_null(strstr(text, f->global + 10));
+	assert_null(strstr(text, f->scoped + 10));
+	assert_null(strstr(text, "hash"));
+	free(text);
+	json_decref(j);
+
+	run(f, &r, f->scoped, "GET", "/admin/v1/tokens", NULL, NULL, 0);
+	assert_problem(&r, 403, "urn:subca:error:policy", "only a global admin credential");
+	subca_request_cleanup(&r);
+	run(f, &r, f->scoped, "POST", "/admin/v1/tokens/1/revoke", NULL, NULL, 0);
+	assert_problem(&r, 403, "urn:subca:error:policy", "only a global admin credential");
+	subca_request_cleanup(&r);
+
+	j = post_json(f, f->global, "/admin/v1/tokens/2/revoke", "", 200);
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "revoked");
+	snprintf(revoked, sizeof(revoked), "%s",
+		 json_string_value(json_object_get(j, "revoked")));
+	json_decref(j);
+	run(f, &r, f->scoped, "GET", "/admin/v1/authorities/demo", NULL, NULL, 0);
+	assert_problem(&r, 401, "urn:subca:error:auth", "revoked");
+	subca_request_cleanup(&r);
+	/* again: OK, the first time stays */
+	j = post_json(f, f->global, "/admin/v1/tokens/2/revoke", "", 200);
+	assert_string_equal(json_string_value(json_object_get(j, "revoked")), revoked);
+	json_decref(j);
+	run(f, &r, f->global, "POST", "/admin/v1/tokens/99/revoke", NULL, NULL, 0);
+	assert_problem(&r, 404, "urn:subca:error:not_found", "no admin token with id 99");
+	subca_request_cleanup(&r);
+	run(f, &r, f->global, "POST", "/admin/v1/tokens/x1/revoke", NULL, NULL, 0);
+	assert_problem(&r, 404, "urn:subca:error:not_found", "no admin token with such an id");
+	subca_request_cleanup(&r);
+}
+
+static void test_revoking_twice_keeps_the_first_reason_and_says_so(void **state)
+{
+	struct fx *f = *state;
+	char path[256], serial[80];
+	json_t *j;
+
+	activate(f);
+	issue(f, "a.example.com", 10);
+	j = get_json(f, "/admin/v1/authorities/demo/certificates", NULL);
+	snprintf(serial, sizeof(serial), "%s",
+		 json_string_value(json_object_get(
+			 json_array_get(json_object_get(j, "certificates"), 0), "serial")));
+	json_decref(j);
+	/* with colons and upper case, as openssl prints serials */
+	snprintf(path, sizeof(path), "/admin/v1/authorities/demo/certificates/%c%c:%s/revoke",
+		 toupper((unsigned char)serial[0]), toupper((unsigned char)serial[1]), serial + 2);
+	j = post_json(f, f->global, path, "{\"reason\":\"superseded\"}", 200);
+	assert_false(json_is_true(json_object_get(j, "already_revoked")));
+	assert_string_equal(json_string_value(json_object_get(j, "reason")), "superseded");
+	json_decref(j);
+	j = post_json(f, f->global, path, "{\"reason\":\"keyCompromise\"}", 200);
+	assert_true(json_is_true(json_object_get(j, "already_revoked")));
+	assert_string_equal(json_string_value(json_object_get(j, "reason")), "superseded");
+	assert_string_equal(json_string_value(json_object_get(j, "serial")), serial);
+	json_decref(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -975,6 +1200,10 @@ int main(void)
 		T(test_provisioners_add_list_and_remove_through_the_admin_api),
 		T(test_provisioner_routes_keep_to_the_token_scope),
 		T(test_provisioner_add_refuses_bad_json),
+		T(test_operator_issue_through_the_admin_api),
+		T(test_operator_issue_refuses_bad_requests),
+		T(test_tokens_list_and_revoke_through_the_admin_api),
+		T(test_revoking_twice_keeps_the_first_reason_and_says_so),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

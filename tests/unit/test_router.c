@@ -611,6 +611,10 @@ static void test_problem_cuts_untrusted_bytes_to_printable(void **state)
 	assert_int_equal(subca__problem_status(SUBCA_E_OVERLOADED), 503);
 	assert_int_equal(subca__problem_status(SUBCA_E_METHOD_NOT_ALLOWED), 405);
 	assert_int_equal(subca__problem_status(SUBCA_E_TOO_LARGE), 413);
+	assert_int_equal(subca__problem_status(SUBCA_E_REQUEST_TIMEOUT), 408);
+	assert_int_equal(subca__problem_status(SUBCA_E_HEADERS_TOO_LARGE), 431);
+	assert_int_equal(subca__problem_status(SUBCA_E_NOT_IMPLEMENTED), 501);
+	assert_int_equal(subca__problem_status(SUBCA_E_BAD_HTTP), 400);
 }
 
 static void test_metrics_render_counts_and_escapes_labels(void **state)
