@@ -49,6 +49,15 @@ SUBCA_MUST_CHECK subca_result subca_label_validate(const char *what,
 						   const char *s);
 
 /*
+ * The record of the authority `name` (out zeroed first; release with
+ * subca_authority_rec_cleanup). SUBCA_E_BAD_NAME, SUBCA_E_NOT_FOUND naming
+ * it.
+ */
+SUBCA_MUST_CHECK subca_result subca_authority_get(const struct subca_ctx *c,
+						  const char *name,
+						  struct subca_authority_rec *out);
+
+/*
  * Create an authority in state needs-root. `subdomain` defaults to `name`.
  * SUBCA_E_BAD_NAME, SUBCA_E_EXISTS (name or subdomain taken).
  */
@@ -176,6 +185,11 @@ SUBCA_MUST_CHECK subca_result subca_authority_pending(const struct subca_ctx *c,
 						      const char *name,
 						      struct subca_pending *out);
 void subca_pending_cleanup(struct subca_pending *p);
+
+/* Revoke admin token `id` and audit it, in one transaction. NOT_FOUND;
+ * revoking twice keeps the first time. */
+SUBCA_MUST_CHECK subca_result subca_admin_token_revoke(const struct subca_ctx *c,
+						       int64_t id);
 
 /* Record an audit entry outside the lifecycle calls (e.g. "init"). */
 SUBCA_MUST_CHECK subca_result subca_audit(const struct subca_ctx *c,

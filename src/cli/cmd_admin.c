@@ -337,10 +337,8 @@ static int cli_admin_token_list(struct cli *cli, int argc, char **argv)
 
 static subca_result cli_token_revoke(struct cli *cli, int64_t id)
 {
-	struct subca_store *st = cli->store;
 	char path[64];
 	json_t *res = NULL;
-	subca_result rv;
 
 	if (cli->server != NULL) {
 		snprintf(path, sizeof(path), "/tokens/%lld/revoke",
@@ -349,16 +347,7 @@ static subca_result cli_token_revoke(struct cli *cli, int64_t id)
 		json_decref(res);
 		return SUBCA_OK;
 	}
-	SUBCA_TRY(st->ops->begin(st));
-	rv = st->ops->admin_token_revoke(st, id, (int64_t)cli->ctx.now);
-	if (rv == SUBCA_OK)
-		rv = subca_audit(&cli->ctx, NULL, "admin_token.revoke",
-				 "admin token #%lld revoked", (long long)id);
-	if (rv == SUBCA_OK)
-		rv = st->ops->commit(st);
-	if (rv != SUBCA_OK)
-		st->ops->rollback(st);
-	return rv;
+	return subca_admin_token_revoke(&cli->ctx, id);
 }
 
 static int cli_admin_token_revoke(struct cli *cli, int argc, char **argv)

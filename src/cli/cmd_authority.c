@@ -220,10 +220,7 @@ static subca_result cli_view_load(struct cli *cli, const char *name,
 		snprintf(path, sizeof(path), "/authorities/%s", esc);
 		return cli_remote_json(cli, "GET", path, NULL, out, NULL);
 	}
-	rv = st->ops->authority_get(st, name, &v.a);
-	if (rv == SUBCA_E_NOT_FOUND)
-		SUBCA_BAIL(SUBCA_E_NOT_FOUND, "no authority named \"%s\"", name);
-	SUBCA_TRY(rv);
+	SUBCA_TRY(subca_authority_get(&cli->ctx, name, &v.a));
 	rv = subca_authority_view_fill(st, &v);
 	if (rv == SUBCA_OK)
 		*out = subca_authority_view_json(&v);

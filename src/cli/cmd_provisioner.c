@@ -228,18 +228,6 @@ static subca_result cli_jwk_load(const char *path, EVP_PKEY **out)
 
 /* ---- add ---------------------------------------------------------------- */
 
-static subca_result cli_authority_get(struct cli *cli, const char *name,
-				      struct subca_authority_rec *a)
-{
-	subca_result rv;
-
-	SUBCA_TRY(subca_label_validate("authority name", name));
-	rv = cli->store->ops->authority_get(cli->store, name, a);
-	if (rv == SUBCA_E_NOT_FOUND)
-		SUBCA_BAIL(SUBCA_E_NOT_FOUND, "no authority named \"%s\"", name);
-	return rv;
-}
-
 static subca_result cli_prov_add_to(struct cli *cli,
 				    const struct subca_authority_rec *a,
 				    const char *name,
@@ -333,7 +321,7 @@ static subca_result cli_prov_add(struct cli *cli, const char *authority,
 
 	if (cli->server != NULL)
 		return cli_prov_add_remote(cli, authority, name, o, key);
-	SUBCA_TRY(cli_authority_get(cli, authority, &a));
+	SUBCA_TRY(subca_authority_get(&cli->ctx, authority, &a));
 	rv = cli_prov_add_to(cli, &a, name, o, key);
 	subca_authority_rec_cleanup(&a);
 	return rv;
@@ -437,7 +425,7 @@ int cmd_provisioner_list(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli_current, "expected one AUTHORITY");
 	if (cli->server != NULL)
 		return cli_prov_list_remote(cli, argv[optind], json);
-	if (cli_authority_get(cli, argv[optind], &a) != SUBCA_OK)
+	if (subca_authority_get(&cli->ctx, argv[optind], &a) != SUBCA_OK)
 		return cli_fail(subca_error_code());
 	aid = a.id;
 	subca_authority_rec_cleanup(&a);
@@ -483,7 +471,7 @@ static subca_result cli_prov_remove(struct cli *cli, const char *authority,
 		json_decref(res);
 		return SUBCA_OK;
 	}
-	SUBCA_TRY(cli_authority_get(cli, authority, &a));
+	SUBCA_TRY(subca_authority_get(&cli->ctx, authority, &a));
 	rv = subca_provisioner_delete(&cli->ctx, &a, name);
 	subca_authority_rec_cleanup(&a);
 	return rv;

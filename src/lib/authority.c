@@ -93,9 +93,8 @@ static subca_result subca__finish(const struct subca_ctx *c, subca_result rv)
 	return rv;
 }
 
-static subca_result subca__authority_get(const struct subca_ctx *c,
-					 const char *name,
-					 struct subca_authority_rec *out)
+subca_result subca_authority_get(const struct subca_ctx *c, const char *name,
+				 struct subca_authority_rec *out)
 {
 	subca_result rv;
 
@@ -252,7 +251,7 @@ subca_result subca_authority_import_root(const struct subca_ctx *c,
 	SUBCA_AUTO_AUTHORITY struct subca_authority_rec a;
 	SUBCA_AUTO_ROOT struct subca_root *root = NULL;
 
-	SUBCA_TRY(subca__authority_get(c, name, &a));
+	SUBCA_TRY(subca_authority_get(c, name, &a));
 	SUBCA_ENSURE(a.state == SUBCA_AUTH_NEEDS_ROOT, SUBCA_E_STATE,
 		     "authority \"%s\" already has a root; create a new "
 		     "authority for another root",
@@ -359,7 +358,7 @@ subca_result subca_authority_request_intermediate(
 	subca_result rv;
 
 	subca_buf_init(csr_pem, SUBCA_MAX_CSR_INPUT);
-	SUBCA_TRY(subca__authority_get(c, name, &a));
+	SUBCA_TRY(subca_authority_get(c, name, &a));
 	SUBCA_TRY(subca__check_url("--crl-url", r->crl_url));
 	SUBCA_TRY(subca__check_url("--ocsp-url", r->ocsp_url));
 	SUBCA_TRY(subca__root_load(c, &a, &root));
@@ -442,7 +441,7 @@ subca_result subca_authority_request_next(const struct subca_ctx *c,
 	long idx;
 
 	subca_buf_init(csr_pem, SUBCA_MAX_CSR_INPUT);
-	SUBCA_TRY(subca__authority_get(c, name, &a));
+	SUBCA_TRY(subca_authority_get(c, name, &a));
 	SUBCA_TRY(c->store->ops->intermediate_list(c->store, a.id, &l));
 	idx = subca_intermediate_issuing(&l, c->now);
 	SUBCA_ENSURE(idx >= 0, SUBCA_E_NOT_ACTIVE,
@@ -599,7 +598,7 @@ subca_result subca_authority_import_intermediate_at(
 	struct subca_intermediate_check chk = {0};
 	long idx;
 
-	SUBCA_TRY(subca__authority_get(c, name, &a));
+	SUBCA_TRY(subca_authority_get(c, name, &a));
 	SUBCA_ENSURE(activate_at <= (int64_t)c->now + SUBCA_MAX_ACTIVATE_DELAY,
 		     SUBCA_E_INVALID_ARGUMENT,
 		     "the activation time is more than %d days ahead",
@@ -694,7 +693,7 @@ subca_result subca_authority_activate_due(const struct subca_ctx *c,
 	if (switched == NULL)
 		switched = &dummy;
 	*switched = false;
-	SUBCA_TRY(subca__authority_get(c, name, &a));
+	SUBCA_TRY(subca_authority_get(c, name, &a));
 	SUBCA_TRY(subca__begin(c));
 	return subca__finish(c, subca__activate_due(c, &a, switched));
 }
@@ -880,7 +879,7 @@ subca_result subca_authority_issue(const struct subca_ctx *c,
 	long idx;
 
 	subca_buf_init(chain_pem, SUBCA_MAX_CERT_INPUT);
-	SUBCA_TRY(subca__authority_get(c, name, &a));
+	SUBCA_TRY(subca_authority_get(c, name, &a));
 	SUBCA_TRY(c->store->ops->intermediate_list(c->store, a.id, &l));
 	SUBCA_TRY(subca__issuer_pick(c, &a, &l, &idx));
 	SUBCA_ENSURE(idx >= 0, SUBCA_E_NOT_ACTIVE,
@@ -924,7 +923,7 @@ subca_result subca_authority_pending(const struct subca_ctx *c,
 	subca_result rv;
 
 	memset(out, 0, sizeof(*out));
-	SUBCA_TRY(subca__authority_get(c, name, &a));
+	SUBCA_TRY(subca_authority_get(c, name, &a));
 	SUBCA_TRY(c->store->ops->intermediate_list(c->store, a.id, &l));
 	for (size_t i = 0; i < l.n; i++)
 		if (l.v[i].state == SUBCA_INT_PENDING)
@@ -970,7 +969,7 @@ static subca_result subca__generated_root(const struct subca_ctx *c,
 	SUBCA_TRY(subca_pem_x509(*root_out, &pem));
 	SUBCA_TRY(subca_authority_import_root(c, name, subca_buf_slice(&pem),
 					      NULL));
-	SUBCA_TRY(subca__authority_get(c, name, &a));
+	SUBCA_TRY(subca_authority_get(c, name, &a));
 	a.generated_root = true;
 	a.root_key_id = subca_strdup(root_key_id);
 	SUBCA_ENSURE(a.root_key_id != NULL, SUBCA_E_NOMEM, "out of memory");
@@ -1049,4 +1048,16 @@ subca_result subca_authority_create_generated(
 		return keep;
 	}
 	return rv;
+}
+
+subca_result subca_admin_token_revoke(const struct subca_ctx *c, int64_t id)
+{
+	subca_result rv;
+
+	SUBCA_TRY(subca__begin(c));
+	rv = c->store->ops->admin_token_revoke(c->store, id, (int64_t)c->now);
+	if (rv == SUBCA_OK)
+		rv = subca_audit(c, NULL, "admin_token.revoke",
+				 "admin token #%lld revoked", (long long)id);
+	return subca__finish(c, rv);
 }

@@ -306,12 +306,7 @@ static subca_result subca__authority_get(struct subca_request *req,
 					 const char *name,
 					 struct subca_authority_rec *out)
 {
-	struct subca_store *st = req->ctx.store;
-	subca_result rv = st->ops->authority_get(st, name, out);
-
-	if (rv == SUBCA_E_NOT_FOUND)
-		SUBCA_BAIL(SUBCA_E_NOT_FOUND, "no authority named \"%s\"", name);
-	SUBCA_TRY(rv);
+	SUBCA_TRY(subca_authority_get(&req->ctx, name, out));
 	/* the server's own TLS authority is not a tenant */
 	if (req->env != NULL && req->env->tls_authority != NULL &&
 	    strcmp(out->name, req->env->tls_authority) == 0) {
@@ -1095,24 +1090,6 @@ subca_result subca__admin_tokens_list(struct subca_request *req)
 	return subca_response_json(req, 200, json_pack("{s:o}", "tokens", arr));
 }
 
-static subca_result subca__token_revoke_store(struct subca_request *req,
-					      int64_t id)
-{
-	struct subca_store *st = req->ctx.store;
-	subca_result rv;
-
-	SUBCA_TRY(st->ops->begin(st));
-	rv = st->ops->admin_token_revoke(st, id, (int64_t)req->ctx.now);
-	if (rv == SUBCA_OK)
-		rv = subca_audit(&req->ctx, NULL, "admin_token.revoke",
-				 "admin token #%lld revoked", (long long)id);
-	if (rv == SUBCA_OK)
-		rv = st->ops->commit(st);
-	if (rv != SUBCA_OK)
-		st->ops->rollback(st);
-	return rv;
-}
-
 /* POST /admin/v1/tokens/{id}/revoke (global credential); again keeps the
  * first time. Answers the token as listed. */
 subca_result subca__admin_token_revoke(struct subca_request *req)
@@ -1126,7 +1103,7 @@ subca_result subca__admin_token_revoke(struct subca_request *req)
 	if (subca_request_param(req, 0, raw, sizeof(raw)) != SUBCA_OK ||
 	    subca__parse_i64("token id", raw, 1, INT64_MAX, &id) != SUBCA_OK)
 		SUBCA_BAIL(SUBCA_E_NOT_FOUND, "no admin token with such an id");
-	SUBCA_TRY(subca__token_revoke_store(req, id));
+	SUBCA_TRY(subca_admin_token_revoke(&req->ctx, id));
 	SUBCA_TRY(st->ops->admin_token_list(st, &l));
 	for (size_t i = 0; i < l.n; i++)
 		if (l.v[i].id == id)

@@ -64,20 +64,6 @@ subca_result subca_rotation_validate(const struct subca_rotation_rec *r)
 	return SUBCA_OK;
 }
 
-static subca_result subca__authority(const struct subca_ctx *c,
-				     const char *name,
-				     struct subca_authority_rec *a)
-{
-	subca_result rv;
-
-	memset(a, 0, sizeof(*a));
-	SUBCA_TRY(subca_label_validate("authority name", name));
-	rv = c->store->ops->authority_get(c->store, name, a);
-	if (rv == SUBCA_E_NOT_FOUND)
-		SUBCA_BAIL(SUBCA_E_NOT_FOUND, "no authority named \"%s\"", name);
-	return rv;
-}
-
 #define SUBCA__AUTO_AUTHORITY \
 	__attribute__((cleanup(subca_authority_rec_cleanup)))
 #define SUBCA__AUTO_INTS __attribute__((cleanup(subca_intermediate_list_cleanup)))
@@ -92,7 +78,7 @@ subca_result subca_rotation_configure(const struct subca_ctx *c,
 	subca_result rv;
 
 	SUBCA_TRY(subca_rotation_validate(r));
-	SUBCA_TRY(subca__authority(c, name, &a));
+	SUBCA_TRY(subca_authority_get(c, name, &a));
 	rec.authority_id = a.id;
 	rec.updated = (int64_t)c->now;
 	SUBCA_TRY(c->store->ops->begin(c->store));
@@ -116,7 +102,7 @@ subca_result subca_rotation_disable(const struct subca_ctx *c,
 	SUBCA__AUTO_AUTHORITY struct subca_authority_rec a = {0};
 	subca_result rv;
 
-	SUBCA_TRY(subca__authority(c, name, &a));
+	SUBCA_TRY(subca_authority_get(c, name, &a));
 	SUBCA_TRY(c->store->ops->begin(c->store));
 	rv = c->store->ops->rotation_remove(c->store, a.id);
 	if (rv == SUBCA_E_NOT_FOUND)
@@ -140,7 +126,7 @@ subca_result subca_rotation_get(const struct subca_ctx *c, const char *name,
 	subca_result rv;
 
 	memset(out, 0, sizeof(*out));
-	SUBCA_TRY(subca__authority(c, name, &a));
+	SUBCA_TRY(subca_authority_get(c, name, &a));
 	rv = c->store->ops->rotation_get(c->store, a.id, out);
 	if (rv == SUBCA_E_NOT_FOUND)
 		SUBCA_BAIL(SUBCA_E_NOT_FOUND,
