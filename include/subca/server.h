@@ -57,6 +57,16 @@ struct subca_server_config {
 	 * token. NULL: admin access by token only. */
 	const char *admin_client_ca;
 
+	/* ACME challenge validation: where the checks connect (0 = the RFC
+	 * ports 80 and 443; tests pick others) and the DNS server dns-01
+	 * asks ("IP" or "IP:PORT"; NULL = the system's resolver). */
+	int acme_http_port;
+	int acme_tls_alpn_port;
+	const char *acme_resolver;
+	/* Tests: connect there instead of resolving the identifier (which
+	 * still goes in Host, SNI and the DNS question). NULL = resolve. */
+	const char *acme_connect_host;
+
 	/* Limits; 0 takes the default above. */
 	int max_connections;
 	int header_timeout; /* seconds to send a complete request */

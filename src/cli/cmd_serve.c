@@ -20,6 +20,10 @@ static subca_result cli_serve_parse(struct subca_server_config *c, int argc,
 		{"max-connections", required_argument, NULL, 'm'},
 		{"header-timeout", required_argument, NULL, 'H'},
 		{"idle-timeout", required_argument, NULL, 'I'},
+		{"acme-http-port", required_argument, NULL, 'P'},
+		{"acme-tls-alpn-port", required_argument, NULL, 'T'},
+		{"acme-resolver", required_argument, NULL, 'R'},
+		{"acme-connect-host", required_argument, NULL, 'X'},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
@@ -50,6 +54,17 @@ static subca_result cli_serve_parse(struct subca_server_config *c, int argc,
 			SUBCA_TRY(cli_parse_int("--idle-timeout", optarg, 1,
 						3600, &c->idle_timeout));
 			break;
+		case 'P':
+			SUBCA_TRY(cli_parse_int("--acme-http-port", optarg, 1,
+						65535, &c->acme_http_port));
+			break;
+		case 'T':
+			SUBCA_TRY(cli_parse_int("--acme-tls-alpn-port", optarg,
+						1, 65535,
+						&c->acme_tls_alpn_port));
+			break;
+		case 'R': c->acme_resolver = optarg; break;
+		case 'X': c->acme_connect_host = optarg; break;
 		default: SUBCA_BAIL(SUBCA_E_USAGE, "unknown option");
 		}
 	}

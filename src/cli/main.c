@@ -49,7 +49,9 @@ static const struct cli_command cli_commands[] = {
 	 "[--listen ADDR:PORT] [--base-domain D] [--workers N] "
 	 "(--tls-cert F --tls-key F | --tls-authority NAME [--tls-root-out F]) "
 	 "[--admin-client-ca F] "
-	 "[--max-connections N] [--header-timeout S] [--idle-timeout S]",
+	 "[--max-connections N] [--header-timeout S] [--idle-timeout S] "
+	 "[--acme-http-port N] [--acme-tls-alpn-port N] "
+	 "[--acme-resolver IP[:PORT]] [--acme-connect-host IP]",
 	 "run the HTTPS server until SIGTERM (SIGHUP reloads its certificate)"},
 	{"sign-intermediate", NULL, 0, cmd_sign_intermediate,
 	 "--root-cert F --root-key F [--days N] [--path-len N] CSR [--out F]",
@@ -69,7 +71,9 @@ static const struct cli_command cli_commands[] = {
 	 "list [--json] | revoke ID",
 	 "create (shown once), list or revoke admin API tokens"},
 	{"provisioner", "add", CLI_NEEDS_DATA | CLI_REMOTE, cmd_provisioner_add,
-	 "AUTHORITY NAME --type apikey|jwk [--jwk FILE] [--allow-dns PATTERN]... "
+	 "AUTHORITY NAME --type apikey|jwk|acme [--jwk FILE] "
+	 "[--require-eab] [--challenges http-01,dns-01,tls-alpn-01] "
+	 "[--allow-dns PATTERN]... "
 	 "[--allow-ip CIDR]... [--allow-email E]... [--allow-uri PREFIX]... "
 	 "[--allow-any-name] [--allow-subject-attributes] [--default-days N] "
 	 "[--max-days N] [--key-types ec-p256,...] [--eku server,client]",
