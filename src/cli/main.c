@@ -82,6 +82,9 @@ static const struct cli_command cli_commands[] = {
 	 "AUTHORITY [--json]", "list the authority's provisioners"},
 	{"provisioner", "remove", CLI_NEEDS_DATA | CLI_REMOTE, cmd_provisioner_remove,
 	 "AUTHORITY NAME", "remove a provisioner"},
+	{"acme", "eab", CLI_NEEDS_DATA, cmd_acme_eab,
+	 "create AUTHORITY PROVISIONER",
+	 "an External Account Binding key for an acme provisioner (shown once)"},
 };
 
 #define CLI_NCOMMANDS (sizeof(cli_commands) / sizeof(cli_commands[0]))

@@ -39,6 +39,24 @@ subca_acme_options_text(const struct subca_acme_options *o, char **out);
 SUBCA_MUST_CHECK subca_result subca_acme_options_parse(const char *text,
 						       struct subca_acme_options *o);
 
+/*
+ * A new External Account Binding key for acme provisioner `prov_name` of
+ * authority `a` (RFC 8555 7.3.4): kid (24 characters) and the HMAC key
+ * (base64url, 43 characters) written to the buffers: the only time the
+ * key exists outside the key store, so the caller shows it once and wipes
+ * it. The key is sealed through c->keys (eab.c), recorded and audited in
+ * one transaction. SUBCA_E_NOT_FOUND, SUBCA_E_INVALID_ARGUMENT (not acme),
+ * key-store and store errors.
+ */
+#define SUBCA_ACME_EAB_KID_SIZE 64
+#define SUBCA_ACME_EAB_HMAC_SIZE 64
+struct subca_ctx;
+struct subca_authority_rec;
+SUBCA_MUST_CHECK subca_result subca_acme_eab_create(
+	const struct subca_ctx *c, const struct subca_authority_rec *a,
+	const char *prov_name, char kid[SUBCA_ACME_EAB_KID_SIZE],
+	char hmac[SUBCA_ACME_EAB_HMAC_SIZE]);
+
 /* Route handlers (routes.c): everything below /acme/{provisioner}/. */
 SUBCA_MUST_CHECK subca_result subca__acme_directory(struct subca_request *req);
 SUBCA_MUST_CHECK subca_result subca__acme_new_nonce(struct subca_request *req);
