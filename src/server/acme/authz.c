@@ -214,9 +214,9 @@ static subca_result subca__authz_deactivate(struct subca_acme *a,
 	const json_t *s = json_object_get(a->payload, "status");
 	subca_result rv;
 
+	/* other members are ignored: some clients send the whole object */
 	SUBCA_ENSURE(json_is_string(s) &&
-			     strcmp(json_string_value(s), "deactivated") == 0 &&
-			     json_object_size(a->payload) == 1,
+			     strcmp(json_string_value(s), "deactivated") == 0,
 		     SUBCA_E_INVALID_ARGUMENT,
 		     "an authorization can only be updated with {\"status\": "
 		     "\"deactivated\"} (RFC 8555 7.5.2)");
