@@ -34,7 +34,7 @@ json_t *subca__acme_account_view(const struct subca_acme *a,
 }
 
 /* RFC 8555 7.3: contact URLs; subca takes mailto: only. */
-static subca_result subca__contacts(const json_t *c)
+subca_result subca__acme_contacts(const json_t *c)
 {
 	const json_t *v;
 	size_t i;
@@ -124,7 +124,7 @@ static subca_result subca__account_doc(struct subca_acme *a, json_t **out)
 	json_t *doc, *jwk = NULL;
 	bool tos;
 
-	SUBCA_TRY(subca__contacts(json_object_get(p, "contact")));
+	SUBCA_TRY(subca__acme_contacts(json_object_get(p, "contact")));
 	SUBCA_TRY(subca__bool_member(p, "termsOfServiceAgreed", &tos));
 	SUBCA_TRY(subca_jwk_to_json(a->key, &jwk));
 	doc = json_pack("{s:o, s:b, s:o}", "contact",
@@ -249,7 +249,7 @@ static subca_result subca__account_update(struct subca_acme *a)
 			     "out of memory");
 	}
 	if (contact != NULL) {
-		SUBCA_TRY(subca__contacts(contact));
+		SUBCA_TRY(subca__acme_contacts(contact));
 		json_object_set_new(a->account_doc, "contact",
 				    json_deep_copy(contact));
 	}

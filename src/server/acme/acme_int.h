@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "../jose.h"
 #include "../policy_json.h"
@@ -113,6 +114,14 @@ SUBCA_MUST_CHECK subca_result subca__acme_verify(struct subca_acme *a,
 						 enum subca_acme_keyed keyed,
 						 enum subca_acme_payload payload);
 
+/* The body of a POST as a JWS: a JSON object (at most
+ * SUBCA_ACME_MAX_BODY bytes, no duplicate members) with exactly the string
+ * members protected, payload, signature, parsed by subca_jws_parse_parts
+ * (not verified). SUBCA_E_BAD_JWS, SUBCA_E_TOO_LARGE, and its errors.
+ * Clean up with subca_jws_cleanup, also after a failure. */
+SUBCA_MUST_CHECK subca_result subca__acme_envelope(struct subca_slice body,
+						   struct subca_jws *jws);
+
 /* Answer with `doc` (taken over) and status, plus Replay-Nonce and the
  * directory Link (RFC 8555 7.1). Location when `location` is set. */
 SUBCA_MUST_CHECK subca_result subca__acme_reply(struct subca_acme *a,
@@ -170,6 +179,11 @@ json_t *subca__acme_account_view(const struct subca_acme *a,
 				 const struct subca_acme_rec *r,
 				 const json_t *doc);
 
+/* RFC 8555 7.3: "contact" absent, or at most SUBCA_ACME_MAX_CONTACTS
+ * mailto: URLs of one address each. SUBCA_E_INVALID_ARGUMENT,
+ * SUBCA_E_ACME_UNSUPPORTED_CONTACT, SUBCA_E_TOO_LARGE. */
+SUBCA_MUST_CHECK subca_result subca__acme_contacts(const json_t *c);
+
 /* ---- eab.c ---------------------------------------------------------------- */
 
 /*
@@ -188,6 +202,24 @@ SUBCA_MUST_CHECK subca_result subca__acme_eab_check(struct subca_acme *a,
 json_t *subca__acme_order_view(const struct subca_acme *a,
 			       const struct subca_acme_rec *r,
 			       const json_t *doc);
+/*
+ * A newOrder payload (RFC 8555 7.4) against a->opts, a->policy and
+ * a->key: the identifiers in canonical form (*identifiers, a new
+ * reference) and the lifetime in days from notBefore/notAfter. Each
+ * refused identifier adds a subproblem to a->subproblems; the error is
+ * the first refusal's (rejectedIdentifier, unsupportedIdentifier,
+ * malformed).
+ */
+SUBCA_MUST_CHECK subca_result subca__acme_order_check(struct subca_acme *a,
+						      json_t **identifiers,
+						      long *days);
+
+/* The finalize payload's CSR (base64url DER; BAD_CSR) whose names must be
+ * exactly `identifiers` (RFC 8555 7.4). *out owned by the caller. */
+SUBCA_MUST_CHECK subca_result subca__acme_csr_check(const struct subca_acme *a,
+						    const json_t *identifiers,
+						    X509_REQ **out);
+
 /* Load order `id` of the request's account: NOT_FOUND when another
  * account's. */
 SUBCA_MUST_CHECK subca_result subca__acme_order_load(struct subca_acme *a,

@@ -119,6 +119,14 @@ static subca_result subca__csr(const struct subca_acme *a, X509_REQ **out)
 	return rv;
 }
 
+subca_result subca__acme_csr_check(const struct subca_acme *a,
+				   const json_t *identifiers, X509_REQ **out)
+{
+	*out = NULL;
+	SUBCA_TRY(subca__csr(a, out));
+	return subca__csr_names(*out, identifiers);
+}
+
 /* ---- issuing ------------------------------------------------------------------ */
 
 static subca_result subca__issue(struct subca_acme *a, X509_REQ *csr,
@@ -212,8 +220,8 @@ static subca_result subca__finalize_order(struct subca_acme *a,
 	subca_result rv;
 	json_int_t days = json_integer_value(json_object_get(doc, "days"));
 
-	SUBCA_TRY(subca__csr(a, &csr));
-	SUBCA_TRY(subca__csr_names(csr, json_object_get(doc, "identifiers")));
+	SUBCA_TRY(subca__acme_csr_check(a, json_object_get(doc, "identifiers"),
+					&csr));
 	SUBCA_TRY(subca__claim(a, o));
 	rv = subca__issue(a, csr, (long)days, &chain, serial);
 	snprintf(reason, sizeof(reason), "%s", subca_error_reason());

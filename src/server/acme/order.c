@@ -384,6 +384,24 @@ static subca_result subca__order_create(struct subca_acme *a,
 	return rv;
 }
 
+subca_result subca__acme_order_check(struct subca_acme *a,
+				     json_t **identifiers, long *days)
+{
+	struct subca__order_in in = {0};
+	subca_result rv;
+
+	*identifiers = NULL;
+	rv = subca__identifiers(a, &in);
+	if (rv == SUBCA_OK)
+		rv = subca__validity(a, &in);
+	*days = in.days;
+	if (rv == SUBCA_OK)
+		*identifiers = in.identifiers;
+	else
+		json_decref(in.identifiers);
+	return rv;
+}
+
 static subca_result subca__new_order(struct subca_acme *a)
 {
 	struct subca__order_in in = {0};

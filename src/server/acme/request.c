@@ -270,25 +270,18 @@ subca_result subca__acme_problem(struct subca_acme *a, subca_result code,
 
 /* ---- the JWS envelope ------------------------------------------------------ */
 
-static subca_result subca__acme_body(struct subca_acme *a, json_t **out)
+/* The flattened JSON serialization of the body (RFC 8555 6.2). */
+static subca_result subca__acme_body(struct subca_slice b, json_t **out)
 {
-	const struct subca_request *req = a->req;
-	const char *ct = subca_request_header(req, "Content-Type");
 	json_error_t e;
 	json_t *body;
 	const char *k;
 	json_t *v;
 
-	/* RFC 8555 6.2 */
-	SUBCA_ENSURE(ct != NULL &&
-			     strncasecmp(ct, "application/jose+json", 21) == 0,
-		     SUBCA_E_INVALID_ARGUMENT,
-		     "an ACME request is application/jose+json (RFC 8555 6.2)");
-	SUBCA_ENSURE(req->body.len <= SUBCA_ACME_MAX_BODY, SUBCA_E_TOO_LARGE,
-		     "the request body of %zu bytes is over %u", req->body.len,
+	SUBCA_ENSURE(b.len <= SUBCA_ACME_MAX_BODY, SUBCA_E_TOO_LARGE,
+		     "the request body of %zu bytes is over %u", b.len,
 		     SUBCA_ACME_MAX_BODY);
-	body = json_loadb((const char *)req->body.p, req->body.len,
-			  JSON_REJECT_DUPLICATES, &e);
+	body = json_loadb((const char *)b.p, b.len, JSON_REJECT_DUPLICATES, &e);
 	SUBCA_ENSURE(json_is_object(body), SUBCA_E_BAD_JWS,
 		     "the request body is not a JSON object (a flattened "
 		     "JWS, RFC 7515 7.2.2)");
@@ -302,7 +295,7 @@ static subca_result subca__acme_body(struct subca_acme *a, json_t **out)
 			     "the JWS has a member other than protected, "
 			     "payload and signature (RFC 8555 6.2)");
 		SUBCA_ENSURE(json_is_string(v), SUBCA_E_BAD_JWS,
-			     "the JWS member \"%s\" must be a string", k);
+			     "a JWS member must be a string");
 	}
 	SUBCA_ENSURE(json_object_size(body) == 3, SUBCA_E_BAD_JWS,
 		     "the JWS needs protected, payload and signature");
@@ -316,15 +309,27 @@ static struct subca_slice subca__str_slice(const json_t *o, const char *k)
 	return subca_slice_of(json_string_value(v), json_string_length(v));
 }
 
+subca_result subca__acme_envelope(struct subca_slice body,
+				  struct subca_jws *jws)
+{
+	SUBCA_AUTO(json_t) json_t *o = NULL;
+
+	memset(jws, 0, sizeof(*jws));
+	SUBCA_TRY(subca__acme_body(body, &o));
+	return subca_jws_parse_parts(subca__str_slice(o, "protected"),
+				     subca__str_slice(o, "payload"),
+				     subca__str_slice(o, "signature"), jws);
+}
+
 static subca_result subca__acme_parse(struct subca_acme *a)
 {
-	SUBCA_AUTO(json_t) json_t *body = NULL;
+	const char *ct = subca_request_header(a->req, "Content-Type");
 
-	SUBCA_TRY(subca__acme_body(a, &body));
-	return subca_jws_parse_parts(subca__str_slice(body, "protected"),
-				     subca__str_slice(body, "payload"),
-				     subca__str_slice(body, "signature"),
-				     &a->jws);
+	SUBCA_ENSURE(ct != NULL &&
+			     strncasecmp(ct, "application/jose+json", 21) == 0,
+		     SUBCA_E_INVALID_ARGUMENT,
+		     "an ACME request is application/jose+json (RFC 8555 6.2)");
+	return subca__acme_envelope(a->req->body, &a->jws);
 }
 
 /* RFC 8555 6.4: the "url" header is exactly the request URL. */
