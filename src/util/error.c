@@ -175,6 +175,7 @@ static const struct {
 	{SUBCA_E_OVERLOADED, "rateLimited", 503},
 	{SUBCA_E_NOT_ACTIVE, "serverInternal", 500},
 	{SUBCA_E_METHOD_NOT_ALLOWED, "malformed", 405},
+	{SUBCA_E_EXISTS, "malformed", 409}, /* keyChange to a key in use */
 };
 
 static const struct {

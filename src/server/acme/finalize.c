@@ -92,6 +92,33 @@ static subca_result subca__csr_names(X509_REQ *csr, const json_t *ids)
 			     SUBCA_SHOWN(key, shown));
 		n++;
 	}
+	/* a subject CN names something too: it must be an identifier */
+	for (int i = -1; (i = X509_NAME_get_index_by_NID(subject, NID_commonName,
+							 i)) >= 0;) {
+		const ASN1_STRING *cn =
+			X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, i));
+		unsigned char ip[16];
+		char v[SUBCA_MAX_URL + 1];
+		int len = ASN1_STRING_length(cn);
+
+		SUBCA_ENSURE(len > 0 && (size_t)len < sizeof(v), SUBCA_E_BAD_CSR,
+			     "the CSR's commonName is empty or too long");
+		memcpy(v, ASN1_STRING_get0_data(cn), (size_t)len);
+		v[len] = '\0';
+		snprintf(key, sizeof(key), "%s:%s",
+			 inet_pton(AF_INET, v, ip) == 1 ||
+					 inet_pton(AF_INET6, v, ip) == 1
+				 ? "ip"
+				 : "dns",
+			 v);
+		for (char *p = key; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p + 32);
+		SUBCA_ENSURE(subca__ident_has(ids, key), SUBCA_E_BAD_CSR,
+			     "the CSR's commonName %s is not an identifier of "
+			     "the order (RFC 8555 7.4)",
+			     SUBCA_SHOWN(v, shown));
+	}
 	SUBCA_ENSURE(n == json_array_size(ids), SUBCA_E_BAD_CSR,
 		     "the CSR names %zu of the order's %zu identifiers; it "
 		     "must name each (RFC 8555 7.4)",
@@ -122,9 +149,17 @@ static subca_result subca__csr(const struct subca_acme *a, X509_REQ **out)
 subca_result subca__acme_csr_check(const struct subca_acme *a,
 				   const json_t *identifiers, X509_REQ **out)
 {
+	subca_result rv;
+
 	*out = NULL;
-	SUBCA_TRY(subca__csr(a, out));
-	return subca__csr_names(*out, identifiers);
+	rv = subca__csr(a, out);
+	if (rv == SUBCA_OK)
+		rv = subca__csr_names(*out, identifiers);
+	if (rv != SUBCA_OK) {
+		X509_REQ_free(*out);
+		*out = NULL;
+	}
+	return rv;
 }
 
 /* ---- issuing ------------------------------------------------------------------ */

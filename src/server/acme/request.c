@@ -89,7 +89,11 @@ subca_result subca__acme_doc(const struct subca_acme_rec *r, json_t **out)
 	json_error_t e;
 
 	*out = r->doc ? json_loads(r->doc, 0, &e) : NULL;
-	SUBCA_ENSURE(json_is_object(*out), SUBCA_E_STORE,
+	if (*out != NULL && !json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	SUBCA_ENSURE(*out != NULL, SUBCA_E_STORE,
 		     "the stored ACME object %s is not a JSON object",
 		     r->id ? r->id : "?");
 	return SUBCA_OK;
@@ -282,7 +286,11 @@ static subca_result subca__acme_body(struct subca_slice b, json_t **out)
 		     "the request body of %zu bytes is over %u", b.len,
 		     SUBCA_ACME_MAX_BODY);
 	body = json_loadb((const char *)b.p, b.len, JSON_REJECT_DUPLICATES, &e);
-	SUBCA_ENSURE(json_is_object(body), SUBCA_E_BAD_JWS,
+	if (body != NULL && !json_is_object(body)) {
+		json_decref(body);
+		body = NULL;
+	}
+	SUBCA_ENSURE(body != NULL, SUBCA_E_BAD_JWS,
 		     "the request body is not a JSON object (a flattened "
 		     "JWS, RFC 7515 7.2.2)");
 	*out = body;

@@ -172,11 +172,11 @@ class Responder:
         threading.Thread(target=self.srv.serve_forever, daemon=True).start()
 
 
-def csr_for(names, key=None):
+def csr_for(names, key=None, cn=None):
     key = key or ec.generate_private_key(ec.SECP256R1())
     sans = [x509.DNSName(n) for n in names]
     b = x509.CertificateSigningRequestBuilder().subject_name(
-        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn or names[0])]))
     b = b.add_extension(x509.SubjectAlternativeName(sans), critical=False)
     return b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
@@ -305,6 +305,9 @@ def s_flow(c, args):
             400, "badCSR", "a CSR with a name missing")
     problem(c.post(o["finalize"], {"csr": "AAAA"}), 400, "badCSR",
             "garbage CSR")
+    problem(c.post(o["finalize"], {"csr": b64(csr_for(
+        ["good.example.test", "www.good.example.test"],
+        cn="other.example.test"))}), 400, "badCSR", "a CN outside the order")
     s, _, o = c.post(o["finalize"],
                      {"csr": b64(csr_for(["www.good.example.test",
                                           "good.example.test"]))})
