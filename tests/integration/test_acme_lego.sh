@@ -1,6 +1,8 @@
 #!/bin/bash
 # lego (Debian's package) against `subca serve`'s ACME directory: http-01
-# and tls-alpn-01 on chosen ports, renewal,
+# and tls-alpn-01 on chosen ports, dns-01 (with a wildcard) through a small
+# DNS server the test starts (tools/acme_dns.py, also lego's exec
+# provider), renewal,
 # authorization deactivation, revocation, and External Account Binding
 # (a directory that requires it refuses lego without, takes it with the
 # key from `subca acme eab create`, and refuses the key a second time).
@@ -13,7 +15,9 @@ cd "$W"
 PORT=$(free_port)
 HTTP=$(free_port)
 TLS=$(free_port)
+DNS=$(free_port)
 CA=$T/tls-root.pem
+DNSPY=$(dirname "$SUBCA_TEST_LIB")/tools/acme_dns.py
 BASE=https://127.0.0.1:$PORT/a/demo/acme
 export LEGO_CA_CERTIFICATES=$CA
 
@@ -39,9 +43,17 @@ serve() {
 	start_server "$T/serve.log" --listen "127.0.0.1:$PORT" --workers 2 \
 		--tls-authority server-tls --tls-root-out "$CA" \
 		--acme-http-port "$HTTP" --acme-tls-alpn-port "$TLS" \
-		--acme-connect-host 127.0.0.1
+		--acme-resolver "127.0.0.1:$DNS" --acme-connect-host 127.0.0.1
+	mkdir -p "$W/zone"
+	python3 "$DNSPY" serve --dir "$W/zone" --port "$DNS" \
+		--pidfile "$W/dns.pid" >"$W/dns.log" 2>&1 &
+	for _ in $(seq 1 50); do
+		grep "listening on" "$W/dns.log" >/dev/null && break
+		sleep 0.1
+	done
+	cat "$W/dns.pid" >>"$T/pids"
 }
-step "serve starts" serve
+step "serve and a test DNS server start" serve
 
 roots() { curl -sf --cacert "$CA" "https://127.0.0.1:$PORT/a/demo/roots" >"$W/root.pem"; }
 step "the customer's root" roots
@@ -73,6 +85,16 @@ tlsalpn() {
 	stored alpn.example.test
 }
 step "lego obtains a certificate with tls-alpn-01" tlsalpn
+
+dns01() {
+	ACME_DNS_DIR=$W/zone EXEC_PATH=$DNSPY lg acme --domains dns.example.test \
+		--domains '*.dns.example.test' --dns exec \
+		--dns.resolvers "127.0.0.1:$DNS" --dns.disable-cp run
+	stored dns.example.test
+	cert_text "$W/lego/certificates/dns.example.test.crt" >"$W/dns.txt"
+	has "$W/dns.txt" "DNS:*.dns.example.test"
+}
+step "lego obtains a wildcard certificate with dns-01" dns01
 
 renew() {
 	openssl x509 -in "$W/lego/certificates/web.example.test.crt" -noout \
