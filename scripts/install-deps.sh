@@ -11,6 +11,8 @@ PACKAGES=(
   libcmocka-dev
   # integration tests: the customer's root signers and the verifiers
   openssl gnutls-bin golang-cfssl python3 python3-cryptography sqlite3 curl
+  # integration tests: ACME clients
+  certbot lego uacme caddy
   # misc tools the scripts use
   ca-certificates procps
 )

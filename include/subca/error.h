@@ -88,6 +88,14 @@ const char *subca_error_title(enum subca_code code); /* "certificate is not a CA
 enum subca_category subca_error_category(enum subca_code code);
 int subca_error_http_status(enum subca_code code);
 int subca_error_exit_code(enum subca_code code);
+/*
+ * The ACME error type of a code (RFC 8555 6.7, without the
+ * "urn:ietf:params:acme:error:" prefix: "malformed", "badCSR", ...) and
+ * the HTTP status it is answered with: by category, with the codes that
+ * have their own ACME type mapped one by one.
+ */
+const char *subca_error_acme_type(enum subca_code code);
+int subca_error_acme_status(enum subca_code code);
 /* The code named `name` ("NOT_CA", case ignored, as in a problem's
  * "urn:subca:error:not_ca"); SUBCA_E_INTERNAL for NULL or an unknown name. */
 enum subca_code subca_error_from_name(const char *name);

@@ -86,5 +86,15 @@
 /* A CRL the server keeps and serves (about 40 bytes per entry: room for
  * well over 1 000 000 revoked certificates). */
 #define SUBCA_MAX_CRL (256u * 1024u * 1024u)
+/* ACME challenge validation (src/server/acme/validate*.c): a challenge
+ * token (base64url), a key authorization (token "." thumbprint), an
+ * http-01 response body (RFC 8555 8.3 sets no cap; 8 KiB is ample for a
+ * key authorization and its whitespace), redirects followed for http-01,
+ * and a DNS response to the dns-01 TXT query. */
+#define SUBCA_MAX_ACME_TOKEN 128u
+#define SUBCA_MAX_ACME_KEY_AUTHZ 256u
+#define SUBCA_MAX_ACME_HTTP01_BODY 8192u
+#define SUBCA_MAX_ACME_REDIRECTS 10
+#define SUBCA_MAX_ACME_DNS_ANSWER 16384u
 
 #endif

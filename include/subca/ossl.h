@@ -78,6 +78,8 @@ enum subca_der_kind {
 	SUBCA_DER_PKCS8_ENCRYPTED, /* EncryptedPrivateKeyInfo (X509_SIG) */
 	SUBCA_DER_ECDSA_SIG,	   /* Ecdsa-Sig-Value (RFC 3279 2.2.3) */
 	SUBCA_DER_OCSP_REQUEST,	   /* OCSPRequest (RFC 6960 4.1.1) */
+	SUBCA_DER_OCTET_STRING,	   /* a bare OCTET STRING (an extension value,
+				    * e.g. RFC 8737 3 acmeIdentifier) */
 };
 
 /*
@@ -85,7 +87,7 @@ enum subca_der_kind {
  * be consumed: trailing bytes fail with SUBCA_E_TRAILING_DATA; undecodable
  * bytes with SUBCA_E_GARBAGE. On success *out owns a new object of the OpenSSL
  * type matching `kind` (X509, X509_REQ, X509_CRL, PKCS7, EVP_PKEY, X509_SIG,
- * ECDSA_SIG, OCSP_REQUEST).
+ * ECDSA_SIG, OCSP_REQUEST, ASN1_OCTET_STRING).
  */
 SUBCA_MUST_CHECK subca_result subca_der_decode(enum subca_der_kind kind,
 					       struct subca_slice der,

@@ -74,6 +74,15 @@ struct subca_server_config {
 	 * before the authority's CRLs are rebuilt (0: the default). */
 	int64_t crl_validity;
 	int crl_rebuild_delay;
+	/* ACME challenge validation: where the checks connect (0 = the RFC
+	 * ports 80 and 443; tests pick others) and the DNS server dns-01
+	 * asks ("IP" or "IP:PORT"; NULL = the system's resolver). */
+	int acme_http_port;
+	int acme_tls_alpn_port;
+	const char *acme_resolver;
+	/* Tests: connect there instead of resolving the identifier (which
+	 * still goes in Host, SNI and the DNS question). NULL = resolve. */
+	const char *acme_connect_host;
 
 	/* Limits; 0 takes the default above. */
 	int max_connections;

@@ -152,6 +152,9 @@ struct subca_provisioner_rec {
 	char *policy;	/* JSON text the front ends write and read; opaque
 			 * here; never NULL when read ("{}" for none) */
 	int64_t created;
+	/* Type-specific settings as JSON text (acme: challenges, EAB), opaque
+	 * here; NULL for none (schema 3). */
+	char *options;
 };
 void subca_provisioner_rec_cleanup(struct subca_provisioner_rec *r);
 
@@ -231,6 +234,57 @@ void subca_audit_list_cleanup(struct subca_audit_list *l);
 void subca_cert_list_cleanup(struct subca_cert_list *l);
 void subca_admin_token_list_cleanup(struct subca_admin_token_list *l);
 void subca_provisioner_list_cleanup(struct subca_provisioner_list *l);
+
+/*
+ * ACME state (RFC 8555, schema 3): accounts, orders, authorizations and
+ * challenges of an acme provisioner, each one row of the same shape in its
+ * own table. The protocol's JSON object lives in `doc` (opaque here); the
+ * columns beside it are what the store looks rows up by.
+ */
+enum subca_acme_kind {
+	SUBCA_ACME_ACCOUNT = 0,
+	SUBCA_ACME_ORDER,
+	SUBCA_ACME_AUTHZ,
+	SUBCA_ACME_CHALLENGE,
+	SUBCA_ACME__KINDS
+};
+
+struct subca_acme_rec {
+	char *id;		/* random URL id, unique per kind */
+	int64_t provisioner_id;
+	char *parent;	/* order: account id; authz: order id; challenge:
+			 * authz id; account: NULL */
+	char *status;	/* "pending", "valid", ... */
+	char *lookup;	/* account: its key's RFC 7638 thumbprint (unique
+			 * per provisioner); order: the issued certificate's
+			 * serial; else NULL */
+	char *doc;	/* the JSON document */
+	int64_t expires; /* 0 = none */
+	int64_t version; /* set by the store; acme_update checks it */
+	int64_t created, updated;
+};
+void subca_acme_rec_cleanup(struct subca_acme_rec *r);
+struct subca_acme_list { struct subca_acme_rec *v; size_t n; };
+void subca_acme_list_cleanup(struct subca_acme_list *l);
+
+/* Which rows acme_list returns: zero/NULL members match anything. */
+struct subca_acme_filter {
+	int64_t provisioner_id;
+	const char *parent;
+	const char *status;
+	size_t limit; /* 0 = SUBCA_MAX_LIST_PAGE */
+};
+
+/* An External Account Binding key (RFC 8555 7.3.4, schema 3): the HMAC
+ * key sealed by the front end (never the key itself). */
+struct subca_acme_eab_rec {
+	char *kid;
+	int64_t provisioner_id;
+	char *sealed;	  /* the sealed key, text */
+	char *account_id; /* the account it bound, NULL while unused */
+	int64_t created;
+};
+void subca_acme_eab_rec_cleanup(struct subca_acme_eab_rec *r);
 
 struct subca_store;
 
@@ -423,6 +477,50 @@ struct subca_store_ops {
 	/* The intermediate's latest CRL; NOT_FOUND when none was stored. */
 	subca_result (*crl_get)(struct subca_store *st, int64_t intermediate_id,
 				struct subca_crl_rec *out);
+	/* ---- schema 5: ACME ---- */
+
+	/* Insert (sets version 1). EXISTS for a taken id or an account key
+	 * already registered with the provisioner; NOT_FOUND for an unknown
+	 * provisioner. */
+	subca_result (*acme_add)(struct subca_store *st,
+				 enum subca_acme_kind kind,
+				 struct subca_acme_rec *r);
+	/* By id within the provisioner; NOT_FOUND. */
+	subca_result (*acme_get)(struct subca_store *st,
+				 enum subca_acme_kind kind,
+				 int64_t provisioner_id, const char *id,
+				 struct subca_acme_rec *out);
+	/* By lookup value within the provisioner (the newest); NOT_FOUND. */
+	subca_result (*acme_find)(struct subca_store *st,
+				  enum subca_acme_kind kind,
+				  int64_t provisioner_id, const char *lookup,
+				  struct subca_acme_rec *out);
+	/* Rows matching `f`, oldest first. */
+	subca_result (*acme_list)(struct subca_store *st,
+				  enum subca_acme_kind kind,
+				  const struct subca_acme_filter *f,
+				  struct subca_acme_list *out);
+	/*
+	 * Write status, lookup, doc, expires and updated of row r->id if its
+	 * version is still r->version, and bump r->version: so that two
+	 * writers that read the same row cannot both win. SUBCA_E_STATE
+	 * ("changed concurrently") when it moved on, NOT_FOUND when gone,
+	 * EXISTS as acme_add for a lookup taken.
+	 */
+	subca_result (*acme_update)(struct subca_store *st,
+				    enum subca_acme_kind kind,
+				    struct subca_acme_rec *r);
+
+	/* EAB keys: add (EXISTS for a kid taken), get (NOT_FOUND), and bind
+	 * to an account once (STATE when already bound to another). */
+	subca_result (*acme_eab_add)(struct subca_store *st,
+				     const struct subca_acme_eab_rec *r);
+	subca_result (*acme_eab_get)(struct subca_store *st,
+				     int64_t provisioner_id, const char *kid,
+				     struct subca_acme_eab_rec *out);
+	subca_result (*acme_eab_bind)(struct subca_store *st,
+				      int64_t provisioner_id, const char *kid,
+				      const char *account_id);
 };
 
 struct subca_store {

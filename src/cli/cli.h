@@ -125,6 +125,7 @@ int cmd_admin_token(struct cli *cli, int argc, char **argv);
 int cmd_provisioner_add(struct cli *cli, int argc, char **argv);
 int cmd_provisioner_list(struct cli *cli, int argc, char **argv);
 int cmd_provisioner_remove(struct cli *cli, int argc, char **argv);
+int cmd_acme_eab(struct cli *cli, int argc, char **argv);
 
 /* Data directory (cli_data.c). */
 SUBCA_MUST_CHECK subca_result cli_data_open(struct cli *cli);

@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "cli_remote.h"
+#include "../server/acme/acme.h"
 #include "../server/jose.h"
 #include "../server/provisioner.h"
 #include "../server/views.h"
@@ -36,13 +37,16 @@ struct cli_prov_opts {
 	bool allow_any_name, allow_subject_attributes;
 	int default_days, max_days;
 	const char *key_types, *ekus;
+	struct subca_acme_options acme; /* --type acme */
+	bool acme_flags;
 };
 
 static subca_result cli_prov_type(const char *s, struct cli_prov_opts *o)
 {
-	SUBCA_ENSURE(strcmp(s, "jwk") == 0 || strcmp(s, "apikey") == 0,
-		     SUBCA_E_USAGE, "--type must be jwk or apikey, not \"%.32s\"",
-		     s);
+	SUBCA_ENSURE(strcmp(s, "jwk") == 0 || strcmp(s, "apikey") == 0 ||
+			     strcmp(s, "acme") == 0,
+		     SUBCA_E_USAGE,
+		     "--type must be jwk, apikey or acme, not \"%.32s\"", s);
 	o->have_type = true;
 	return subca_provisioner_type_parse(s, &o->type);
 }
@@ -67,6 +71,13 @@ static subca_result cli_prov_opt(int ch, const char *arg,
 				     &o->max_days);
 	case 'k': o->key_types = arg; return SUBCA_OK;
 	case 'x': o->ekus = arg; return SUBCA_OK;
+	case 'E':
+		o->acme.require_eab = true;
+		o->acme_flags = true;
+		return SUBCA_OK;
+	case 'C':
+		o->acme_flags = true;
+		return subca_acme_challenges_parse(arg, &o->acme.challenges);
 	default: SUBCA_BAIL(SUBCA_E_USAGE, "unknown option");
 	}
 }
@@ -88,6 +99,8 @@ static subca_result cli_prov_parse(int argc, char **argv,
 		{"max-days", required_argument, NULL, 'M'},
 		{"key-types", required_argument, NULL, 'k'},
 		{"eku", required_argument, NULL, 'x'},
+		{"require-eab", no_argument, NULL, 'E'},
+		{"challenges", required_argument, NULL, 'C'},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
@@ -95,7 +108,10 @@ static subca_result cli_prov_parse(int argc, char **argv,
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1)
 		SUBCA_TRY(cli_prov_opt(ch, optarg, o));
 	SUBCA_ENSURE(o->have_type, SUBCA_E_USAGE,
-		     "--type jwk or --type apikey is required");
+		     "--type jwk, --type apikey or --type acme is required");
+	SUBCA_ENSURE(!o->acme_flags || o->type == SUBCA_PROV_ACME,
+		     SUBCA_E_USAGE,
+		     "--require-eab and --challenges are for --type acme");
 	SUBCA_ENSURE((o->type == SUBCA_PROV_JWK) == (o->jwk_file != NULL),
 		     SUBCA_E_USAGE,
 		     o->jwk_file ? "--jwk is only for --type jwk"
@@ -237,7 +253,7 @@ static subca_result cli_prov_add_to(struct cli *cli,
 	SUBCA_AUTO(EVP_PKEY) EVP_PKEY *jwk = NULL;
 	struct subca_policy p;
 	struct subca_provisioner_spec spec = {
-		.name = name, .type = o->type, .policy = &p};
+		.name = name, .type = o->type, .policy = &p, .acme = &o->acme};
 
 	SUBCA_TRY(subca_label_validate("provisioner name", name));
 	SUBCA_TRY(cli_policy_from(o, &p));
@@ -273,6 +289,22 @@ static subca_result cli_prov_body(const char *name,
 	if (j != NULL && json_object_set_new(body, "jwk", j) != 0) {
 		json_decref(body);
 		SUBCA_BAIL(SUBCA_E_NOMEM, "out of memory");
+	}
+	if (o->type == SUBCA_PROV_ACME) {
+		char *text = NULL;
+		json_t *acme;
+
+		if (subca_acme_options_text(&o->acme, &text) != SUBCA_OK) {
+			json_decref(body);
+			return subca_error_code();
+		}
+		acme = json_loads(text, 0, NULL);
+		subca_free(text);
+		if (acme == NULL ||
+		    json_object_set_new(body, "acme", acme) != 0) {
+			json_decref(body);
+			SUBCA_BAIL(SUBCA_E_NOMEM, "out of memory");
+		}
 	}
 	*out = body;
 	return SUBCA_OK;
@@ -350,8 +382,9 @@ int cmd_provisioner_add(struct cli *cli, int argc, char **argv)
 			"the key. Store it now.\n",
 			argv[optind + 1], argv[optind]);
 	} else {
-		fprintf(stderr, "subca: provisioner \"%s\" (jwk) added to \"%s\"\n",
-			argv[optind + 1], argv[optind]);
+		fprintf(stderr, "subca: provisioner \"%s\" (%s) added to \"%s\"\n",
+			argv[optind + 1], subca_provisioner_type_name(o.type),
+			argv[optind]);
 	}
 	subca_wipe(key, sizeof(key));
 	return 0;

@@ -26,6 +26,10 @@ static subca_result cli_serve_parse(struct subca_server_config *c, int argc,
 		{"public-url", required_argument, NULL, 'U'},
 		{"crl-next-update", required_argument, NULL, 'N'},
 		{"crl-rebuild-delay", required_argument, NULL, 'D'},
+		{"acme-http-port", required_argument, NULL, '0'},
+		{"acme-tls-alpn-port", required_argument, NULL, '1'},
+		{"acme-resolver", required_argument, NULL, '2'},
+		{"acme-connect-host", required_argument, NULL, '3'},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
@@ -73,6 +77,17 @@ static subca_result cli_serve_parse(struct subca_server_config *c, int argc,
 			SUBCA_TRY(cli_parse_int("--crl-rebuild-delay", optarg, 1,
 						3600, &c->crl_rebuild_delay));
 			break;
+		case '0':
+			SUBCA_TRY(cli_parse_int("--acme-http-port", optarg, 1,
+						65535, &c->acme_http_port));
+			break;
+		case '1':
+			SUBCA_TRY(cli_parse_int("--acme-tls-alpn-port", optarg,
+						1, 65535,
+						&c->acme_tls_alpn_port));
+			break;
+		case '2': c->acme_resolver = optarg; break;
+		case '3': c->acme_connect_host = optarg; break;
 		default: SUBCA_BAIL(SUBCA_E_USAGE, "unknown option");
 		}
 	}

@@ -60,7 +60,9 @@ static const struct cli_command cli_commands[] = {
 	 "[--max-connections N] [--header-timeout S] [--idle-timeout S] "
 	 "[--rotation-interval S] "
 	 "[--http-listen ADDR:PORT] [--public-url URL] "
-	 "[--crl-next-update DURATION] [--crl-rebuild-delay S]",
+	 "[--crl-next-update DURATION] [--crl-rebuild-delay S] "
+	 "[--acme-http-port N] [--acme-tls-alpn-port N] "
+	 "[--acme-resolver IP[:PORT]] [--acme-connect-host IP]",
 	 "run the HTTPS server until SIGTERM (SIGHUP reloads its certificate)"},
 	{"crl", NULL, CLI_NEEDS_DATA, cmd_crl,
 	 "AUTHORITY [--intermediate ID] [--next-update DURATION] [--der] "
@@ -87,7 +89,9 @@ static const struct cli_command cli_commands[] = {
 	 "list [--json] | revoke ID",
 	 "create (shown once), list or revoke admin API tokens"},
 	{"provisioner", "add", CLI_NEEDS_DATA | CLI_REMOTE, cmd_provisioner_add,
-	 "AUTHORITY NAME --type apikey|jwk [--jwk FILE] [--allow-dns PATTERN]... "
+	 "AUTHORITY NAME --type apikey|jwk|acme [--jwk FILE] "
+	 "[--require-eab] [--challenges http-01,dns-01,tls-alpn-01] "
+	 "[--allow-dns PATTERN]... "
 	 "[--allow-ip CIDR]... [--allow-email E]... [--allow-uri PREFIX]... "
 	 "[--allow-any-name] [--allow-subject-attributes] [--default-days N] "
 	 "[--max-days N] [--key-types ec-p256,...] [--eku server,client]",
@@ -96,6 +100,9 @@ static const struct cli_command cli_commands[] = {
 	 "AUTHORITY [--json]", "list the authority's provisioners"},
 	{"provisioner", "remove", CLI_NEEDS_DATA | CLI_REMOTE, cmd_provisioner_remove,
 	 "AUTHORITY NAME", "remove a provisioner"},
+	{"acme", "eab", CLI_NEEDS_DATA, cmd_acme_eab,
+	 "create AUTHORITY PROVISIONER",
+	 "an External Account Binding key for an acme provisioner (shown once)"},
 };
 
 #define CLI_NCOMMANDS (sizeof(cli_commands) / sizeof(cli_commands[0]))

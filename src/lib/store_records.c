@@ -133,7 +133,26 @@ void subca_provisioner_rec_cleanup(struct subca_provisioner_rec *r)
 	subca_free(r->jwk_json);
 	subca_free(r->key_hash);
 	subca_free(r->policy);
-	r->name = r->jwk_json = r->key_hash = r->policy = NULL;
+	subca_free(r->options);
+	r->name = r->jwk_json = r->key_hash = r->policy = r->options = NULL;
+}
+
+void subca_acme_rec_cleanup(struct subca_acme_rec *r)
+{
+	subca_free(r->id);
+	subca_free(r->parent);
+	subca_free(r->status);
+	subca_free(r->lookup);
+	subca_free(r->doc);
+	r->id = r->parent = r->status = r->lookup = r->doc = NULL;
+}
+
+void subca_acme_eab_rec_cleanup(struct subca_acme_eab_rec *r)
+{
+	subca_free(r->kid);
+	subca_free(r->sealed);
+	subca_free(r->account_id);
+	r->kid = r->sealed = r->account_id = NULL;
 }
 
 void subca_audit_rec_cleanup(struct subca_audit_rec *r)
@@ -176,6 +195,8 @@ SUBCA__LIST_CLEANUP(subca_admin_token_list_cleanup,
 SUBCA__LIST_CLEANUP(subca_provisioner_list_cleanup,
 		    struct subca_provisioner_list,
 		    subca_provisioner_rec_cleanup)
+SUBCA__LIST_CLEANUP(subca_acme_list_cleanup, struct subca_acme_list,
+		    subca_acme_rec_cleanup)
 
 void subca_cert_list_cleanup(struct subca_cert_list *l)
 {

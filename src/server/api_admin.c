@@ -17,6 +17,7 @@
 
 #include <openssl/pem.h>
 
+#include "acme/acme.h"
 #include "admin_int.h"
 #include "jose.h"
 #include "policy_json.h"
@@ -1303,9 +1304,10 @@ static subca_result subca__prov_key(json_t *o, enum subca_provisioner_type *t,
 
 	SUBCA_TRY(subca__member_str(o, "type", 16, &type));
 	SUBCA_ENSURE(type != NULL && (strcmp(type, "jwk") == 0 ||
-				      strcmp(type, "apikey") == 0),
+				      strcmp(type, "apikey") == 0 ||
+				      strcmp(type, "acme") == 0),
 		     SUBCA_E_INVALID_ARGUMENT,
-		     "member \"type\" must be \"jwk\" or \"apikey\"");
+		     "member \"type\" must be \"jwk\", \"apikey\" or \"acme\"");
 	SUBCA_TRY(subca_provisioner_type_parse(type, t));
 	SUBCA_ENSURE((*t == SUBCA_PROV_JWK) == (v != NULL),
 		     SUBCA_E_INVALID_ARGUMENT,
@@ -1317,6 +1319,47 @@ static subca_result subca__prov_key(json_t *o, enum subca_provisioner_type *t,
 	SUBCA_ENSURE(json_is_object(v), SUBCA_E_INVALID_ARGUMENT,
 		     "member \"jwk\" must be a JWK object");
 	return subca_jwk_from_json(v, jwk);
+}
+
+/* "acme" (type acme only): {"require_eab": bool, "challenges": [..]}. */
+static subca_result subca__prov_acme(json_t *o, enum subca_provisioner_type t,
+				     struct subca_acme_options *out)
+{
+	json_t *v = json_object_get(o, "acme");
+	const json_t *ch, *it;
+	const char *k;
+	json_t *m;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	if (v == NULL)
+		return SUBCA_OK;
+	SUBCA_ENSURE(t == SUBCA_PROV_ACME && json_is_object(v),
+		     SUBCA_E_INVALID_ARGUMENT,
+		     "member \"acme\" is an object, for type \"acme\" only");
+	json_object_foreach(v, k, m)
+		SUBCA_ENSURE(strcmp(k, "require_eab") == 0 ||
+				     strcmp(k, "challenges") == 0,
+			     SUBCA_E_INVALID_ARGUMENT,
+			     "member \"acme\" has require_eab and challenges "
+			     "only");
+	m = json_object_get(v, "require_eab");
+	SUBCA_ENSURE(m == NULL || json_is_boolean(m), SUBCA_E_INVALID_ARGUMENT,
+		     "\"require_eab\" must be true or false");
+	out->require_eab = json_is_true(m);
+	ch = json_object_get(v, "challenges");
+	SUBCA_ENSURE(ch == NULL || (json_is_array(ch) && json_array_size(ch) > 0),
+		     SUBCA_E_INVALID_ARGUMENT,
+		     "\"challenges\" must be a non-empty array of types");
+	json_array_foreach(ch, i, it) {
+		enum subca_acme_chall c;
+
+		SUBCA_ENSURE(json_is_string(it), SUBCA_E_INVALID_ARGUMENT,
+			     "\"challenges\" holds type names");
+		SUBCA_TRY(subca_acme_chall_parse(json_string_value(it), &c));
+		out->challenges |= SUBCA_ACME_CHALL_BIT(c);
+	}
+	return SUBCA_OK;
 }
 
 static subca_result subca__prov_answer(struct subca_request *req,
@@ -1341,8 +1384,9 @@ static subca_result subca__prov_add(struct subca_request *req,
 				    json_t *o, char api_key[SUBCA_CREDENTIAL_SIZE])
 {
 	static const char *const known[] = {"name", "type", "jwk", "policy",
-					    NULL};
+					    "acme", NULL};
 	struct subca_provisioner_spec s = {0};
+	struct subca_acme_options acme = {0};
 	struct subca_policy_json pj = {0};
 	SUBCA_AUTO(EVP_PKEY) EVP_PKEY *jwk = NULL;
 	subca_result rv;
@@ -1354,6 +1398,8 @@ static subca_result subca__prov_add(struct subca_request *req,
 	SUBCA_TRY(subca_label_validate("provisioner name", s.name));
 	SUBCA_TRY(subca__prov_key(o, &s.type, &jwk));
 	s.jwk = jwk;
+	SUBCA_TRY(subca__prov_acme(o, s.type, &acme));
+	s.acme = &acme;
 	rv = subca__prov_policy(o, &pj);
 	s.policy = &pj.policy;
 	if (rv == SUBCA_OK)

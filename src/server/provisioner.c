@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acme/acme.h"
 #include "jose.h"
 #include "subca/alloc.h"
 #include "subca/key.h"
@@ -132,6 +133,7 @@ static subca_result subca__prov_store(const struct subca_ctx *c,
 
 /* Everything create writes; the strings are owned here. */
 struct subca__prov_new {
+	char *options; /* acme: subca_free() */
 	char *policy; /* json_dumps: free() */
 	struct subca_buf jwk;
 	char hash[SUBCA_CREDENTIAL_HASH_SIZE];
@@ -146,9 +148,10 @@ static subca_result subca__prov_create(const struct subca_ctx *c,
 	struct subca_provisioner_rec r = {0};
 
 	SUBCA_TRY(subca_label_validate("provisioner name", s->name));
-	SUBCA_ENSURE(s->type == SUBCA_PROV_JWK || s->type == SUBCA_PROV_APIKEY,
+	SUBCA_ENSURE(s->type == SUBCA_PROV_JWK || s->type == SUBCA_PROV_APIKEY ||
+			     s->type == SUBCA_PROV_ACME,
 		     SUBCA_E_INVALID_ARGUMENT,
-		     "a provisioner's type must be jwk or apikey");
+		     "a provisioner's type must be jwk, apikey or acme");
 	SUBCA_ENSURE((s->type == SUBCA_PROV_JWK) == (s->jwk != NULL),
 		     SUBCA_E_INVALID_ARGUMENT,
 		     s->jwk ? "only a jwk provisioner has a public key"
@@ -157,6 +160,12 @@ static subca_result subca__prov_create(const struct subca_ctx *c,
 	if (s->type == SUBCA_PROV_JWK) {
 		SUBCA_TRY(subca_jwk_export(s->jwk, &n->jwk));
 		r.jwk_json = (char *)n->jwk.p;
+	} else if (s->type == SUBCA_PROV_ACME) {
+		struct subca_acme_options def = {0};
+
+		SUBCA_TRY(subca_acme_options_text(s->acme ? s->acme : &def,
+						  &n->options));
+		r.options = n->options;
 	} else {
 		SUBCA_TRY(subca_credential_generate(SUBCA_SECRET_APIKEY,
 						    api_key));
@@ -183,6 +192,7 @@ subca_result subca_provisioner_create(const struct subca_ctx *c,
 	api_key[0] = '\0';
 	rv = subca__prov_create(c, a, s, api_key, &n);
 	free(n.policy);
+	subca_free(n.options);
 	subca_buf_cleanup(&n.jwk);
 	if (rv != SUBCA_OK)
 		subca_wipe(api_key, SUBCA_CREDENTIAL_SIZE);

@@ -14,6 +14,8 @@
 #include "subca/policy.h"
 #include "subca/store.h"
 
+struct subca_acme_options;
+
 /*
  * The policy as the README's JSON object ("Provisioners and credentials"),
  * in its canonical form: "version": 1, then only the members that are set,
@@ -25,9 +27,12 @@ json_t *subca_policy_to_json(const struct subca_policy *p);
 /* What a new provisioner is; everything borrowed. */
 struct subca_provisioner_spec {
 	const char *name;
-	enum subca_provisioner_type type; /* SUBCA_PROV_JWK or _APIKEY */
+	enum subca_provisioner_type type; /* SUBCA_PROV_JWK, _APIKEY, _ACME */
 	const EVP_PKEY *jwk;		  /* jwk: its public key; else NULL */
 	const struct subca_policy *policy;
+	/* acme: its settings (acme/acme.h), stored as the options; NULL =
+	 * the defaults (every challenge type, no EAB) */
+	const struct subca_acme_options *acme;
 };
 
 /*

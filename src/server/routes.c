@@ -7,6 +7,7 @@
 #include <openssl/pem.h>
 #include <string.h>
 
+#include "acme/acme.h" /* ACME handlers */
 #include "admin_int.h" /* admin API handlers */
 #include "revocation_int.h" /* CRL and OCSP handlers */
 #include "server_int.h"
@@ -228,6 +229,26 @@ const struct subca_route subca__routes[] = {
 	 * checked by the handler */
 	{"POST", "/revoke", SUBCA_SCOPE_AUTHORITY, SUBCA_CRED_NONE,
 	 SUBCA_MAX_REQUEST_BODY, subca__api_revoke},
+	/* ACME (src/server/acme): public by nature; POSTs carry a JWS that
+	 * the handlers verify (RFC 8555 6.2) */
+#define SUBCA__ACME(m, path, h) \
+	{m, "/acme/{provisioner}" path, SUBCA_SCOPE_AUTHORITY, SUBCA_CRED_NONE, 0, h}
+	SUBCA__ACME("GET", "/directory", subca__acme_directory),
+	SUBCA__ACME("HEAD", "/new-nonce", subca__acme_new_nonce),
+	SUBCA__ACME("GET", "/new-nonce", subca__acme_new_nonce),
+	SUBCA__ACME("POST", "/new-account", subca__acme_new_account),
+	SUBCA__ACME("POST", "/account/{id}", subca__acme_account),
+	SUBCA__ACME("POST", "/account/{id}/orders", subca__acme_account_orders),
+	SUBCA__ACME("POST", "/new-order", subca__acme_new_order),
+	SUBCA__ACME("POST", "/order/{id}", subca__acme_order),
+	SUBCA__ACME("POST", "/order/{id}/finalize", subca__acme_finalize),
+	SUBCA__ACME("POST", "/authz/{id}", subca__acme_authz),
+	SUBCA__ACME("POST", "/chall/{id}", subca__acme_challenge),
+	SUBCA__ACME("POST", "/cert/{id}", subca__acme_cert),
+	SUBCA__ACME("POST", "/revoke-cert", subca__acme_revoke),
+	SUBCA__ACME("POST", "/key-change", subca__acme_key_change),
+	SUBCA__ACME("GET", "/renewal-info/{id}", subca__acme_renewal_info),
+#undef SUBCA__ACME
 	/* admin API and sign API: add their routes here */
 };
 

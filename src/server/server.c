@@ -59,6 +59,7 @@
 #include "admin_int.h"
 #include "revocation_int.h"
 #include "framing.h"
+#include "acme/acme.h"
 #include "server_int.h"
 #include "rotation.h"
 #include "subca/alloc.h"
@@ -1452,6 +1453,7 @@ static void subca__free(struct subca__server *s)
 {
 	subca__stop_workers(s);
 	subca__revocation_stop(s->revocation);
+	subca_acme_pool_stop();
 	subca__auth_admin_ca_free();
 	for (int i = 0; s->workers != NULL && i < s->nworkers; i++)
 		subca__worker_free(&s->workers[i]);
@@ -1477,10 +1479,24 @@ static void subca__free(struct subca__server *s)
 	subca_free(s);
 }
 
+/* ACME challenge validation runs beside the workers, on its own threads. */
+static subca_result subca__start_acme(struct subca__server *s)
+{
+	struct subca_acme_pool_cfg pc = {0};
+
+	pc.db = s->db;
+	pc.validation.http_port = s->cfg.acme_http_port;
+	pc.validation.tls_alpn_port = s->cfg.acme_tls_alpn_port;
+	pc.validation.resolver = s->cfg.acme_resolver;
+	pc.validation.connect_host = s->cfg.acme_connect_host;
+	return subca_acme_pool_start(&pc);
+}
+
 static subca_result subca__serve(struct subca__server *s)
 {
 	bool v6 = s->addr.ss_family == AF_INET6;
 
+	SUBCA_TRY(subca__start_acme(s));
 	SUBCA_TRY(subca__start_workers(s));
 	subca_log_event("start", "listening on %s%s%s:%d with %d workers",
 			v6 ? "[" : "", s->host, v6 ? "]" : "", s->port,

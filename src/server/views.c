@@ -148,6 +148,12 @@ json_t *subca_view_provisioner(const struct subca_provisioner_rec *r)
 
 		json_object_set_new(o, "jwk", jwk ? jwk : json_null());
 	}
+	/* an acme provisioner's settings: {require_eab, challenges} */
+	if (o != NULL && r->options != NULL) {
+		json_t *opt = json_loads(r->options, 0, NULL);
+
+		json_object_set_new(o, "acme", opt ? opt : json_null());
+	}
 	return o;
 }
 

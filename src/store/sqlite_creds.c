@@ -115,12 +115,13 @@ subca_result subca__sqlite_admin_token_revoke(struct subca_store *st,
 
 #define SUBCA__PROV_SELECT                                              \
 	"SELECT id, authority_id, name, type, jwk_json, key_hash, policy," \
-	" created FROM provisioners"
+	" created, options FROM provisioners"
 
 static subca_result subca__prov_row(sqlite3_stmt *stmt,
 				    struct subca_provisioner_rec *r)
 {
 	char **texts[] = {&r->jwk_json, &r->key_hash, &r->policy};
+	char **opts[] = {&r->options};
 	const char *type = (const char *)sqlite3_column_text(stmt, 3);
 	enum subca_provisioner_type t = SUBCA_PROV_JWK;
 	subca_result rv;
@@ -136,6 +137,8 @@ static subca_result subca__prov_row(sqlite3_stmt *stmt,
 	r->created = sqlite3_column_int64(stmt, 7);
 	SUBCA_TRY(subca__sqlite_text(stmt, 2, &r->name));
 	rv = subca__sqlite_texts(stmt, 4, texts, 3);
+	if (rv == SUBCA_OK)
+		rv = subca__sqlite_texts(stmt, 8, opts, 1);
 	if (rv != SUBCA_OK)
 		subca_provisioner_rec_cleanup(r);
 	return rv;
@@ -146,8 +149,8 @@ subca_result subca__sqlite_provisioner_add(struct subca_store *st,
 {
 	static const char sql[] =
 		"INSERT INTO provisioners (authority_id, name, type, jwk_json,"
-		" key_hash, policy, created)"
-		" VALUES (?, ?, ?, ?, ?, coalesce(?, '{}'), ?)";
+		" key_hash, policy, created, options)"
+		" VALUES (?, ?, ?, ?, ?, coalesce(?, '{}'), ?, ?)";
 	struct subca__sqlite *s = subca__sqlite_of(st);
 	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
 	const char *texts[] = {r->name, subca_provisioner_type_name(r->type),
@@ -159,6 +162,7 @@ subca_result subca__sqlite_provisioner_add(struct subca_store *st,
 	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, 1, r->authority_id));
 	SUBCA_TRY(subca__sqlite_bind_texts(s, stmt, 2, texts, 5));
 	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, 7, r->created));
+	SUBCA_TRY(subca__sqlite_bind_text(s, stmt, 8, r->options));
 	SUBCA__REASON(exists,
 		      "provisioner \"%.64s\" already exists in this authority",
 		      r->name ? r->name : "");

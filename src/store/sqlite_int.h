@@ -176,6 +176,31 @@ SUBCA_MUST_CHECK subca_result subca__sqlite_cert_write(
 	struct subca__sqlite *s, struct subca_cert_rec *r,
 	const struct subca_audit_rec *audit);
 
+/* ACME rows and EAB keys (sqlite_acme.c): the acme_* operations. */
+SUBCA_MUST_CHECK subca_result subca__sqlite_acme_add(
+	struct subca_store *st, enum subca_acme_kind kind,
+	struct subca_acme_rec *r);
+SUBCA_MUST_CHECK subca_result subca__sqlite_acme_get(
+	struct subca_store *st, enum subca_acme_kind kind, int64_t prov,
+	const char *id, struct subca_acme_rec *out);
+SUBCA_MUST_CHECK subca_result subca__sqlite_acme_find(
+	struct subca_store *st, enum subca_acme_kind kind, int64_t prov,
+	const char *lookup, struct subca_acme_rec *out);
+SUBCA_MUST_CHECK subca_result subca__sqlite_acme_list(
+	struct subca_store *st, enum subca_acme_kind kind,
+	const struct subca_acme_filter *f, struct subca_acme_list *out);
+SUBCA_MUST_CHECK subca_result subca__sqlite_acme_update(
+	struct subca_store *st, enum subca_acme_kind kind,
+	struct subca_acme_rec *r);
+SUBCA_MUST_CHECK subca_result subca__sqlite_eab_add(
+	struct subca_store *st, const struct subca_acme_eab_rec *r);
+SUBCA_MUST_CHECK subca_result subca__sqlite_eab_get(
+	struct subca_store *st, int64_t prov, const char *kid,
+	struct subca_acme_eab_rec *out);
+SUBCA_MUST_CHECK subca_result subca__sqlite_eab_bind(
+	struct subca_store *st, int64_t prov, const char *kid,
+	const char *account);
+
 /* Group commit (sqlite_group.c). */
 SUBCA_MUST_CHECK subca_result subca__sqlite_group_commit(struct subca_store *st,
 							 bool on);

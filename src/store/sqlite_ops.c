@@ -862,4 +862,12 @@ const struct subca_store_ops subca__sqlite_ops = {
 	.crl_number_next = subca__sqlite_crl_number_next,
 	.crl_put = subca__sqlite_crl_put,
 	.crl_get = subca__sqlite_crl_get,
+	.acme_add = subca__sqlite_acme_add,
+	.acme_get = subca__sqlite_acme_get,
+	.acme_find = subca__sqlite_acme_find,
+	.acme_list = subca__sqlite_acme_list,
+	.acme_update = subca__sqlite_acme_update,
+	.acme_eab_add = subca__sqlite_eab_add,
+	.acme_eab_get = subca__sqlite_eab_get,
+	.acme_eab_bind = subca__sqlite_eab_bind,
 };

@@ -146,6 +146,74 @@ int subca_error_exit_code(enum subca_code code)
 	return status[subca_error_category(code)];
 }
 
+/* ... and the one place where it becomes an ACME error (RFC 8555 6.7). */
+static const struct {
+	enum subca_code code;
+	const char *type;
+	int status;
+} subca__acme_codes[] = {
+	{SUBCA_E_ACME_BAD_NONCE, "badNonce", 400},
+	{SUBCA_E_ACME_NO_ACCOUNT, "accountDoesNotExist", 400},
+	{SUBCA_E_ACME_EAB_REQUIRED, "externalAccountRequired", 400},
+	{SUBCA_E_ACME_ORDER_NOT_READY, "orderNotReady", 403},
+	{SUBCA_E_ACME_ALREADY_REVOKED, "alreadyRevoked", 400},
+	{SUBCA_E_ACME_BAD_REVOCATION_REASON, "badRevocationReason", 400},
+	{SUBCA_E_ACME_UNSUPPORTED_IDENTIFIER, "unsupportedIdentifier", 400},
+	{SUBCA_E_ACME_UNSUPPORTED_CONTACT, "unsupportedContact", 400},
+	{SUBCA_E_ACME_VALIDATION, "incorrectResponse", 403},
+	{SUBCA_E_UNSUPPORTED_ALG, "badSignatureAlgorithm", 400},
+	{SUBCA_E_BAD_JWK, "badPublicKey", 400},
+	{SUBCA_E_UNSUPPORTED_KEY, "badPublicKey", 400},
+	{SUBCA_E_WEAK_KEY, "badPublicKey", 400},
+	{SUBCA_E_PRIVATE_KEY, "badPublicKey", 400},
+	{SUBCA_E_BAD_CSR, "badCSR", 400},
+	{SUBCA_E_CSR_SIGNATURE, "badCSR", 400},
+	{SUBCA_E_BAD_NAME, "rejectedIdentifier", 400},
+	{SUBCA_E_NAME_CONSTRAINTS, "rejectedIdentifier", 400},
+	{SUBCA_E_POLICY, "rejectedIdentifier", 400},
+	{SUBCA_E_JWS_SIGNATURE, "unauthorized", 403},
+	{SUBCA_E_OVERLOADED, "rateLimited", 503},
+	{SUBCA_E_NOT_ACTIVE, "serverInternal", 500},
+	{SUBCA_E_METHOD_NOT_ALLOWED, "malformed", 405},
+	{SUBCA_E_EXISTS, "malformed", 409}, /* keyChange to a key in use */
+};
+
+static const struct {
+	const char *type;
+	int status;
+} subca__acme_cats[] = {
+	[SUBCA_CAT_NONE] = {"serverInternal", 500},
+	[SUBCA_CAT_INPUT] = {"malformed", 400},
+	[SUBCA_CAT_AUTH] = {"unauthorized", 403},
+	[SUBCA_CAT_POLICY] = {"unauthorized", 403},
+	[SUBCA_CAT_NOT_FOUND] = {"malformed", 404},
+	[SUBCA_CAT_STATE] = {"malformed", 403},
+	[SUBCA_CAT_LIMIT] = {"malformed", 413},
+	[SUBCA_CAT_STORE] = {"serverInternal", 503},
+	[SUBCA_CAT_CRYPTO] = {"serverInternal", 500},
+	[SUBCA_CAT_INTERNAL] = {"serverInternal", 500},
+};
+
+const char *subca_error_acme_type(enum subca_code code)
+{
+	for (size_t i = 0; i < sizeof(subca__acme_codes) /
+				       sizeof(subca__acme_codes[0]);
+	     i++)
+		if (subca__acme_codes[i].code == code)
+			return subca__acme_codes[i].type;
+	return subca__acme_cats[subca_error_category(code)].type;
+}
+
+int subca_error_acme_status(enum subca_code code)
+{
+	for (size_t i = 0; i < sizeof(subca__acme_codes) /
+				       sizeof(subca__acme_codes[0]);
+	     i++)
+		if (subca__acme_codes[i].code == code)
+			return subca__acme_codes[i].status;
+	return subca__acme_cats[subca_error_category(code)].status;
+}
+
 enum subca_code subca_error_from_name(const char *name)
 {
 	for (int c = SUBCA_OK + 1; name != NULL && c < SUBCA_E__COUNT; c++)

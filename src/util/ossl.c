@@ -55,6 +55,10 @@ subca_result subca_der_decode(enum subca_der_kind kind, struct subca_slice der,
 		what = "OCSP request";
 		obj = d2i_OCSP_REQUEST(NULL, &p, (long)der.len);
 		break;
+	case SUBCA_DER_OCTET_STRING:
+		what = "OCTET STRING";
+		obj = d2i_ASN1_OCTET_STRING(NULL, &p, (long)der.len);
+		break;
 	}
 	if (obj == NULL) {
 		ERR_clear_error();
@@ -77,6 +81,7 @@ subca_result subca_der_decode(enum subca_der_kind kind, struct subca_slice der,
 		case SUBCA_DER_PKCS8_ENCRYPTED: X509_SIG_free(obj); break;
 		case SUBCA_DER_ECDSA_SIG: ECDSA_SIG_free(obj); break;
 		case SUBCA_DER_OCSP_REQUEST: OCSP_REQUEST_free(obj); break;
+		case SUBCA_DER_OCTET_STRING: ASN1_OCTET_STRING_free(obj); break;
 		}
 		return rv;
 	}

@@ -280,7 +280,7 @@ step "--max-days one past the leaf cap: USAGE (64)" \
 	expect_fail USAGE 64 "from 1 to 3660" -- \
 	sc provisioner add acme x --type apikey --allow-any-name --max-days 3661
 step "--type oidc: USAGE (64)" \
-	expect_fail USAGE 64 "jwk or apikey" -- sc provisioner add acme x --type oidc --allow-any-name
+	expect_fail USAGE 64 "jwk, apikey or acme" -- sc provisioner add acme x --type oidc --allow-any-name
 step "--type jwk without --jwk: USAGE (64)" \
 	expect_fail USAGE 64 "needs --jwk" -- sc provisioner add acme x --type jwk --allow-any-name
 step "--jwk with a private key: PRIVATE_KEY (2)" \

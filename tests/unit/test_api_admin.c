@@ -899,8 +899,14 @@ static void test_provisioner_add_refuses_bad_json(void **state)
 		 "member \"name\" is required"},
 		{"{\"name\":\"Bad_Name\",\"type\":\"apikey\",\"policy\":{\"version\":1}}",
 		 "bad_name", "provisioner name"},
-		{"{\"name\":\"p\",\"type\":\"acme\",\"policy\":{\"version\":1}}",
+		{"{\"name\":\"p\",\"type\":\"est\",\"policy\":{\"version\":1}}",
 		 "invalid_argument", "member \"type\" must be"},
+		{"{\"name\":\"p\",\"type\":\"apikey\",\"acme\":{},"
+		 "\"policy\":{\"version\":1}}",
+		 "invalid_argument", "for type \"acme\" only"},
+		{"{\"name\":\"p\",\"type\":\"acme\",\"acme\":{\"challenges\":"
+		 "[\"smtp-01\"]},\"policy\":{\"version\":1}}",
+		 "invalid_argument", "smtp-01"},
 		{"{\"name\":\"p\",\"policy\":{\"version\":1}}", "invalid_argument",
 		 "member \"type\" must be"},
 		{"{\"name\":\"p\",\"type\":\"apikey\",\"colour\":1,\"policy\":{}}",

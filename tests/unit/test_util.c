@@ -176,6 +176,23 @@ static void test_der_decode_rejects_trailing_bytes_and_garbage(void **state)
 	EVP_PKEY_free(k);
 }
 
+static void test_der_decode_reads_a_bare_octet_string_and_nothing_more(void **state)
+{
+	static const unsigned char os[] = {0x04, 0x02, 0xab, 0xcd, 0x00};
+	void *out = NULL;
+
+	assert_int_equal(subca_der_decode(SUBCA_DER_OCTET_STRING,
+					  subca_slice_of(os, 4), &out), SUBCA_OK);
+	assert_int_equal(ASN1_STRING_length(out), 2);
+	ASN1_OCTET_STRING_free(out);
+	th_assert_error(subca_der_decode(SUBCA_DER_OCTET_STRING,
+					 subca_slice_of(os, 5), &out),
+			SUBCA_E_TRAILING_DATA, "after the OCTET STRING");
+	th_assert_error(subca_der_decode(SUBCA_DER_OCTET_STRING,
+					 subca_slice_of(os, 3), &out),
+			SUBCA_E_GARBAGE, "not a DER-encoded OCTET STRING");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -190,6 +207,7 @@ int main(void)
 		cmocka_unit_test(test_reader_refuses_to_read_past_end_and_keeps_cursor),
 		cmocka_unit_test(test_file_read_enforces_limit_and_names_path),
 		cmocka_unit_test(test_der_decode_rejects_trailing_bytes_and_garbage),
+		cmocka_unit_test(test_der_decode_reads_a_bare_octet_string_and_nothing_more),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
