@@ -80,12 +80,15 @@ step "intermediate list / authority show warn: one day left < 30-day leaves" war
 
 PORT=$(free_port)
 URL=https://127.0.0.1:$PORT
+HPORT=$(free_port)
+HURL=http://127.0.0.1:$HPORT
 CA=$T/tls-root.pem
 
 serve() {
 	start_server "$T/serve.log" --listen "127.0.0.1:$PORT" --workers 4 \
 		--tls-authority server-tls --tls-root-out "$CA" \
-		--rotation-interval 1
+		--rotation-interval 1 --http-listen "127.0.0.1:$HPORT" \
+		--public-url "$HURL" --crl-rebuild-delay 1
 }
 step "serve starts with a rotation check every second" serve
 
@@ -170,6 +173,9 @@ for f in sorted(os.listdir(d)):
         bad.append("%s: chain names an unknown intermediate" % f)
         continue
     count[which] += 1
+    if which == "c1" and not os.path.exists(os.path.join(w, "old.pem")):
+        open(os.path.join(w, "old.pem"), "w").write(r["certificate"])
+        open(os.path.join(w, "old.serial"), "w").write(r["serial"])
     leaf = os.path.join(w, "leaf.pem")
     open(leaf, "w").write(r["certificate"])
     v = subprocess.run(["openssl", "verify", "-x509_strict", "-CAfile",
@@ -186,6 +192,45 @@ if count["c1"] == 0 or count["c2"] == 0:
 EOF
 }
 step "no request failed; leaves of both intermediates verify against root + their own intermediate" check_load
+
+# ocsp_old: the status openssl ocsp reports for the c1 leaf, asking the
+# responder named in the leaf (the retired intermediate signs the answer).
+ocsp_old() {
+	local url
+	url=$(openssl x509 -in "$W/old.pem" -noout -ocsp_uri)
+	[ "$url" = "$HURL/a/corp/ocsp" ]
+	openssl ocsp -issuer "$W/c1.crt" -cert "$W/old.pem" -url "$url" \
+		-CAfile "$W/root/root.crt" >"$W/ocsp.out" 2>&1
+	has "$W/ocsp.out" "Response verify OK"
+	sed -n "s|^$W/old.pem: ||p" "$W/ocsp.out"
+}
+
+retired_still_answers() {
+	local crl i
+	[ "$(ocsp_old)" = good ]
+	[ "$(api POST "/admin/v1/authorities/corp/certificates/$(cat "$W/old.serial")/revoke" \
+		"$ADMIN" --data-binary '{"reason": "superseded"}')" = 200 ]
+	[ "$(ocsp_old)" = revoked ]
+	crl=$(openssl x509 -in "$W/old.pem" -noout -text |
+		grep -o "$HURL/a/corp/crl/[0-9]*\.crl" | head -n 1)
+	[ -n "$crl" ]
+	for i in $(seq 1 50); do
+		curl -sS --fail -o "$W/old-crl.der" "$crl"
+		openssl crl -inform DER -in "$W/old-crl.der" -noout -text |
+			tr -d ':' | tr 'A-F' 'a-f' >"$W/old-crl.txt"
+		grep -F "$(cat "$W/old.serial")" "$W/old-crl.txt" >/dev/null && break
+		sleep 0.2
+	done
+	has "$W/old-crl.txt" "$(cat "$W/old.serial")"
+	cat "$W/root/root.crt" "$W/c1.crt" >"$W/c1-cas.pem"
+	openssl crl -inform DER -in "$W/old-crl.der" -CAfile "$W/c1-cas.pem" \
+		-verify -noout 2>&1 | grep "verify OK" >/dev/null
+	openssl crl -inform DER -in "$W/old-crl.der" -out "$W/old-crl.pem"
+	! openssl verify -crl_check -CRLfile "$W/old-crl.pem" \
+		-CAfile "$W/root/root.crt" -untrusted "$W/c1.crt" "$W/old.pem" \
+		>/dev/null 2>&1
+}
+step "after the switch the retired intermediate still answers OCSP for its leaves and its CRL takes a new revocation" retired_still_answers
 
 switched() {
 	sc intermediate list corp --json >"$W/ints.json" 2>/dev/null
@@ -298,7 +343,8 @@ by_hand() {
 	local before
 	sc authority rotation corp --rotate-before 60s --signer-command "$W/hook.sh" >/dev/null
 	before=$(active_fp)
-	sc intermediate rotate corp 2>"$W/rotate.err"
+	sc intermediate rotate corp 2>"$W/rotate.err" ||
+		{ cat "$W/rotate.err" >&2; return 1; }
 	has "$W/rotate.err" "activated"
 	[ "$(active_fp)" != "$before" ]
 	sqlite3 "$DB" "SELECT detail FROM audit_log WHERE action='rotation.request' ORDER BY id DESC LIMIT 1" >"$W/req.txt"
