@@ -273,12 +273,20 @@ static subca_result subca__flow(const struct subca_ctx *c, const char *name,
 {
 	SUBCA_BUF_AUTO struct subca_buf csr = {0};
 	SUBCA_BUF_AUTO struct subca_buf cert = {0};
+	struct subca_ctx later = *c;
+	time_t t;
 	int days = 0;
 
 	SUBCA_TRY(subca__csr_for(c, name, r, &csr, &days));
 	SUBCA_TRY(subca__hook(c, name, r, &csr, days, &cert));
+	/* The signer stamped notBefore with its own clock while the hook ran
+	 * (seconds after c->now when it is slow, or crosses a second): judge
+	 * the signed intermediate at the time it came back, never earlier. */
+	t = time(NULL);
+	if (t > later.now)
+		later.now = t;
 	return subca_authority_import_intermediate(
-		c, name, subca_buf_slice(&cert), false, report);
+		&later, name, subca_buf_slice(&cert), false, report);
 }
 
 subca_result subca_rotation_run(const struct subca_ctx *c, const char *name,
