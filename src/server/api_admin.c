@@ -753,7 +753,7 @@ static subca_result subca__cert_filter(const struct subca_request *req,
 					    "expires_after", "name", "limit",
 					    "after", NULL};
 	char v[SUBCA__QUERY_VALUE_MAX];
-	int64_t n;
+	int64_t n = 0;
 	bool found;
 
 	SUBCA_TRY(subca__query_check(req, known));

@@ -547,7 +547,7 @@ static subca_result subca__export_rsa(const EVP_PKEY *key,
 				      struct subca_buf *out)
 {
 	uint8_t n[SUBCA_MAX_JWK_RSA_BITS / 8], e[SUBCA__MAX_RSA_E];
-	size_t nl, el;
+	size_t nl = 0, el = 0;
 
 	SUBCA_TRY(subca__bn_bytes(key, OSSL_PKEY_PARAM_RSA_N, 0, n, sizeof(n),
 				  &nl));

@@ -19,6 +19,8 @@ struct tb {
 
 static void tb_add(struct tb *b, const void *p, size_t n)
 {
+	if (n > SIZE_MAX / 4)
+		fail_msg("tb_add: %zu bytes", n);
 	if (b->len + n + 1 > b->cap) {
 		b->cap = (b->len + n + 1) * 2;
 		b->p = realloc(b->p, b->cap);
