@@ -322,7 +322,7 @@ failing_hook() {
 		--signer-command "echo 'root HSM offline' >&2; exit 3" >/dev/null
 	before=$(active_fp)
 	for i in $(seq 1 300); do
-		grep -q '"rotation-failed"' "$T/serve.log" && break
+		grep 'exited with status 3' "$T/serve.log" >/dev/null && break
 		sleep 0.1
 	done
 	has "$T/serve.log" '"event":"rotation-failed"'
