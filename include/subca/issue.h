@@ -31,6 +31,13 @@ struct subca_leaf_request {
 	/* The caller already verified the CSR's self-signature
 	 * (subca_certin_parse_csr does): it is not verified again. */
 	bool csr_verified;
+	/* Put the CSR's SubjectPublicKeyInfo into the leaf as it is, bytes
+	 * only: no encode/decode round trip through the key providers, which
+	 * costs about as much as signing the leaf. The returned leaf then has
+	 * no decoded key (OpenSSL 3.0's X509_get0_pubkey() returns NULL for
+	 * it): only for callers that just encode the leaf and read its names,
+	 * serial and dates. */
+	bool csr_key_as_bytes;
 	/* ... or a public key with a CN and SANs. */
 	EVP_PKEY *pubkey;
 	const char *cn;

@@ -294,6 +294,7 @@ static subca_result subca__sans_add(GENERAL_NAMES *sans, GENERAL_NAME *gn)
 
 struct subca__leaf {
 	EVP_PKEY *pub;	     /* borrowed */
+	X509_PUBKEY *spki;   /* borrowed: the CSR's, copied as bytes, or NULL */
 	X509_NAME *subject;  /* owned */
 	GENERAL_NAMES *sans; /* owned */
 };
@@ -815,6 +816,52 @@ static subca_result subca__set_validity(X509 *x, X509 *issuer,
 	return SUBCA_OK;
 }
 
+/*
+ * The CSR's SubjectPublicKeyInfo goes into the leaf byte for byte: its
+ * algorithm and key bits are copied, the key itself is not touched.
+ * X509_set_pubkey() would encode the key through the provider encoders and
+ * decode the result again (about 190 us for P-256 on OpenSSL 3.0, close to
+ * the ECDSA signature itself). The key was decoded once already, when the
+ * CSR was parsed and its signature checked. OpenSSL 3.0 does not decode a
+ * key set this way later, hence r->csr_key_as_bytes is the caller's call.
+ */
+static subca_result subca__copy_spki(X509 *x, const X509_PUBKEY *from)
+{
+	X509_PUBKEY *to = X509_get_X509_PUBKEY(x);
+	const unsigned char *bits;
+	unsigned char *copy;
+	ASN1_OBJECT *alg;
+	X509_ALGOR *from_alg, *to_alg;
+	int len;
+
+	SUBCA_OSSL(to != NULL &&
+			   X509_PUBKEY_get0_param(&alg, &bits, &len, &from_alg,
+						  from) == 1 &&
+			   bits != NULL && len > 0,
+		   SUBCA_E_BAD_CSR, "the CSR's public key cannot be read");
+	copy = OPENSSL_memdup(bits, (size_t)len);
+	SUBCA_ENSURE(copy != NULL, SUBCA_E_NOMEM, "out of memory");
+	/* V_ASN1_EOC: the parameters are copied with the algorithm below */
+	if (X509_PUBKEY_set0_param(to, OBJ_dup(alg), V_ASN1_EOC, NULL, copy,
+				   len) != 1) {
+		OPENSSL_free(copy);
+		SUBCA_BAIL(SUBCA_E_NOMEM, "out of memory copying the key");
+	}
+	SUBCA_OSSL(X509_PUBKEY_get0_param(NULL, NULL, NULL, &to_alg, to) == 1 &&
+			   X509_ALGOR_copy(to_alg, from_alg) == 1,
+		   SUBCA_E_NOMEM, "out of memory copying the key algorithm");
+	return SUBCA_OK;
+}
+
+static subca_result subca__set_key(X509 *x, const struct subca__leaf *l)
+{
+	if (l->spki != NULL)
+		return subca__copy_spki(x, l->spki);
+	SUBCA_OSSL(X509_set_pubkey(x, l->pub), SUBCA_E_CRYPTO,
+		   "cannot put the public key into the leaf certificate");
+	return SUBCA_OK;
+}
+
 static subca_result subca__build(const struct subca_issuer *iss,
 				 const struct subca_leaf_request *r,
 				 const struct subca__leaf *l, X509 **out)
@@ -828,9 +875,9 @@ static subca_result subca__build(const struct subca_issuer *iss,
 			   X509_set_serialNumber(x, serial) &&
 			   X509_set_issuer_name(
 				   x, X509_get_subject_name(iss->cert)) &&
-			   X509_set_subject_name(x, l->subject) &&
-			   X509_set_pubkey(x, l->pub),
+			   X509_set_subject_name(x, l->subject),
 		   SUBCA_E_CRYPTO, "cannot fill in the leaf certificate");
+	SUBCA_TRY(subca__set_key(x, l));
 	SUBCA_TRY(subca__set_validity(x, iss->cert, r));
 	SUBCA_TRY(subca__add_exts(x, iss, r, l));
 	*out = subca_steal(&x);
@@ -881,6 +928,8 @@ static subca_result subca__collect(const struct subca_leaf_request *r,
 		SUBCA_TRY(subca__from_csr(r->csr, r->csr_verified, l));
 	else
 		SUBCA_TRY(subca__from_key(r, l));
+	if (r->csr != NULL && r->csr_key_as_bytes)
+		l->spki = X509_REQ_get_X509_PUBKEY(r->csr);
 	return subca__names(r, l);
 }
 

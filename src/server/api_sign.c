@@ -410,6 +410,8 @@ static subca_result subca__issue(struct subca_request *req,
 	/* every CSR here came through subca_certin_parse_csr, which verified
 	 * its self-signature: once is enough */
 	lr.csr_verified = in->csr != NULL;
+	/* the leaf is only encoded and read here, never used as a key */
+	lr.csr_key_as_bytes = true;
 	lr.pubkey = in->pubkey;
 	lr.cn = in->cn;
 	lr.sans = in->sans;

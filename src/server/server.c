@@ -1149,6 +1149,31 @@ static subca_result subca__cfg_tls(const struct subca_server_config *c)
 	return SUBCA_OK;
 }
 
+/*
+ * A worker's event loop waits while the group commit it joined is being
+ * fsynced, so one worker adds at most one issuance to each commit: with
+ * workers == CPUs the batches stay tiny and the disk, not the CPU, sets
+ * the rate. Measured on 2 cores at 64 connections (ECDSA P-256, 5 s rows):
+ * 2 workers 910/s, 8 1003/s, 16 1144/s, 32 1250/s, CPU per certificate
+ * flat, about 0.27 MiB of peak RSS per worker. Hence 16 per CPU, at
+ * least 16; at most 64, beyond which a server has more workers than
+ * concurrent clients worth serving from one process.
+ */
+#define SUBCA__WORKERS_PER_CPU 16
+#define SUBCA__WORKERS_MIN 16
+#define SUBCA__WORKERS_DEFAULT_MAX 64
+
+static int subca__default_workers(long cpus)
+{
+	long n = cpus < 1 ? SUBCA__WORKERS_MIN : cpus * SUBCA__WORKERS_PER_CPU;
+
+	if (n < SUBCA__WORKERS_MIN)
+		n = SUBCA__WORKERS_MIN;
+	if (n > SUBCA__WORKERS_DEFAULT_MAX)
+		n = SUBCA__WORKERS_DEFAULT_MAX;
+	return (int)n;
+}
+
 static subca_result subca__cfg(struct subca__server *s,
 			       const struct subca_server_config *cfg)
 {
@@ -1159,10 +1184,7 @@ static subca_result subca__cfg(struct subca__server *s,
 	if (s->cfg.listen == NULL)
 		s->cfg.listen = SUBCA_SERVER_DEFAULT_LISTEN;
 	if (s->cfg.workers == 0)
-		s->cfg.workers = cpus < 1 ? 1
-					  : cpus > SUBCA_MAX_WORKERS
-						    ? SUBCA_MAX_WORKERS
-						    : (int)cpus;
+		s->cfg.workers = subca__default_workers(cpus);
 	SUBCA_TRY(subca__cfg_int("the number of workers", &s->cfg.workers, 1,
 				 SUBCA_MAX_WORKERS));
 	SUBCA_TRY(subca__cfg_int("max connections", &s->cfg.max_connections,

@@ -313,6 +313,39 @@ subca_result subca__sqlite_prepare(struct subca__sqlite *s, const char *sql,
 	return SUBCA_OK;
 }
 
+subca_result subca__sqlite_cached(struct subca__sqlite *s, const char *sql,
+				  sqlite3_stmt **out)
+{
+	struct subca__stmt_slot *slot = NULL;
+
+	*out = NULL;
+	for (int i = 0; i < SUBCA__SQLITE_CACHED; i++) {
+		if (s->cached[i].sql == sql) {
+			*out = s->cached[i].stmt;
+			return SUBCA_OK;
+		}
+		if (slot == NULL && s->cached[i].sql == NULL)
+			slot = &s->cached[i];
+	}
+	SUBCA_ENSURE(slot != NULL, SUBCA_E_INTERNAL,
+		     "more than %d cached statements", SUBCA__SQLITE_CACHED);
+	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+			       &slot->stmt, NULL) != SQLITE_OK)
+		return subca__sqlite_fail(s, "preparing a statement");
+	slot->sql = sql;
+	*out = slot->stmt;
+	return SUBCA_OK;
+}
+
+void subca__sqlite_cached_free(struct subca__sqlite *s)
+{
+	for (int i = 0; i < SUBCA__SQLITE_CACHED; i++) {
+		sqlite3_finalize(s->cached[i].stmt);
+		s->cached[i].stmt = NULL;
+		s->cached[i].sql = NULL;
+	}
+}
+
 subca_result subca__sqlite_bind_text(struct subca__sqlite *s,
 				     sqlite3_stmt *stmt, int idx,
 				     const char *v)
@@ -603,6 +636,7 @@ void subca__sqlite_close(struct subca_store *st)
 	subca__sqlite_group_leave(s);
 	while (s->depth > 0)
 		subca__sqlite_rollback(st);
+	subca__sqlite_cached_free(s);
 	sqlite3_close_v2(s->db);
 	subca_free(s->path);
 	subca_free(s);

@@ -186,11 +186,11 @@ subca_result subca__sqlite_provisioner_get(struct subca_store *st,
 	static const char sql[] = SUBCA__PROV_SELECT
 		" WHERE authority_id = ? AND name = ?";
 	struct subca__sqlite *s = subca__sqlite_of(st);
-	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
+	SUBCA_AUTO_CACHED_STMT sqlite3_stmt *stmt = NULL;
 	bool row;
 
 	memset(out, 0, sizeof(*out));
-	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
+	SUBCA_TRY(subca__sqlite_cached(s, sql, &stmt));
 	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, 1, authority_id));
 	SUBCA_TRY(subca__sqlite_bind_text(s, stmt, 2, name));
 	SUBCA_TRY(subca__sqlite_row(s, stmt, &row));
@@ -206,11 +206,11 @@ subca_result subca__sqlite_provisioner_get_by_key_hash(
 	static const char sql[] = SUBCA__PROV_SELECT
 		" WHERE authority_id = ? AND key_hash = ? AND type = 'apikey'";
 	struct subca__sqlite *s = subca__sqlite_of(st);
-	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
+	SUBCA_AUTO_CACHED_STMT sqlite3_stmt *stmt = NULL;
 	bool row;
 
 	memset(out, 0, sizeof(*out));
-	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
+	SUBCA_TRY(subca__sqlite_cached(s, sql, &stmt));
 	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, 1, authority_id));
 	SUBCA_TRY(subca__sqlite_bind_text(s, stmt, 2, key_hash));
 	SUBCA_TRY(subca__sqlite_row(s, stmt, &row));
@@ -268,7 +268,7 @@ subca_result subca__sqlite_jti_use(struct subca_store *st,
 		"INSERT INTO token_jti (provisioner_id, jti, expires)"
 		" VALUES (?, ?, ?)";
 	struct subca__sqlite *s = subca__sqlite_of(st);
-	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
+	SUBCA_AUTO_CACHED_STMT sqlite3_stmt *stmt = NULL;
 	char missing[96];
 
 	SUBCA_ENSURE(jti != NULL && jti[0] != '\0' &&
@@ -277,7 +277,7 @@ subca_result subca__sqlite_jti_use(struct subca_store *st,
 		     SUBCA_E_INVALID_ARGUMENT,
 		     "a token id (jti) must have 1 to %d characters",
 		     SUBCA_MAX_JTI);
-	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
+	SUBCA_TRY(subca__sqlite_cached(s, sql, &stmt));
 	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, 1, provisioner_id));
 	SUBCA_TRY(subca__sqlite_bind_text(s, stmt, 2, jti));
 	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, 3, expires));

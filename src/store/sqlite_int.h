@@ -12,12 +12,24 @@
 
 struct subca__group;
 
+/*
+ * Statements prepared once per connection and kept (SQLITE_PREPARE_
+ * PERSISTENT) for the issuance path, where preparing each time cost more
+ * than running them. Keyed by the address of their constant SQL text.
+ */
+#define SUBCA__SQLITE_CACHED 16
+struct subca__stmt_slot {
+	const char *sql;
+	sqlite3_stmt *stmt;
+};
+
 struct subca__sqlite {
 	struct subca_store base; /* first: a subca_store * is a subca__sqlite * */
 	sqlite3 *db;
 	int depth; /* open transactions: 0 none, 1 BEGIN, >1 savepoints */
 	char *path;		    /* the database file, for the group writer */
 	struct subca__group *group; /* shared writer when group commit is on */
+	struct subca__stmt_slot cached[SUBCA__SQLITE_CACHED];
 };
 
 static inline struct subca__sqlite *subca__sqlite_of(struct subca_store *st)
@@ -31,6 +43,18 @@ static inline void subca__stmt_finalize(sqlite3_stmt **p)
 	*p = NULL;
 }
 #define SUBCA_AUTO_STMT __attribute__((cleanup(subca__stmt_finalize)))
+
+/* A cached statement goes back reset, its bindings cleared: it keeps no
+ * read transaction open and no bound value (a hash, a jti) in memory. */
+static inline void subca__stmt_release(sqlite3_stmt **p)
+{
+	if (*p != NULL) {
+		sqlite3_reset(*p);
+		sqlite3_clear_bindings(*p);
+	}
+	*p = NULL;
+}
+#define SUBCA_AUTO_CACHED_STMT __attribute__((cleanup(subca__stmt_release)))
 
 extern const struct subca_store_ops subca__sqlite_ops;
 
@@ -48,6 +72,18 @@ SUBCA_MUST_CHECK subca_result subca__sqlite_prepare(struct subca__sqlite *s,
 						    const char *sql,
 						    sqlite3_stmt **out);
 
+/*
+ * The connection's prepared statement for `sql`, a static constant whose
+ * address identifies it, prepared on first use; release it with
+ * SUBCA_AUTO_CACHED_STMT, never finalize it. Not for statements that a
+ * caller may run nested in itself. Beyond SUBCA__SQLITE_CACHED distinct
+ * statements it fails with SUBCA_E_INTERNAL (a programming error).
+ */
+SUBCA_MUST_CHECK subca_result subca__sqlite_cached(struct subca__sqlite *s,
+						   const char *sql,
+						   sqlite3_stmt **out);
+/* Finalize the cached statements (before closing the connection). */
+void subca__sqlite_cached_free(struct subca__sqlite *s);
 /* Bind helpers: NULL text binds SQL NULL; text is copied by SQLite. */
 SUBCA_MUST_CHECK subca_result subca__sqlite_bind_text(struct subca__sqlite *s,
 						      sqlite3_stmt *stmt,

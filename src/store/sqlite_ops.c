@@ -112,11 +112,11 @@ static subca_result subca__authority_by(struct subca_store *st,
 					struct subca_authority_rec *out)
 {
 	struct subca__sqlite *s = subca__sqlite_of(st);
-	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
+	SUBCA_AUTO_CACHED_STMT sqlite3_stmt *stmt = NULL;
 	bool row;
 
 	memset(out, 0, sizeof(*out));
-	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
+	SUBCA_TRY(subca__sqlite_cached(s, sql, &stmt));
 	SUBCA_TRY(subca__sqlite_bind_text(s, stmt, 1, value));
 	SUBCA_TRY(subca__sqlite_row(s, stmt, &row));
 	SUBCA_ENSURE(row, SUBCA_E_NOT_FOUND, "no authority %s\"%s\"", what,
@@ -338,12 +338,12 @@ static subca_result subca__intermediate_list(struct subca_store *st,
 				  " FROM intermediates WHERE authority_id = ?"
 				  " ORDER BY id";
 	struct subca__sqlite *s = subca__sqlite_of(st);
-	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
+	SUBCA_AUTO_CACHED_STMT sqlite3_stmt *stmt = NULL;
 	subca_result rv;
 
 	out->v = NULL;
 	out->n = 0;
-	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
+	SUBCA_TRY(subca__sqlite_cached(s, sql, &stmt));
 	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, 1, authority_id));
 	rv = SUBCA__SQLITE_COLLECT(s, stmt, out, subca__intermediate_row);
 	if (rv != SUBCA_OK)
@@ -396,12 +396,12 @@ static subca_result subca__cert_insert(struct subca__sqlite *s,
 		"INSERT INTO certificates (authority_id, intermediate_id,"
 		" serial, subject, sans, pem, not_before, not_after, issued_by,"
 		" created, provisioner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
+	SUBCA_AUTO_CACHED_STMT sqlite3_stmt *stmt = NULL;
 	const char *texts[] = {r->serial, r->subject, r->sans, r->pem};
 	int64_t ints[] = {r->not_before, r->not_after};
 	char exists[160], missing[128];
 
-	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
+	SUBCA_TRY(subca__sqlite_cached(s, sql, &stmt));
 	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, 1, r->authority_id));
 	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, 2, r->intermediate_id));
 	SUBCA_TRY(subca__sqlite_bind_texts(s, stmt, 3, texts, 4));
@@ -633,10 +633,10 @@ static subca_result subca__audit_insert(struct subca__sqlite *s,
 	static const char sql[] =
 		"INSERT INTO audit_log (ts, authority, action, detail, actor)"
 		" VALUES (?, ?, ?, coalesce(?, ''), ?)";
-	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
+	SUBCA_AUTO_CACHED_STMT sqlite3_stmt *stmt = NULL;
 	const char *texts[] = {r->authority, r->action, r->detail, r->actor};
 
-	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
+	SUBCA_TRY(subca__sqlite_cached(s, sql, &stmt));
 	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, 1, r->ts));
 	SUBCA_TRY(subca__sqlite_bind_texts(s, stmt, 2, texts, 4));
 	return subca__sqlite_done(s, stmt, NULL, NULL);

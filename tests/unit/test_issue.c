@@ -361,6 +361,60 @@ static void test_leaf_issue_ignores_ca_true_in_the_csr(void **state)
 	fx_free(f);
 }
 
+/* With csr_key_as_bytes the leaf carries the CSR's SubjectPublicKeyInfo
+ * byte for byte, its SKI is the SHA-1 of the key bits, and the encoded
+ * leaf decodes to the CSR's key. */
+static void assert_csr_key_copied(const char *key_type)
+{
+	struct fx *f = fx_new("ec-p256", NULL, 0);
+	EVP_PKEY *key = th_key(key_type);
+	X509_REQ *csr = make_csr(key, "k.example.com", NULL);
+	struct subca_issuer iss = {.cert = f->ca, .key = f->ca_key};
+	struct subca_leaf_request r = {.csr = csr, .days = 5, .now = TH_NOW,
+				       .csr_key_as_bytes = true};
+	unsigned char *want = NULL, *got = NULL, md[EVP_MAX_MD_SIZE];
+	const unsigned char *p;
+	unsigned int mdlen = 0;
+	const ASN1_OCTET_STRING *ski;
+	X509 *leaf = NULL, *again;
+	int nwant, ngot;
+
+	assert_int_equal(subca_leaf_issue(&iss, &r, &leaf), SUBCA_OK);
+	nwant = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(csr), &want);
+	ngot = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(leaf), &got);
+	assert_true(nwant > 0);
+	assert_int_equal(ngot, nwant);
+	assert_memory_equal(got, want, (size_t)nwant);
+	assert_int_equal(X509_pubkey_digest(leaf, EVP_sha1(), md, &mdlen), 1);
+	ski = X509_get0_subject_key_id(leaf);
+	assert_non_null(ski);
+	assert_int_equal(ASN1_STRING_length(ski), (int)mdlen);
+	assert_memory_equal(ASN1_STRING_get0_data(ski), md, mdlen);
+	OPENSSL_free(got);
+	got = NULL;
+	ngot = i2d_X509(leaf, &got);
+	assert_true(ngot > 0);
+	p = got;
+	again = d2i_X509(NULL, &p, ngot);
+	assert_non_null(again);
+	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(again), key), 1);
+	assert_int_equal(X509_verify(again, X509_get0_pubkey(f->ca)), 1);
+	X509_free(again);
+	OPENSSL_free(want);
+	OPENSSL_free(got);
+	X509_free(leaf);
+	X509_REQ_free(csr);
+	EVP_PKEY_free(key);
+	fx_free(f);
+}
+
+static void test_leaf_issue_copies_the_csr_key_as_is(void **state)
+{
+	(void)state;
+	assert_csr_key_copied("ec-p256");
+	assert_csr_key_copied("rsa-2048");
+}
+
 static void test_leaf_issue_refuses_a_csr_with_a_bad_signature(void **state)
 {
 	struct fx *f = fx_new("ec-p256", NULL, 0);
@@ -581,6 +635,7 @@ int main(void)
 		cmocka_unit_test(test_leaf_issue_adds_crl_and_ocsp_urls),
 		cmocka_unit_test(test_leaf_issue_refuses_names_outside_constraints),
 		cmocka_unit_test(test_leaf_issue_ignores_ca_true_in_the_csr),
+		cmocka_unit_test(test_leaf_issue_copies_the_csr_key_as_is),
 		cmocka_unit_test(test_leaf_issue_refuses_a_csr_with_a_bad_signature),
 		cmocka_unit_test(test_leaf_issue_refuses_invalid_sans),
 		cmocka_unit_test(test_leaf_issue_accepts_wildcards_and_guesses_types),

@@ -225,6 +225,38 @@ static void test_store_open_refuses_newer_schema_version(void **state)
 	assert_null(f->st);
 }
 
+/* The statements kept prepared for /sign go back reset: a lookup that
+ * stopped at its first row holds no read transaction that would keep a
+ * checkpoint from emptying the write-ahead log. */
+static void test_store_cached_lookups_leave_no_read_open(void **state)
+{
+	struct fx *f = *state;
+	struct subca_authority_rec a;
+	sqlite3 *db = NULL;
+	int log = -1, done = -1;
+
+	add_authority(f->st, "acme", "acme");
+	add_authority(f->st, "beta", "beta");
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(f->st->ops->authority_get(f->st, "acme", &a),
+				 SUBCA_OK);
+		assert_string_equal(a.name, "acme");
+		subca_authority_rec_cleanup(&a);
+	}
+	th_assert_error(f->st->ops->authority_get(f->st, "none", &a),
+			SUBCA_E_NOT_FOUND, "none");
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "SELECT count(*) FROM authorities",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_wal_checkpoint_v2(db, NULL,
+						   SQLITE_CHECKPOINT_TRUNCATE,
+						   &log, &done),
+			 SQLITE_OK);
+	assert_int_equal(log, 0);
+	sqlite3_close(db);
+}
+
 static void test_store_reopen_keeps_data_and_schema(void **state)
 {
 	struct fx *f = *state;
@@ -1845,6 +1877,7 @@ int main(void)
 		T(test_store_open_refuses_a_file_that_is_not_a_database),
 		T(test_store_open_refuses_newer_schema_version),
 		T(test_store_reopen_keeps_data_and_schema),
+		T(test_store_cached_lookups_leave_no_read_open),
 		T(test_store_authority_create_get_list_and_update),
 		T(test_store_authority_list_of_empty_store_is_empty),
 		T(test_store_authority_duplicate_name_is_exists_naming_it),
