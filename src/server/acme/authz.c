@@ -44,17 +44,37 @@ static unsigned subca__chall_types(const struct subca_acme *a,
 	return bits;
 }
 
+/* Record a new pending authorization or challenge `id` under `parent`. */
+static subca_result subca__pending_add(struct subca_acme *a,
+				       enum subca_acme_kind kind,
+				       const char *id, const char *parent,
+				       int64_t expires, const json_t *doc)
+{
+	struct subca_acme_rec r = {0};
+	subca_result rv;
+
+	SUBCA_ENSURE(doc != NULL, SUBCA_E_NOMEM, "out of memory");
+	r.id = (char *)id;
+	r.provisioner_id = a->prov.id;
+	r.parent = (char *)parent;
+	r.status = "pending";
+	r.expires = expires;
+	r.created = r.updated = (int64_t)a->req->ctx.now;
+	SUBCA_TRY(subca__acme_doc_set(&r, doc));
+	rv = a->req->ctx.store->ops->acme_add(a->req->ctx.store, kind, &r);
+	subca_free(r.doc);
+	return rv;
+}
+
 static subca_result subca__chall_create(struct subca_acme *a,
 					const char *authz_id,
 					enum subca_acme_chall t,
 					int64_t expires, json_t *ids)
 {
-	struct subca_acme_rec c = {0};
 	char id[SUBCA_ACME_ID_MAX], token[SUBCA_ACME_ID_MAX];
 	uint8_t raw[32];
 	SUBCA_BUF_AUTO struct subca_buf tok = {0};
 	SUBCA_AUTO(json_t) json_t *doc = NULL;
-	subca_result rv;
 
 	/* RFC 8555 8.1: at least 128 bits of entropy */
 	SUBCA_OSSL(RAND_bytes(raw, sizeof(raw)) == 1, SUBCA_E_CRYPTO,
@@ -65,18 +85,8 @@ static subca_result subca__chall_create(struct subca_acme *a,
 	SUBCA_TRY(subca__acme_new_id(id));
 	doc = json_pack("{s:s, s:s}", "type", subca_acme_chall_name(t),
 			"token", token);
-	SUBCA_ENSURE(doc != NULL, SUBCA_E_NOMEM, "out of memory");
-	c.id = id;
-	c.provisioner_id = a->prov.id;
-	c.parent = (char *)authz_id;
-	c.status = "pending";
-	c.expires = expires;
-	c.created = c.updated = (int64_t)a->req->ctx.now;
-	SUBCA_TRY(subca__acme_doc_set(&c, doc));
-	rv = a->req->ctx.store->ops->acme_add(a->req->ctx.store,
-					      SUBCA_ACME_CHALLENGE, &c);
-	subca_free(c.doc);
-	SUBCA_TRY(rv);
+	SUBCA_TRY(subca__pending_add(a, SUBCA_ACME_CHALLENGE, id, authz_id,
+				     expires, doc));
 	SUBCA_ENSURE(json_array_append_new(ids, json_string(id)) == 0,
 		     SUBCA_E_NOMEM, "out of memory");
 	return SUBCA_OK;
@@ -92,8 +102,6 @@ subca_result subca__acme_authz_create(struct subca_acme *a,
 	unsigned bits = subca__chall_types(a, ident, wildcard);
 	SUBCA_AUTO(json_t) json_t *ids = json_array();
 	SUBCA_AUTO(json_t) json_t *doc = NULL;
-	struct subca_acme_rec r = {0};
-	subca_result rv;
 
 	SUBCA_ENSURE(ids != NULL, SUBCA_E_NOMEM, "out of memory");
 	SUBCA_ENSURE(bits != 0, SUBCA_E_BAD_NAME,
@@ -109,18 +117,8 @@ subca_result subca__acme_authz_create(struct subca_acme *a,
 			json_object_get(ident, "type"), "value",
 			wildcard ? v + 2 : v, "wildcard", wildcard,
 			"challenges", ids);
-	SUBCA_ENSURE(doc != NULL, SUBCA_E_NOMEM, "out of memory");
-	r.id = id;
-	r.provisioner_id = a->prov.id;
-	r.parent = (char *)order_id;
-	r.status = "pending";
-	r.expires = expires;
-	r.created = r.updated = (int64_t)a->req->ctx.now;
-	SUBCA_TRY(subca__acme_doc_set(&r, doc));
-	rv = a->req->ctx.store->ops->acme_add(a->req->ctx.store,
-					      SUBCA_ACME_AUTHZ, &r);
-	subca_free(r.doc);
-	return rv;
+	return subca__pending_add(a, SUBCA_ACME_AUTHZ, id, order_id, expires,
+				  doc);
 }
 
 /* ---- showing ------------------------------------------------------------------- */
