@@ -89,10 +89,16 @@ s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])')
   echo "(port 8443 is taken: using $port)"
 fi
+# plain HTTP for what clients fetch without TLS: CRLs and OCSP
+hport=$(python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])')
 tls_root="$demo/server-tls-root.pem"
 log="$demo/serve.log"
 subca serve --listen "127.0.0.1:$port" --tls-authority server-tls \
-  --tls-root-out "$tls_root" 2>"$log" &
+  --tls-root-out "$tls_root" --http-listen "127.0.0.1:$hport" \
+  --public-url "http://127.0.0.1:$hport" 2>"$log" &
 server=$!
 trap 'kill -TERM "$server" 2>/dev/null || true' INT TERM EXIT
 for _ in $(seq 1 100); do
@@ -117,6 +123,11 @@ curl -fsS --cacert "$tls_root" -H "Authorization: Bearer $api_key" \
   -H "Accept: application/pem-certificate-chain" --data-binary @app-sign.json \
   "https://127.0.0.1:$port/a/demo/sign" >app.crt
 openssl verify -x509_strict -CAfile customer-root/root.crt -untrusted app.crt app.crt
+curl -fsS --cacert "$tls_root" "https://127.0.0.1:$port/a/demo/chain" >intermediate.pem
+openssl ocsp -issuer intermediate.pem -cert app.crt \
+  -url "http://127.0.0.1:$hport/a/demo/ocsp" -CAfile customer-root/root.crt \
+  2>&1 | grep "app.crt: good" >/dev/null
+subca provisioner add demo acme --type acme --allow-dns "*.demo.test" >/dev/null 2>&1
 
 cat <<SERVE
 
@@ -134,6 +145,17 @@ Get a certificate over HTTPS (in $demo):
 
 The admin API:
   curl --cacert $tls_root -H "Authorization: Bearer $admin_token" https://127.0.0.1:$port/admin/v1/authorities
+Revocation (leaves carry these URLs; plain HTTP on port $hport):
+  openssl ocsp -issuer intermediate.pem -cert app.crt -CAfile customer-root/root.crt \\
+       -url http://127.0.0.1:$hport/a/demo/ocsp
+  SUBCA_SERVER=https://127.0.0.1:$port SUBCA_TOKEN=$admin_token SUBCA_CACERT=$tls_root \\
+    subca revoke demo \$(openssl x509 -in app.crt -noout -serial | cut -d= -f2) --reason keyCompromise
+  (OCSP answers "revoked" at once; the CRL at the leaf's distribution point
+  lists it a few seconds later)
+
+ACME directory of provisioner "acme" (*.demo.test; certbot, lego, uacme, Caddy):
+  https://127.0.0.1:$port/a/demo/acme/acme/directory
+
 Public endpoints:
   curl --cacert $tls_root https://127.0.0.1:$port/a/demo/chain
   curl --cacert $tls_root https://127.0.0.1:$port/healthz
