@@ -1,7 +1,8 @@
 #!/bin/bash
 # One ACME account under concurrency (tools/acme_orders.py): 16 orders at
 # once, each to its own valid certificate naming exactly its identifiers,
-# all listed in the account's orders (following Link rel="next"), no 5xx;
+# all listed in the account's orders (two pages of 10, following Link
+# rel="next"), no 5xx;
 # and several finalize calls at once on one ready order: exactly one
 # certificate, the other calls orderNotReady, the store's certificate count
 # (`subca authority show --json`) up by one per order.
@@ -36,7 +37,8 @@ certs() { sc authority show demo --json | "$PY" -c 'import json, sys; print(json
 
 parallel() {
 	before=$(certs)
-	orders parallel "$HTTP" 16 "$W"
+	pages=$(orders parallel "$HTTP" 16 "$W")
+	[ "$pages" = 2 ] || { log "16 orders in $pages pages of the list, want 2 (10 a page)"; return 1; }
 	[ "$(certs)" = $((before + 16)) ]
 	curl -sf --cacert "$CA" "https://127.0.0.1:$PORT/a/demo/roots" >"$W/root.pem"
 	for i in $(seq 0 15); do
@@ -45,7 +47,7 @@ parallel() {
 			"$W/leaf.pem" >/dev/null
 	done
 }
-step "16 orders of one account at once: 16 distinct certificates, all listed, no 5xx" parallel
+step "16 orders of one account at once: 16 distinct certificates, all listed over 2 pages, no 5xx" parallel
 
 race() {
 	before=$(certs)

@@ -372,14 +372,15 @@ def orders_of(c):
         expect(pages < 100, "orders pages do not end")
         m = re.search(r'<([^>]+)>\s*;\s*rel="next"', h.get("link", ""))
         url = m.group(1) if m else None
-    return got
+    expect(len(set(got)) == len(got), f"an order listed twice: {got}")
+    return got, acct["orders"], pages
 
 
 def s_parallel(c, args):
     """parallel HTTP_PORT N OUTDIR: one account, N orders at once (a thread
     and a connection each), each to a valid certificate naming exactly its
-    own identifiers; N distinct certificates; the orders list holds all N;
-    no answer was a 5xx."""
+    own identifiers; N distinct certificates; the orders list holds all N
+    once each; no answer was a 5xx. Prints the number of list pages."""
     n = int(args[1])
     http = HTTPResponder(int(args[0]), ["127.0.0.1"])
     st = Statuses()
@@ -412,10 +413,14 @@ def s_parallel(c, args):
     expect(not st.bad, f"5xx answers: {st.bad}")
     serials = {r[1] for r in results}
     expect(len(serials) == n, f"{len(serials)} distinct certificates of {n}")
-    listed = orders_of(c)
+    listed, url, pages = orders_of(c)
     missing = [r[0] for r in results if r[0] not in listed]
     expect(not missing and len(listed) == n,
-           f"orders list has {len(listed)}, missing {missing}")
+           f"orders list has {len(listed)} in {pages} pages, missing {missing}")
+    d = problem(c.post(url + "?cursor=..", None), 400, "malformed",
+                "a made-up cursor")
+    expect("cursor" in d["detail"], f"detail: {d}")
+    print(pages)
     for i, r in enumerate(results):
         with open(os.path.join(args[2], f"par-{i}.pem"), "wb") as f:
             f.write(r[2])
