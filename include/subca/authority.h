@@ -197,4 +197,16 @@ SUBCA_MUST_CHECK subca_result subca_audit(const struct subca_ctx *c,
 					  const char *action, const char *fmt,
 					  ...) SUBCA_PRINTF(4, 5);
 
+/*
+ * The CAs whose name constraints a leaf of authority `name` issued at
+ * c->now must satisfy: the intermediate that issues then (see
+ * subca_intermediate_issuing) first, then the customer's chain, anchor
+ * first. *out holds a reference to each (sk_X509_pop_free(*out,
+ * X509_free)); NULL when no intermediate issues. Read-only: from the issuer
+ * cache when it holds the intermediate, no key is loaded. Store errors,
+ * SUBCA_E_NOT_FOUND, SUBCA_E_NOMEM.
+ */
+SUBCA_MUST_CHECK subca_result subca_authority_issuing_cas(
+	const struct subca_ctx *c, const char *name, STACK_OF(X509) **out);
+
 #endif

@@ -105,6 +105,18 @@ SUBCA_MUST_CHECK subca_result subca_leaf_check_names(X509 *leaf,
 						     STACK_OF(X509) *cas);
 
 /*
+ * The same check for names not yet in a certificate: would a leaf with
+ * `subject` (may be NULL) and `sans` (may be NULL) pass the name
+ * constraints of every CA in `cas` (RFC 5280 4.2.1.10)? What
+ * subca_leaf_issue checks before it signs, for front ends that refuse a
+ * name before asking for a certificate (ACME newOrder).
+ * SUBCA_E_NAME_CONSTRAINTS names the first violating name; SUBCA_E_NOMEM.
+ */
+SUBCA_MUST_CHECK subca_result
+subca_names_check_constraints(const X509_NAME *subject,
+			      const GENERAL_NAMES *sans, STACK_OF(X509) *cas);
+
+/*
  * The same check for any certificate: with leaf == false (a CA certificate)
  * the subject CN is not read as a host name, as in RFC 5280 path
  * validation; with leaf == true it is (NAME_CONSTRAINTS_check_CN), as

@@ -273,6 +273,10 @@ struct subca_acme_filter {
 	const char *parent;
 	const char *status;
 	size_t limit; /* 0 = SUBCA_MAX_LIST_PAGE */
+	/* A page after the row with this id (in list order): the id of the
+	 * previous page's last row. NULL: from the first row; an unknown id
+	 * gives no rows. */
+	const char *after;
 };
 
 /* An External Account Binding key (RFC 8555 7.3.4, schema 3): the HMAC

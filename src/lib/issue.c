@@ -609,6 +609,21 @@ subca_result subca_leaf_check_names(X509 *leaf, STACK_OF(X509) *cas)
 	return subca_cert_check_names(leaf, cas, true);
 }
 
+subca_result subca_names_check_constraints(const X509_NAME *subject,
+					   const GENERAL_NAMES *sans,
+					   STACK_OF(X509) *cas)
+{
+	SUBCA_AUTO(X509) X509 *probe = subca__probe(subject, NULL);
+
+	SUBCA_ENSURE(probe != NULL, SUBCA_E_NOMEM, "out of memory");
+	SUBCA_ENSURE(sk_GENERAL_NAME_num(sans) <= 0 ||
+			     X509_add1_ext_i2d(probe, NID_subject_alt_name,
+					       (GENERAL_NAMES *)sans, 0,
+					       X509V3_ADD_DEFAULT) == 1,
+		     SUBCA_E_NOMEM, "out of memory");
+	return subca_leaf_check_names(probe, cas);
+}
+
 /* ---- the certificate ---------------------------------------------------- */
 
 static subca_result subca__add_ext(X509 *x, int nid, void *value, int crit)
@@ -956,7 +971,6 @@ static subca_result subca__issue(const struct subca_issuer *iss,
 				 struct subca__leaf *l, X509 **out)
 {
 	SUBCA_AUTO(X509) X509 *x = NULL;
-	SUBCA_AUTO(X509) X509 *probe = NULL;
 	STACK_OF(X509) *cas = NULL;
 	subca_result rv;
 
@@ -968,15 +982,7 @@ static subca_result subca__issue(const struct subca_issuer *iss,
 	cas = sk_X509_new_null();
 	SUBCA_ENSURE(cas != NULL && sk_X509_push(cas, iss->cert),
 		     SUBCA_E_NOMEM, "out of memory");
-	probe = subca__probe(l->subject, NULL);
-	if (probe == NULL ||
-	    (sk_GENERAL_NAME_num(l->sans) > 0 &&
-	     !X509_add1_ext_i2d(probe, NID_subject_alt_name, l->sans, 0,
-				X509V3_ADD_DEFAULT)))
-		rv = subca_error_set(SUBCA_E_NOMEM, __FILE__, __LINE__,
-				     "out of memory");
-	else
-		rv = subca_leaf_check_names(probe, cas);
+	rv = subca_names_check_constraints(l->subject, l->sans, cas);
 	sk_X509_free(cas);
 	SUBCA_TRY(rv);
 	SUBCA_TRY(subca__sign(x, iss));

@@ -30,6 +30,8 @@
 		" WHERE (?1 = 0 OR provisioner_id = ?1)"                      \
 		" AND (?2 IS NULL OR parent = ?2)"                            \
 		" AND (?3 IS NULL OR status = ?3)"                            \
+		" AND (?5 IS NULL OR (created, rowid) > (SELECT created, rowid" \
+		" FROM " t " WHERE provisioner_id = ?1 AND id = ?5))"         \
 		" ORDER BY created, rowid LIMIT ?4",                          \
 		"UPDATE " t " SET status = ?, lookup = ?, doc = ?,"           \
 		" expires = ?, updated = ?, version = version + 1"            \
@@ -160,6 +162,7 @@ subca_result subca__sqlite_acme_list(struct subca_store *st,
 	SUBCA_TRY(subca__sqlite_bind_text(s, stmt, 2, f->parent));
 	SUBCA_TRY(subca__sqlite_bind_text(s, stmt, 3, f->status));
 	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, 4, (int64_t)limit));
+	SUBCA_TRY(subca__sqlite_bind_text(s, stmt, 5, f->after));
 	rv = SUBCA__SQLITE_COLLECT(s, stmt, out, subca__acme_row);
 	if (rv != SUBCA_OK)
 		subca_acme_list_cleanup(out);

@@ -278,6 +278,46 @@ static void test_store_lists_by_parent_and_status(void **state)
 	subca_acme_list_cleanup(&l);
 }
 
+static void test_store_lists_a_page_after_a_row(void **state)
+{
+	struct fx *f = *state;
+	struct subca_store *st = f->st;
+	struct subca_acme_rec r;
+	struct subca_acme_list l = {0};
+	struct subca_acme_filter page = {.provisioner_id = f->prov,
+					 .parent = "acct", .limit = 2};
+	/* same creation second: the insertion order decides */
+	const char *ids[] = {"o5", "o1", "o4", "o2", "o3"};
+
+	for (size_t i = 0; i < 5; i++) {
+		rec_init(&r, f->prov, ids[i], "acct", NULL);
+		assert_int_equal(st->ops->acme_add(st, SUBCA_ACME_ORDER, &r),
+				 SUBCA_OK);
+	}
+	assert_int_equal(st->ops->acme_list(st, SUBCA_ACME_ORDER, &page, &l),
+			 SUBCA_OK);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.v[1].id, "o1");
+	subca_acme_list_cleanup(&l);
+	page.after = "o1";
+	assert_int_equal(st->ops->acme_list(st, SUBCA_ACME_ORDER, &page, &l),
+			 SUBCA_OK);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.v[0].id, "o4");
+	assert_string_equal(l.v[1].id, "o2");
+	subca_acme_list_cleanup(&l);
+	page.after = "o3";
+	assert_int_equal(st->ops->acme_list(st, SUBCA_ACME_ORDER, &page, &l),
+			 SUBCA_OK);
+	assert_int_equal(l.n, 0);
+	subca_acme_list_cleanup(&l);
+	page.after = "unknown";
+	assert_int_equal(st->ops->acme_list(st, SUBCA_ACME_ORDER, &page, &l),
+			 SUBCA_OK);
+	assert_int_equal(l.n, 0);
+	subca_acme_list_cleanup(&l);
+}
+
 static void test_store_binds_an_eab_key_once(void **state)
 {
 	struct fx *f = *state;
@@ -330,6 +370,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_store_keeps_one_account_per_key,
 						fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_store_lists_by_parent_and_status,
+						fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_store_lists_a_page_after_a_row,
 						fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_store_binds_an_eab_key_once,
 						fx_setup, fx_teardown),

@@ -674,6 +674,114 @@ static void test_expired_root_still_loads_its_stored_chain(void **state)
 			SUBCA_E_EXPIRED, "the root expires in less than a day");
 }
 
+/* An active authority whose intermediate permits only example.com. */
+static void fx_activate_constrained(struct fx *f, const char *name)
+{
+	static const char *permit[] = {"example.com"};
+	struct subca_intermediate_request r = {0};
+	struct subca_sign_intermediate_opts so = {.days = 365, .path_len = -2,
+						  .now = TH_NOW};
+	struct subca_buf csr_pem;
+	struct subca_report rep;
+	X509_REQ *csr = NULL;
+	X509 *cert = NULL;
+	char *pem;
+
+	assert_int_equal(subca_authority_create(&f->c, name, NULL), SUBCA_OK);
+	assert_int_equal(subca_authority_import_root(&f->c, name,
+						     fx_root_slice(f), NULL),
+			 SUBCA_OK);
+	r.params.cn = "Example Issuing CA";
+	r.params.path_len = 0;
+	r.params.nc.permit_dns = (struct subca_names){permit, 1};
+	r.key = SUBCA_KEY_EC_P256;
+	assert_int_equal(subca_authority_request_intermediate(&f->c, name, &r,
+							      &csr_pem, NULL),
+			 SUBCA_OK);
+	assert_int_equal(subca_pem_load_x509_req((char *)csr_pem.p, &csr),
+			 SUBCA_OK);
+	assert_int_equal(subca_signer_sign_intermediate(f->root, f->root_key,
+							csr, &so, &cert),
+			 SUBCA_OK);
+	pem = th_pem(cert);
+	subca_report_init(&rep);
+	assert_int_equal(subca_authority_import_intermediate(
+				 &f->c, name, subca_slice_of(pem, strlen(pem)),
+				 false, &rep),
+			 SUBCA_OK);
+	free(pem);
+	X509_free(cert);
+	X509_REQ_free(csr);
+	subca_buf_cleanup(&csr_pem);
+}
+
+/* The CAs that subca_authority_issuing_cas hands out refuse a name as
+ * issuing it would; `dns` names one DNS name. */
+static subca_result fx_check_name(STACK_OF(X509) *cas, const char *dns)
+{
+	GENERAL_NAMES *gns = sk_GENERAL_NAME_new_null();
+	GENERAL_NAME *gn = a2i_GENERAL_NAME(NULL, NULL, NULL, GEN_DNS, dns, 0);
+	subca_result rv;
+
+	assert_non_null(gns);
+	assert_non_null(gn);
+	assert_true(sk_GENERAL_NAME_push(gns, gn) > 0);
+	rv = subca_names_check_constraints(NULL, gns, cas);
+	GENERAL_NAMES_free(gns);
+	return rv;
+}
+
+static void test_issuing_cas_are_the_intermediate_then_the_chain(void **state)
+{
+	struct fx *f = *state;
+	struct subca_issuer_cache *cache = NULL;
+	struct subca_issuer_cache_stats before, after;
+	const char *sans[] = {"DNS:www.example.com"};
+	struct subca_leaf_request lr = {.sans = {sans, 1}, .days = 1,
+					.now = TH_NOW};
+	EVP_PKEY *leaf_key = th_key("ec-p256");
+	struct subca_buf chain;
+	STACK_OF(X509) *cas = (STACK_OF(X509) *)1;
+
+	assert_int_equal(subca_authority_create(&f->c, "none", NULL), SUBCA_OK);
+	assert_int_equal(subca_authority_issuing_cas(&f->c, "none", &cas),
+			 SUBCA_OK);
+	assert_null(cas);
+	th_assert_error(subca_authority_issuing_cas(&f->c, "nobody", &cas),
+			SUBCA_E_NOT_FOUND, "nobody");
+
+	fx_activate_constrained(f, "corp");
+	assert_int_equal(subca_authority_issuing_cas(&f->c, "corp", &cas),
+			 SUBCA_OK);
+	assert_int_equal(sk_X509_num(cas), 2);
+	assert_int_equal(X509_cmp(sk_X509_value(cas, 1), f->root), 0);
+	assert_int_equal(fx_check_name(cas, "www.example.com"), SUBCA_OK);
+	th_assert_error(fx_check_name(cas, "www.other.org"),
+			SUBCA_E_NAME_CONSTRAINTS, "DNS:www.other.org");
+	sk_X509_pop_free(cas, X509_free);
+
+	/* from the issuer cache once an issuance filled it: the same CAs */
+	assert_int_equal(subca_issuer_cache_new(2, &cache), SUBCA_OK);
+	f->c.issuers = cache;
+	lr.pubkey = leaf_key;
+	assert_int_equal(subca_authority_issue(&f->c, "corp", &lr, &chain, NULL),
+			 SUBCA_OK);
+	subca_buf_cleanup(&chain);
+	subca_issuer_cache_stats(cache, &before);
+	assert_int_equal(subca_authority_issuing_cas(&f->c, "corp", &cas),
+			 SUBCA_OK);
+	subca_issuer_cache_stats(cache, &after);
+	assert_int_equal(after.hits, before.hits + 1);
+	assert_int_equal(sk_X509_num(cas), 2);
+	assert_int_equal(X509_cmp(sk_X509_value(cas, 1), f->root), 0);
+	th_assert_error(fx_check_name(cas, "www.other.org"),
+			SUBCA_E_NAME_CONSTRAINTS, "DNS:www.other.org");
+	sk_X509_pop_free(cas, X509_free);
+	f->c.issuers = NULL;
+	subca_issuer_cache_free(cache);
+	EVP_PKEY_free(leaf_key);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -696,6 +804,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_request_next_asks_for_what_the_current_one_asked, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_request_next_needs_an_issuing_intermediate, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_expired_root_still_loads_its_stored_chain, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_issuing_cas_are_the_intermediate_then_the_chain, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

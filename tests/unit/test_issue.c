@@ -624,6 +624,58 @@ static void test_leaf_check_names_checks_every_ca(void **state)
 	fx_free(root);
 }
 
+/* One name as a GENERAL_NAMES, the way a front end has it before any
+ * certificate exists. */
+static GENERAL_NAMES *one_name(int type, const char *v)
+{
+	GENERAL_NAMES *gns = sk_GENERAL_NAME_new_null();
+	GENERAL_NAME *gn = a2i_GENERAL_NAME(NULL, NULL, NULL, type, v, 0);
+
+	assert_non_null(gns);
+	assert_non_null(gn);
+	assert_true(sk_GENERAL_NAME_push(gns, gn) > 0);
+	return gns;
+}
+
+static void test_names_check_constraints_refuses_before_any_leaf(void **state)
+{
+	struct fx *root = fx_new("ec-p256", ca_nc_exts, 0);
+	struct fx *f = fx_new("ec-p256", NULL, 0);
+	STACK_OF(X509) *cas = sk_X509_new_null();
+	GENERAL_NAMES *ok = one_name(GEN_DNS, "www.example.com");
+	GENERAL_NAMES *ip_ok = one_name(GEN_IPADD, "10.9.8.7");
+	GENERAL_NAMES *dns = one_name(GEN_DNS, "www.other.org");
+	GENERAL_NAMES *ip = one_name(GEN_IPADD, "192.168.1.1");
+	GENERAL_NAMES *ip6 = one_name(GEN_IPADD, "::1");
+
+	(void)state;
+	sk_X509_push(cas, f->ca);
+	sk_X509_push(cas, root->ca);
+	assert_int_equal(subca_names_check_constraints(NULL, ok, cas), SUBCA_OK);
+	assert_int_equal(subca_names_check_constraints(NULL, ip_ok, cas),
+			 SUBCA_OK);
+	assert_int_equal(subca_names_check_constraints(NULL, NULL, cas),
+			 SUBCA_OK);
+	th_assert_error(subca_names_check_constraints(NULL, dns, cas),
+			SUBCA_E_NAME_CONSTRAINTS, "DNS:www.other.org");
+	th_assert_error(subca_names_check_constraints(NULL, ip, cas),
+			SUBCA_E_NAME_CONSTRAINTS, "IP:192.168.1.1");
+	/* an IPv6 address is outside IPv4-only permitted subtrees */
+	th_assert_error(subca_names_check_constraints(NULL, ip6, cas),
+			SUBCA_E_NAME_CONSTRAINTS, "outside the name constraints");
+	sk_X509_pop(cas);
+	assert_int_equal(subca_names_check_constraints(NULL, dns, cas),
+			 SUBCA_OK);
+	GENERAL_NAMES_free(ok);
+	GENERAL_NAMES_free(ip_ok);
+	GENERAL_NAMES_free(dns);
+	GENERAL_NAMES_free(ip);
+	GENERAL_NAMES_free(ip6);
+	sk_X509_free(cas);
+	fx_free(f);
+	fx_free(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -645,6 +697,7 @@ int main(void)
 		cmocka_unit_test(test_leaf_issue_refuses_a_weak_key),
 		cmocka_unit_test(test_leaf_issue_refuses_an_issuer_that_is_not_a_ca),
 		cmocka_unit_test(test_leaf_check_names_checks_every_ca),
+		cmocka_unit_test(test_names_check_constraints_refuses_before_any_leaf),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

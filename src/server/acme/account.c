@@ -279,12 +279,53 @@ subca_result subca__acme_account(struct subca_request *req)
 			       subca__account);
 }
 
-/* POST-as-GET /acme/{p}/account/{id}/orders (RFC 8555 7.1.2.1). */
+/* The page of ?cursor=ID (the previous page's last order id), or the first
+ * page (empty out). */
+static subca_result subca__orders_cursor(const struct subca_request *req,
+					 char out[SUBCA_ACME_ID_MAX])
+{
+	static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				     "abcdefghijklmnopqrstuvwxyz0123456789-_";
+	const char *q = req->query;
+	size_t n;
+
+	out[0] = '\0';
+	if (q == NULL || q[0] == '\0')
+		return SUBCA_OK;
+	SUBCA_ENSURE(strncmp(q, "cursor=", 7) == 0, SUBCA_E_INVALID_ARGUMENT,
+		     "the orders list takes no query but ?cursor= from its "
+		     "Link rel=\"next\"");
+	q += 7;
+	n = strlen(q);
+	SUBCA_ENSURE(n > 0 && n < SUBCA_ACME_ID_MAX && strspn(q, b64url) == n,
+		     SUBCA_E_INVALID_ARGUMENT,
+		     "the orders cursor is not an order id");
+	memcpy(out, q, n + 1);
+	return SUBCA_OK;
+}
+
+/* Link: <orders?cursor=LAST>;rel="next" (RFC 8555 7.1.2.1) after a full
+ * page. */
+static void subca__orders_next(struct subca_acme *a, const char *last)
+{
+	char acct[SUBCA_ACME_URL_MAX + 80];
+	char link[sizeof(acct) + SUBCA_ACME_ID_MAX + 40];
+
+	subca__acme_url(a, "account", a->account.id, acct, sizeof(acct));
+	snprintf(link, sizeof(link), "<%s/orders?cursor=%s>;rel=\"next\"",
+		 acct, last);
+	subca__acme_header(a->req, "Link", link);
+}
+
+/* POST-as-GET /acme/{p}/account/{id}/orders (RFC 8555 7.1.2.1), oldest
+ * first, SUBCA_ACME_ORDERS_PAGE a page. */
 static subca_result subca__orders(struct subca_acme *a)
 {
 	struct subca_store *st = a->req->ctx.store;
+	char cursor[SUBCA_ACME_ID_MAX] = "";
 	struct subca_acme_filter f = {.provisioner_id = a->prov.id,
-				      .parent = a->account.id};
+				      .parent = a->account.id,
+				      .limit = SUBCA_ACME_ORDERS_PAGE + 1};
 	struct subca_acme_list l = {0};
 	json_t *urls = json_array();
 	char url[SUBCA_ACME_URL_MAX + 80];
@@ -293,18 +334,24 @@ static subca_result subca__orders(struct subca_acme *a)
 	SUBCA_ENSURE(urls != NULL, SUBCA_E_NOMEM, "out of memory");
 	rv = subca__own_account(a);
 	if (rv == SUBCA_OK)
+		rv = subca__orders_cursor(a->req, cursor);
+	f.after = cursor[0] ? cursor : NULL;
+	if (rv == SUBCA_OK)
 		rv = st->ops->acme_list(st, SUBCA_ACME_ORDER, &f, &l);
-	for (size_t i = 0; rv == SUBCA_OK && i < l.n; i++) {
+	for (size_t i = 0; rv == SUBCA_OK && i < l.n &&
+			   i < SUBCA_ACME_ORDERS_PAGE; i++) {
 		subca__acme_url(a, "order", l.v[i].id, url, sizeof(url));
 		json_array_append_new(urls, json_string(url));
 	}
-	subca_acme_list_cleanup(&l);
-	if (rv != SUBCA_OK) {
+	if (rv == SUBCA_OK)
+		rv = subca__acme_reply(a, 200,
+				       json_pack("{s:o}", "orders", urls), NULL);
+	else
 		json_decref(urls);
-		return rv;
-	}
-	return subca__acme_reply(a, 200, json_pack("{s:o}", "orders", urls),
-				 NULL);
+	if (rv == SUBCA_OK && l.n > SUBCA_ACME_ORDERS_PAGE)
+		subca__orders_next(a, l.v[SUBCA_ACME_ORDERS_PAGE - 1].id);
+	subca_acme_list_cleanup(&l);
+	return rv;
 }
 
 subca_result subca__acme_account_orders(struct subca_request *req)

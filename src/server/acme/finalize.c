@@ -194,6 +194,7 @@ static subca_result subca__issue(struct subca_acme *a, X509_REQ *csr,
 static subca_result subca__claim(struct subca_acme *a, struct subca_acme_rec *o)
 {
 	struct subca_store *st = a->req->ctx.store;
+	subca_result rv;
 
 	SUBCA_ENSURE(strcmp(o->status, "ready") == 0 &&
 			     o->expires > (int64_t)a->req->ctx.now,
@@ -208,7 +209,12 @@ static subca_result subca__claim(struct subca_acme *a, struct subca_acme_rec *o)
 	o->status = subca_strdup("processing");
 	SUBCA_ENSURE(o->status != NULL, SUBCA_E_NOMEM, "out of memory");
 	o->updated = (int64_t)a->req->ctx.now;
-	return st->ops->acme_update(st, SUBCA_ACME_ORDER, o);
+	rv = st->ops->acme_update(st, SUBCA_ACME_ORDER, o);
+	/* another finalize of this order won the compare-and-set */
+	if (rv == SUBCA_E_STATE)
+		SUBCA_BAIL(SUBCA_E_ACME_ORDER_NOT_READY,
+			   "the order is being finalized by another request");
+	return rv;
 }
 
 /* The outcome of the issuance into the order. A refusal of the CSR puts

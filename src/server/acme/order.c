@@ -3,8 +3,10 @@
  * and notBefore/notAfter, reading an order, and moving it to "ready" once
  * its authorizations are valid. The provisioner's policy is checked per
  * identifier when the order is made, so that each refused name gets its
- * own subproblem (RFC 8555 6.7.1); the intermediate's name constraints and
- * the policy apply again to the certificate at finalize.
+ * own subproblem (RFC 8555 6.7.1), and so are the name constraints of the
+ * intermediate that issues now and of the customer's chain (RFC 5280
+ * 4.2.1.10, the check issuance makes): an order that could never be
+ * finalized is not made. Both apply again to the certificate at finalize.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -15,6 +17,7 @@
 
 #include "acme_int.h"
 #include "subca/alloc.h"
+#include "subca/authority.h"
 #include "subca/issue.h"
 #include "subca/policy.h"
 
@@ -129,12 +132,15 @@ struct subca__order_in {
 	long days;
 };
 
-/* A DNS identifier, lower case (RFC 8555 7.1.4); "*." only for dns-01. */
+/* A DNS identifier, lower case (RFC 8555 7.1.4); "*." only for dns-01.
+ * A name that is no host name is a malformed request, one this directory
+ * cannot validate a rejected identifier (RFC 8555 6.7.1's example). */
 static subca_result subca__ident_dns(const struct subca_acme *a, char *v)
 {
 	for (char *p = v; *p != '\0'; p++)
 		*p = (char)tolower((unsigned char)*p);
-	SUBCA_TRY(subca_name_check(GEN_DNS, v));
+	if (subca_name_check(GEN_DNS, v) != SUBCA_OK)
+		SUBCA_BAIL(SUBCA_E_INVALID_ARGUMENT, "%s", subca_error_reason());
 	if (strncmp(v, "*.", 2) == 0)
 		SUBCA_ENSURE(a->opts.challenges &
 				     SUBCA_ACME_CHALL_BIT(SUBCA_ACME_DNS01),
@@ -144,43 +150,87 @@ static subca_result subca__ident_dns(const struct subca_acme *a, char *v)
 	return SUBCA_OK;
 }
 
-/* An IP identifier in its canonical text (RFC 8738 3). */
-static subca_result subca__ident_ip(char *v, size_t len)
+/* An IP identifier in its canonical text (RFC 8738 3: RFC 1123 2.1 for
+ * IPv4, RFC 5952 4 for IPv6), validated by http-01 or tls-alpn-01 only
+ * (RFC 8738 7: never dns-01). */
+static subca_result subca__ident_ip(const struct subca_acme *a, char *v,
+				    size_t len)
 {
+	const unsigned ip_challs = SUBCA_ACME_CHALL_BIT(SUBCA_ACME_HTTP01) |
+				   SUBCA_ACME_CHALL_BIT(SUBCA_ACME_TLSALPN01);
 	unsigned char ip[16];
 	int af = strchr(v, ':') ? AF_INET6 : AF_INET;
 	char shown[64];
 
-	SUBCA_ENSURE(inet_pton(af, v, ip) == 1, SUBCA_E_BAD_NAME,
-		     "\"%s\" is not an IP address", SUBCA_SHOWN(v, shown));
+	SUBCA_ENSURE(inet_pton(af, v, ip) == 1, SUBCA_E_INVALID_ARGUMENT,
+		     "\"%s\" is not an IP%s address (RFC 8738 3)",
+		     SUBCA_SHOWN(v, shown), af == AF_INET6 ? "v6" : "v4");
 	SUBCA_ENSURE(inet_ntop(af, ip, v, (socklen_t)len) != NULL,
-		     SUBCA_E_BAD_NAME, "cannot print an IP address");
+		     SUBCA_E_INVALID_ARGUMENT, "cannot print an IP address");
+	SUBCA_ENSURE(a->opts.challenges & ip_challs, SUBCA_E_BAD_NAME,
+		     "IP address %s needs http-01 or tls-alpn-01, which this "
+		     "directory does not offer (RFC 8738 7)", v);
 	return SUBCA_OK;
 }
 
-/* The provisioner's name rules for one identifier (key and lifetime are
- * checked at finalize). */
+/* What issuance would make of one identifier: a request for a leaf with
+ * that one name (key and lifetime are checked at finalize). */
+static void subca__ident_request(const struct subca_acme *a, const char *type,
+				 const char *v, char *san, size_t len,
+				 const char **sans, struct subca_leaf_request *lr)
+{
+	snprintf(san, len, "%s:%s", strcmp(type, "ip") ? "DNS" : "IP", v);
+	sans[0] = san;
+	lr->pubkey = a->key;
+	lr->sans.v = sans;
+	lr->sans.n = 1;
+	lr->days = 1;
+	lr->now = a->req->ctx.now;
+}
+
+/* The provisioner's name rules for one identifier. */
 static subca_result subca__ident_policy(const struct subca_acme *a,
-					const char *type, const char *v)
+					const struct subca_leaf_request *lr)
 {
 	struct subca_policy p = a->policy.policy;
-	struct subca_leaf_request lr = {0};
-	char san[SUBCA_MAX_URL + 8];
-	const char *sans[1] = {san};
 
 	p.key_types = 0;
 	p.min_rsa_bits = 0;
-	snprintf(san, sizeof(san), "%s:%s", strcmp(type, "ip") ? "DNS" : "IP",
-		 v);
-	lr.pubkey = a->key;
-	lr.sans.v = sans;
-	lr.sans.n = 1;
-	lr.days = 1;
-	lr.now = a->req->ctx.now;
-	return subca_policy_check(&p, &lr, NULL);
+	return subca_policy_check(&p, lr, NULL);
 }
 
-static subca_result subca__ident(const struct subca_acme *a, const json_t *id,
+/* The name constraints of the issuing intermediate and the customer's
+ * chain (RFC 5280 4.2.1.10), checked as issuance checks them, so that an
+ * order that could never be finalized is not made. */
+static subca_result subca__ident_constraints(STACK_OF(X509) *cas,
+					     const struct subca_leaf_request *lr)
+{
+	SUBCA_AUTO(GENERAL_NAMES) GENERAL_NAMES *sans = NULL;
+	SUBCA_AUTO(X509_NAME) X509_NAME *subject = NULL;
+
+	if (cas == NULL)
+		return SUBCA_OK; /* nothing issues now: finalize says so */
+	SUBCA_TRY(subca_leaf_names(lr, &sans, &subject));
+	return subca_names_check_constraints(NULL, sans, cas);
+}
+
+/* Policy, then name constraints: both refuse with a subproblem naming
+ * the identifier (rejectedIdentifier, RFC 8555 6.7.1). */
+static subca_result subca__ident_allowed(const struct subca_acme *a,
+					 STACK_OF(X509) *cas, const char *type,
+					 const char *v)
+{
+	struct subca_leaf_request lr = {0};
+	char san[SUBCA_MAX_URL + 8];
+	const char *sans[1];
+
+	subca__ident_request(a, type, v, san, sizeof(san), sans, &lr);
+	SUBCA_TRY(subca__ident_policy(a, &lr));
+	return subca__ident_constraints(cas, &lr);
+}
+
+static subca_result subca__ident(const struct subca_acme *a,
+				 STACK_OF(X509) *cas, const json_t *id,
 				 json_t *out)
 {
 	const char *type = json_string_value(json_object_get(id, "type"));
@@ -201,8 +251,8 @@ static subca_result subca__ident(const struct subca_acme *a, const json_t *id,
 		     "bytes", sizeof(v) - 1);
 	memcpy(v, val, strlen(val) + 1);
 	SUBCA_TRY(strcmp(type, "dns") == 0 ? subca__ident_dns(a, v)
-					   : subca__ident_ip(v, sizeof(v)));
-	SUBCA_TRY(subca__ident_policy(a, type, v));
+					   : subca__ident_ip(a, v, sizeof(v)));
+	SUBCA_TRY(subca__ident_allowed(a, cas, type, v));
 	for (size_t i = 0; i < json_array_size(out); i++) {
 		const json_t *o = json_array_get(out, i);
 
@@ -233,10 +283,16 @@ static void subca__subproblem(struct subca_acme *a, subca_result rv,
 	json_array_append_new(a->subproblems, p);
 }
 
+static void subca__cas_freep(STACK_OF(X509) **s)
+{
+	sk_X509_pop_free(*s, X509_free);
+}
+
 static subca_result subca__identifiers(struct subca_acme *a,
 				       struct subca__order_in *in)
 {
 	const json_t *ids = json_object_get(a->payload, "identifiers");
+	STACK_OF(X509) *cas __attribute__((cleanup(subca__cas_freep))) = NULL;
 	subca_result first = SUBCA_OK;
 	char reason[SUBCA_ERROR_REASON_MAX] = "";
 	const json_t *id;
@@ -250,8 +306,10 @@ static subca_result subca__identifiers(struct subca_acme *a,
 		     SUBCA_ACME_MAX_IDENTIFIERS);
 	in->identifiers = json_array();
 	SUBCA_ENSURE(in->identifiers != NULL, SUBCA_E_NOMEM, "out of memory");
+	SUBCA_TRY(subca_authority_issuing_cas(&a->req->ctx, a->req->authority,
+					      &cas));
 	json_array_foreach(ids, i, id) {
-		subca_result rv = subca__ident(a, id, in->identifiers);
+		subca_result rv = subca__ident(a, cas, id, in->identifiers);
 
 		if (rv == SUBCA_OK)
 			continue;

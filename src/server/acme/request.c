@@ -124,8 +124,12 @@ static subca_result subca__acme_urls(struct subca_request *req,
 	SUBCA_ENSURE(rlen <= plen, SUBCA_E_INTERNAL, "route below its path");
 	snprintf(a->base, sizeof(a->base), "https://%s%.*s/acme/%s", host,
 		 (int)(plen - rlen), req->path, a->prov.name);
-	SUBCA_ENSURE((size_t)snprintf(a->url, sizeof(a->url), "https://%s%s",
-				      host, req->path) < sizeof(a->url),
+	/* RFC 8555 6.4: "url" is the whole request URL, query included
+	 * (the orders list's next pages have one) */
+	SUBCA_ENSURE((size_t)snprintf(a->url, sizeof(a->url), "https://%s%s%s%s",
+				      host, req->path, req->query ? "?" : "",
+				      req->query ? req->query : "") <
+			     sizeof(a->url),
 		     SUBCA_E_TOO_LARGE, "the request URL is too long");
 	return SUBCA_OK;
 }

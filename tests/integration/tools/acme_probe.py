@@ -83,7 +83,8 @@ class Client:
 
     def request(self, method, url, body=None, ctype="application/jose+json"):
         c = http.client.HTTPSConnection(self.host, self.port, context=self.ctx)
-        path = urllib.parse.urlsplit(url).path
+        u = urllib.parse.urlsplit(url)
+        path = u.path + ("?" + u.query if u.query else "")
         headers = {"Content-Type": ctype} if body is not None else {}
         c.request(method, path, body=body, headers=headers)
         r = c.getresponse()
