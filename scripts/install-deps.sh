@@ -15,6 +15,7 @@ PACKAGES=(
   certbot lego uacme caddy
   # misc tools the scripts use
   ca-certificates procps
+  jq
 )
 
 missing=()
