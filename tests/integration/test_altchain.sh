@@ -5,7 +5,8 @@
 # re-certification of the key in use; `intermediate list` shows both; the
 # same certificate twice is refused; an ACME leaf downloads with the newest
 # chain by default and a Link rel="alternate" to the older one, and both
-# chains verify to the root (openssl verify -x509_strict, certtool).
+# chains verify to the root (openssl verify -x509_strict, certtool); a
+# third certificate through the admin API makes two alternates.
 . "$SUBCA_TEST_LIB"
 
 W=$T/w
@@ -45,6 +46,7 @@ EOF
 	sign_int 30 "$W/int1.crt"
 	sign_int 60 "$W/int2.crt"
 	sc provisioner add demo acme --type acme --allow-dns .example.test
+	sc admin token create --description altchain >"$W/admin.tok" 2>/dev/null
 }
 step "a root, one intermediate CSR signed twice (30 and 60 days), an acme provisioner" setup
 
@@ -101,6 +103,32 @@ alternates() {
 	verify_chain "$W/root/root.crt" "$W/intalt.pem" "$W/leaf1.pem"
 }
 step "ACME: the default chain is the newest, one Link rel=alternate to the older; both verify to the root" alternates
+
+# remote CMD...: subca against the server's admin API.
+remote() {
+	SUBCA_DATA=$T/nowhere SUBCA_SERVER=https://127.0.0.1:$PORT \
+	SUBCA_TOKEN=$(cat "$W/admin.tok") SUBCA_CACERT=$CA sc "$@"
+}
+
+remote_import() {
+	sign_int 45 "$W/int3.crt"
+	remote intermediate import demo "$W/int3.crt" 2>/dev/null
+	remote intermediate list demo --json >"$W/remote.json" 2>/dev/null
+	[ "$(jq -r '.[0].sha256' "$W/remote.json")" = "$(fp "$W/int3.crt")" ]
+	[ "$(jq -r '[.[0].additional_certificates[].sha256] | sort | join(",")' "$W/remote.json")" = \
+		"$(printf '%s\n' "$(fp "$W/int1.crt")" "$(fp "$W/int2.crt")" | sort | paste -sd,)" ]
+	python3 "$PROBE" alternates "$DIR" "$CA" "$HTTP" "$W/acme3" 2
+	split_chain "$W/acme3.0.pem" "$W/leaf3.pem" "$W/int3chain.pem"
+	[ "$(fp "$W/int3chain.pem")" = "$(fp "$W/int3.crt")" ]
+	for i in 1 2; do
+		split_chain "$W/acme3.$i.pem" "$W/leaf3.$i.pem" "$W/int3alt.$i.pem"
+		verify_chain "$W/root/root.crt" "$W/int3alt.$i.pem" "$W/leaf3.$i.pem"
+	done
+}
+step "admin API: a third certificate of the key; two alternates now, each verifies" remote_import
+step "admin API: the same certificate again is refused" \
+	expect_fail EXISTS 6 "is already recorded for intermediate" -- \
+	remote intermediate import demo "$W/int3.crt"
 
 stop() {
 	kill -TERM "$(cat "$T/serve.log.pid")"
