@@ -20,7 +20,9 @@
  * The import path's re-certification step (subca_authority_import_
  * intermediate_at calls it first). When a certificate in `upload` carries
  * the key of an intermediate of `a` in `l` that has its certificate
- * (active, ready or retired; not pending), *handled is set and the upload
+ * (active, ready or retired; not pending), and none carries the key of a
+ * pending request (that one is imported as usual), *handled is set and the
+ * upload
  * is checked as a signed intermediate against `root` and the
  * intermediate's own request (subca_intermediate_verify: issuer, CA
  * extensions, name constraints not wider than requested, validity), its

@@ -60,6 +60,31 @@ static long subca__certified_for(const struct subca_intermediate_list *l,
 	return -1;
 }
 
+/* Does a certificate in `certs` carry the key of a pending request? Then
+ * the upload is that request's certificate (a bundle may also hold an
+ * intermediate in use): the import path takes it. */
+static bool subca__for_pending(const struct subca_intermediate_list *l,
+			       STACK_OF(X509) *certs)
+{
+	bool found = false;
+
+	for (size_t i = 0; !found && i < l->n; i++) {
+		SUBCA_AUTO(X509_REQ) X509_REQ *csr = NULL;
+
+		if (l->v[i].state != SUBCA_INT_PENDING)
+			continue;
+		if (subca_pem_load_x509_req(l->v[i].csr_pem, &csr) != SUBCA_OK) {
+			subca_error_clear();
+			continue;
+		}
+		for (int k = 0; !found && k < sk_X509_num(certs); k++)
+			found = EVP_PKEY_eq(X509_get0_pubkey(sk_X509_value(certs, k)),
+					    X509_REQ_get0_pubkey(csr)) == 1;
+	}
+	ERR_clear_error();
+	return found;
+}
+
 /* The upload must be new: neither the intermediate's certificate nor one
  * recorded for its key before. */
 static subca_result subca__recert_fresh(const struct subca_ctx *c,
@@ -259,6 +284,8 @@ subca_result subca__authority_recertify(
 		subca_error_clear(); /* the import path reports it */
 		return SUBCA_OK;
 	}
+	if (subca__for_pending(l, certs))
+		return SUBCA_OK;
 	idx = subca__certified_for(l, certs, &match);
 	if (idx < 0)
 		return SUBCA_OK;

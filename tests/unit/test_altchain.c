@@ -364,6 +364,35 @@ static void test_certificate_of_an_unknown_key_without_pending_is_no_pending(voi
 	EVP_PKEY_free(key);
 }
 
+static void test_bundle_with_a_pending_certificate_is_the_pending_ones_import(void **state)
+{
+	struct fx *f = *state;
+	char *first = fx_activate(f);
+	struct subca_intermediate_list l = {0};
+	char *next, *bundle;
+
+	fx_request(f);
+	next = fx_sign(f, 1, f->root, f->root_key, 365, 0);
+	bundle = malloc(strlen(first) + strlen(next) + 1);
+	strcpy(bundle, first);
+	strcat(bundle, next);
+	/* the pending request's certificate is meant: its import refuses the
+	 * intermediate in use riding along, not a re-certification */
+	th_assert_error(fx_import(f, bundle), SUBCA_E_UNRELATED_CERTS,
+			"is neither the intermediate");
+	assert_int_equal(fx_recorded(f), 0);
+	assert_int_equal(fx_import(f, next), SUBCA_OK);
+	fx_ints(f, &l);
+	assert_int_equal(l.v[0].state, SUBCA_INT_RETIRED);
+	assert_int_equal(l.v[1].state, SUBCA_INT_ACTIVE);
+	assert_string_equal(l.v[1].cert_pem, next);
+	subca_intermediate_list_cleanup(&l);
+	assert_int_equal(fx_recorded(f), 0);
+	free(bundle);
+	free(next);
+	free(first);
+}
+
 static void test_recertify_takes_effect_at_once(void **state)
 {
 	struct fx *f = *state;
@@ -450,6 +479,7 @@ int main(void)
 		T(test_recertify_refuses_an_expired_certificate),
 		T(test_recertify_refuses_another_subject_for_the_same_key),
 		T(test_certificate_of_an_unknown_key_without_pending_is_no_pending),
+		T(test_bundle_with_a_pending_certificate_is_the_pending_ones_import),
 		T(test_recertify_takes_effect_at_once),
 		T(test_retired_intermediate_is_recertified_and_its_leaves_get_the_alternate),
 		T(test_recertify_drops_the_cached_issuer),
