@@ -393,6 +393,58 @@ static void test_bundle_with_a_pending_certificate_is_the_pending_ones_import(vo
 	free(first);
 }
 
+/* A certificate whose subject key identifier is not the one the first
+ * certificate had (as GnuTLS certtool computes it): leaves name the
+ * identifier of the certificate they were issued under, so each leaf's
+ * chains are only through certificates that carry its identifier. */
+static void test_chains_follow_the_leafs_authority_key_identifier(void **state)
+{
+	static const struct th_ext exts[] = {
+		{"basicConstraints", "critical,CA:TRUE,pathlen:0"},
+		{"keyUsage", "critical,keyCertSign,cRLSign,digitalSignature"},
+		{"subjectKeyIdentifier", "0102030405060708090a0b0c0d0e0f1011121314"},
+		{"authorityKeyIdentifier", "keyid:always"},
+		{NULL, NULL},
+	};
+	struct fx *f = *state;
+	char *first = fx_activate(f);
+	struct subca_intermediate_list l = {0};
+	struct subca_chain_alts alts;
+	EVP_PKEY *key = NULL;
+	X509 *cert;
+	char s1[128], s2[128];
+	char *pem, *c1, *c2, *def;
+
+	c1 = fx_issue(f, s1);
+	fx_ints(f, &l);
+	assert_int_equal(f->keys->ops->load(f->keys, l.v[0].key_id, &key), SUBCA_OK);
+	subca_intermediate_list_cleanup(&l);
+	cert = th_cert(&(struct th_cert_opts){.subject = "/CN=Example Issuing CA",
+					      .not_after = 700 * TH_DAY, .serial = 77,
+					      .exts = exts},
+		       key, f->root, f->root_key);
+	pem = th_pem(cert);
+	assert_int_equal(fx_import(f, pem), SUBCA_OK);
+	c2 = fx_issue(f, s2);
+	assert_non_null(strstr(c2, pem));
+	/* the older leaf: still through the first certificate, no alternate */
+	def = fx_leaf_chain(f, s1, 0, &alts);
+	assert_non_null(strstr(def, first));
+	assert_int_equal(alts.n, 0);
+	free(def);
+	/* the newer leaf: through the new one only */
+	def = fx_leaf_chain(f, s2, 0, &alts);
+	assert_non_null(strstr(def, pem));
+	assert_int_equal(alts.n, 0);
+	free(def);
+	free(c1);
+	free(c2);
+	free(pem);
+	free(first);
+	X509_free(cert);
+	EVP_PKEY_free(key);
+}
+
 static void test_recertify_takes_effect_at_once(void **state)
 {
 	struct fx *f = *state;
@@ -480,6 +532,7 @@ int main(void)
 		T(test_recertify_refuses_another_subject_for_the_same_key),
 		T(test_certificate_of_an_unknown_key_without_pending_is_no_pending),
 		T(test_bundle_with_a_pending_certificate_is_the_pending_ones_import),
+		T(test_chains_follow_the_leafs_authority_key_identifier),
 		T(test_recertify_takes_effect_at_once),
 		T(test_retired_intermediate_is_recertified_and_its_leaves_get_the_alternate),
 		T(test_recertify_drops_the_cached_issuer),
