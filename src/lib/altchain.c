@@ -121,9 +121,9 @@ static bool subca__name_der_equal(const X509_NAME *a, const X509_NAME *b)
  * byte (RFC 5280 4.1.2.4); a certificate of the key with another subject
  * would not issue them (RFC 5280 6.1.3 (a)(4) name chaining).
  */
-static subca_result subca__recert_subject(const struct subca_intermediate_rec *im,
-					  X509 *cert,
-					  struct subca_report *report)
+static subca_result
+subca__recert_subject(const struct subca_intermediate_rec *im, X509 *cert,
+		      struct subca_report *report)
 {
 	SUBCA_AUTO(X509) X509 *cur = NULL;
 	char got[512];

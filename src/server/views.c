@@ -49,8 +49,9 @@ json_t *subca_view_intermediate(const struct subca_intermediate_rec *r)
 }
 
 /* The certificates recorded for r's key other than its own. */
-static json_t *subca__view_additional(const struct subca_intermediate_cert_list *l,
-				      const struct subca_intermediate_rec *r)
+static json_t *
+subca__view_additional(const struct subca_intermediate_cert_list *l,
+		       const struct subca_intermediate_rec *r)
 {
 	json_t *arr = json_array();
 
