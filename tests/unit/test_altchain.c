@@ -445,6 +445,31 @@ static void test_chains_follow_the_leafs_authority_key_identifier(void **state)
 	EVP_PKEY_free(key);
 }
 
+static void test_ready_intermediate_is_recertified_and_keeps_its_activation_time(void **state)
+{
+	struct fx *f = *state;
+	char *first = fx_activate(f);
+	struct subca_intermediate_list l = {0};
+	char *next, *again;
+
+	fx_request(f);
+	next = fx_sign(f, 1, f->root, f->root_key, 365, 0);
+	assert_int_equal(fx_import_at(f, next, TH_NOW + TH_DAY), SUBCA_OK);
+	again = fx_sign(f, 1, f->root, f->root_key, 730, 0);
+	assert_int_equal(fx_import(f, again), SUBCA_OK);
+	fx_ints(f, &l);
+	assert_int_equal(l.v[0].state, SUBCA_INT_ACTIVE);
+	assert_string_equal(l.v[0].cert_pem, first);
+	assert_int_equal(l.v[1].state, SUBCA_INT_READY);
+	assert_int_equal(l.v[1].activate_at, TH_NOW + TH_DAY);
+	assert_string_equal(l.v[1].cert_pem, again);
+	subca_intermediate_list_cleanup(&l);
+	assert_int_equal(fx_recorded(f), 2);
+	free(first);
+	free(next);
+	free(again);
+}
+
 static void test_recertify_takes_effect_at_once(void **state)
 {
 	struct fx *f = *state;
@@ -533,6 +558,7 @@ int main(void)
 		T(test_certificate_of_an_unknown_key_without_pending_is_no_pending),
 		T(test_bundle_with_a_pending_certificate_is_the_pending_ones_import),
 		T(test_chains_follow_the_leafs_authority_key_identifier),
+		T(test_ready_intermediate_is_recertified_and_keeps_its_activation_time),
 		T(test_recertify_takes_effect_at_once),
 		T(test_retired_intermediate_is_recertified_and_its_leaves_get_the_alternate),
 		T(test_recertify_drops_the_cached_issuer),
