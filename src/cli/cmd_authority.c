@@ -182,7 +182,6 @@ int cmd_authority_list(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
-/* Print intermediates (INTERMEDIATE views) as text (show and list). */
 /* The other certificates of an intermediate's key (re-certified). */
 static void cli_additional_text(const json_t *certs)
 {
@@ -195,6 +194,7 @@ static void cli_additional_text(const json_t *certs)
 		       cli_json_str(c, "not_after", "-"));
 }
 
+/* Print intermediates (INTERMEDIATE views) as text (show and list). */
 static void cli_intermediates_text(const json_t *ints)
 {
 	const json_t *r;
