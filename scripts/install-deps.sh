@@ -14,8 +14,7 @@ PACKAGES=(
   # integration tests: ACME clients
   certbot lego uacme caddy
   # misc tools the scripts use
-  ca-certificates procps
-  jq
+  ca-certificates procps jq
 )
 
 missing=()

@@ -4,7 +4,10 @@
 # tls-alpn-01 on the test's ports) and serves it over TLS; curl verifies
 # the served chain against the customer's root, and what Caddy stores
 # verifies with openssl. Caddy has no command to force a renewal or to
-# revoke; a second Caddy with fresh storage obtains a new certificate.
+# revoke: its own maintenance loop renews once the renewal window (a JSON
+# automation-policy setting) is reached, which the renew step sets a few
+# seconds ahead; a second Caddy with fresh storage obtains a new
+# certificate.
 . "$SUBCA_TEST_LIB"
 
 W=$T/w
@@ -32,8 +35,8 @@ serve() {
 }
 step "serve starts" serve
 
-# caddy_run STORAGE: Caddy in the background until it serves the site
-caddy_run() {
+# caddy_config STORAGE: the Caddyfile for the test's site
+caddy_config() {
 	cat >"$W/Caddyfile" <<CADDY
 {
 	admin off
@@ -50,9 +53,24 @@ site.example.test {
 	respond "hello from caddy"
 }
 CADDY
+}
+
+# served: the serial of the certificate Caddy serves now
+served() {
+	openssl s_client -connect "127.0.0.1:$TLS" \
+		-servername site.example.test </dev/null 2>/dev/null |
+		openssl x509 -noout -serial
+}
+
+# caddy_run STORAGE [CONFIG]: Caddy in the background until it serves the
+# site; CONFIG is a JSON config (default: the Caddyfile for STORAGE)
+caddy_run() {
+	local cfg=(--config "$W/Caddyfile" --adapter caddyfile)
+
+	caddy_config "$1"
+	[ -n "${2:-}" ] && cfg=(--config "$2")
 	(HOME=$W XDG_DATA_HOME=$W/xdg XDG_CONFIG_HOME=$W/xdg \
-		exec caddy run --config "$W/Caddyfile" --adapter caddyfile \
-		>"$W/caddy.log" 2>&1) &
+		exec caddy run "${cfg[@]}" >"$W/caddy.log" 2>&1) &
 	echo $! >"$W/caddy.pid"
 	cat "$W/caddy.pid" >>"$T/pids"
 	for _ in $(seq 1 150); do
@@ -86,6 +104,41 @@ first() {
 	caddy_stop
 }
 step "Caddy obtains a certificate and serves it over TLS (verified)" first
+
+# Caddy renews the certificate in store1 by itself: the window is set so
+# that renewal falls due 5 s after the start (ratio of the lifetime that
+# must remain), and its maintenance loop looks every second.
+renew() {
+	local crt nb na now ratio
+
+	crt=$(find "$W/store1/certificates" -name site.example.test.crt)
+	nb=$(date -d "$(openssl x509 -in "$crt" -noout -startdate | cut -d= -f2)" +%s)
+	na=$(date -d "$(openssl x509 -in "$crt" -noout -enddate | cut -d= -f2)" +%s)
+	now=$(date +%s)
+	ratio=$(awk -v l=$((na - nb)) -v r=$((na - now - 5)) 'BEGIN { printf "%.8f", r / l }')
+	caddy_config "$W/store1"
+	caddy adapt --config "$W/Caddyfile" --adapter caddyfile |
+		jq --argjson r "$ratio" '.apps.tls.automation.renew_interval = 1000000000 |
+			.apps.tls.automation.policies[0].renewal_window_ratio = $r' \
+		>"$W/renew.json"
+	caddy_run "$W/store1" "$W/renew.json"
+	for _ in $(seq 1 60); do
+		s=$(served) || true
+		if [ -n "$s" ] && [ "$s" != "$(cat "$W/s1")" ]; then
+			break
+		fi
+		sleep 1
+	done
+	caddy_stop
+	[ "$s" != "$(cat "$W/s1")" ] || { log "Caddy did not renew"; return 1; }
+	stored "$W/store1" >"$W/s1r"
+	[ "$(cat "$W/s1r")" = "$s" ]
+	serial=$(sed 's/serial=//' "$W/s1r" | tr 'A-F' 'a-f' | sed 's/^0*//')
+	sqlite3 "$SUBCA_DATA/subca.db" \
+		"SELECT status FROM certificates WHERE serial = '$serial'" >"$W/st"
+	has "$W/st" "valid"
+}
+step "Caddy renews it on its own when the renewal window opens" renew
 
 second() {
 	caddy_run "$W/store2"
