@@ -90,6 +90,13 @@ subca_issuer_cache_get(struct subca_issuer_cache *c, int64_t id,
 void subca_issuer_cache_put(struct subca_issuer_cache *c,
 			    const struct subca_issuer_entry *e);
 
+/*
+ * Forget the entry of intermediate `id` (its certificate changed: a
+ * re-certification). Holders keep their reference. Accepts a NULL cache
+ * and an id not cached.
+ */
+void subca_issuer_cache_drop(struct subca_issuer_cache *c, int64_t id);
+
 struct subca_issuer_cache_stats {
 	uint64_t hits, misses, evictions;
 	size_t entries;

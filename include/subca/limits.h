@@ -96,5 +96,8 @@
 #define SUBCA_MAX_ACME_HTTP01_BODY 8192u
 #define SUBCA_MAX_ACME_REDIRECTS 10
 #define SUBCA_MAX_ACME_DNS_ANSWER 16384u
+/* Re-certified intermediates: the alternate chains one leaf is offered
+ * with (RFC 8555 7.4.2 Link rel="alternate"); older ones are not offered. */
+#define SUBCA_MAX_ALT_CHAINS 4
 
 #endif

@@ -77,6 +77,28 @@ struct subca_intermediate_rec {
 };
 void subca_intermediate_rec_cleanup(struct subca_intermediate_rec *r);
 
+/*
+ * One certificate recorded for an intermediate's key (schema 6). The
+ * intermediate's own record holds the chain certificate (the newest); a
+ * re-certification of the same key (a renewed certificate from the root)
+ * records the one it replaces and itself here, so that leaves can still be
+ * served with the older chain (RFC 8555 7.4.2 alternates).
+ */
+struct subca_intermediate_cert_rec {
+	int64_t id;
+	int64_t intermediate_id;
+	char *pem;
+	char *fingerprint; /* SHA-256, 64 lower-case hex */
+	int64_t not_before, not_after;
+	int64_t recorded; /* when it was recorded */
+};
+void subca_intermediate_cert_rec_cleanup(struct subca_intermediate_cert_rec *r);
+struct subca_intermediate_cert_list {
+	struct subca_intermediate_cert_rec *v;
+	size_t n;
+};
+void subca_intermediate_cert_list_cleanup(struct subca_intermediate_cert_list *l);
+
 enum subca_cert_status {
 	SUBCA_CERT_VALID = 0,
 	SUBCA_CERT_REVOKED,
@@ -525,6 +547,19 @@ struct subca_store_ops {
 	subca_result (*acme_eab_bind)(struct subca_store *st,
 				      int64_t provisioner_id, const char *kid,
 				      const char *account_id);
+
+	/* ---- schema 6: certificates of an intermediate's key ---- */
+
+	/* Record one (sets id). EXISTS ("already recorded") for a
+	 * fingerprint the intermediate has already; NOT_FOUND for an unknown
+	 * intermediate. */
+	subca_result (*intermediate_cert_add)(
+		struct subca_store *st, struct subca_intermediate_cert_rec *r);
+	/* Every certificate recorded for the intermediates of an authority,
+	 * oldest first. */
+	subca_result (*intermediate_cert_list)(
+		struct subca_store *st, int64_t authority_id,
+		struct subca_intermediate_cert_list *out);
 };
 
 struct subca_store {

@@ -182,6 +182,18 @@ int cmd_authority_list(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+/* The other certificates of an intermediate's key (re-certified). */
+static void cli_additional_text(const json_t *certs)
+{
+	const json_t *c;
+	size_t i;
+
+	json_array_foreach(certs, i, c)
+		printf("      also certified: sha256 %s, valid until %s\n",
+		       cli_json_str(c, "sha256", "-"),
+		       cli_json_str(c, "not_after", "-"));
+}
+
 /* Print intermediates (INTERMEDIATE views) as text (show and list). */
 static void cli_intermediates_text(const json_t *ints)
 {
@@ -201,6 +213,7 @@ static void cli_intermediates_text(const json_t *ints)
 		       cli_json_str(r, "not_after", "-"));
 		if (sha != NULL)
 			printf("      sha256 %s\n", sha);
+		cli_additional_text(json_object_get(r, "additional_certificates"));
 	}
 }
 

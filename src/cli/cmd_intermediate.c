@@ -505,8 +505,9 @@ int cmd_intermediate_import(struct cli *cli, int argc, char **argv)
 		return 0;
 	}
 	fprintf(stderr,
-		"subca: intermediate verified against the root and activated; "
-		"authority \"%s\" is active.\n"
+		"subca: intermediate verified against the root and activated "
+		"(or recorded as the newest certificate of an intermediate "
+		"whose key it carries); authority \"%s\" is active.\n"
 		"next: subca issue %s --cn host.example --out-key host.key "
 		"--out-cert host.crt\n",
 		argv[optind], argv[optind]);

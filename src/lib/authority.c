@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "subca/alloc.h"
+#include "subca/altchain.h"
 #include "subca/certin.h"
 #include "subca/chain.h"
 #include "subca/limits.h"
@@ -596,6 +597,7 @@ subca_result subca_authority_import_intermediate_at(
 	SUBCA_AUTO(EVP_PKEY) EVP_PKEY *key = NULL;
 	SUBCA_AUTO(X509) X509 *cert = NULL;
 	struct subca_intermediate_check chk = {0};
+	bool recertified = false;
 	long idx;
 
 	SUBCA_TRY(subca_authority_get(c, name, &a));
@@ -605,10 +607,18 @@ subca_result subca_authority_import_intermediate_at(
 		     SUBCA_MAX_ACTIVATE_DELAY / 86400);
 	SUBCA_TRY(subca__root_load(c, &a, &root));
 	SUBCA_TRY(c->store->ops->intermediate_list(c->store, a.id, &l));
+	/* the key of an intermediate in use, signed again (altchain.c) */
+	SUBCA_TRY(subca__authority_recertify(c, &a, &l, root, upload,
+					     accept_weaker, activate_at, report,
+					     &recertified));
+	if (recertified)
+		return SUBCA_OK;
 	idx = subca__pending_for(&l, upload);
 	SUBCA_ENSURE(idx >= 0, SUBCA_E_NO_PENDING,
-		     "authority \"%s\" has no pending intermediate: run "
-		     "`subca intermediate request %s --cn NAME` first",
+		     "authority \"%s\" has no pending intermediate, and no "
+		     "certificate in the upload has the key of one of its "
+		     "intermediates: run `subca intermediate request %s --cn "
+		     "NAME` first",
 		     name, name);
 	SUBCA_TRY(subca_pem_load_x509_req(l.v[idx].csr_pem, &csr));
 	SUBCA_TRY(c->keys->ops->load(c->keys, l.v[idx].key_id, &key));

@@ -236,6 +236,23 @@ void subca_issuer_cache_put(struct subca_issuer_cache *c,
 	subca_issuer_entry_release(old);
 }
 
+void subca_issuer_cache_drop(struct subca_issuer_cache *c, int64_t id)
+{
+	struct subca_issuer_entry *old = NULL;
+	long i;
+
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->lock);
+	i = subca__find(c, id);
+	if (i >= 0) {
+		old = c->v[i];
+		c->v[i] = c->v[--c->n];
+	}
+	pthread_mutex_unlock(&c->lock);
+	subca_issuer_entry_release(old); /* holders keep theirs */
+}
+
 void subca_issuer_cache_stats(struct subca_issuer_cache *c,
 			      struct subca_issuer_cache_stats *out)
 {

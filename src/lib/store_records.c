@@ -179,6 +179,16 @@ SUBCA__LIST_CLEANUP(subca_authority_list_cleanup, struct subca_authority_list,
 SUBCA__LIST_CLEANUP(subca_intermediate_list_cleanup,
 		    struct subca_intermediate_list,
 		    subca_intermediate_rec_cleanup)
+void subca_intermediate_cert_rec_cleanup(struct subca_intermediate_cert_rec *r)
+{
+	subca_free(r->pem);
+	subca_free(r->fingerprint);
+	r->pem = r->fingerprint = NULL;
+}
+
+SUBCA__LIST_CLEANUP(subca_intermediate_cert_list_cleanup,
+		    struct subca_intermediate_cert_list,
+		    subca_intermediate_cert_rec_cleanup)
 void subca_rotation_rec_cleanup(struct subca_rotation_rec *r)
 {
 	subca_free(r->signer_command);

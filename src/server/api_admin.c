@@ -649,7 +649,7 @@ subca_result subca__admin_intermediate_list(struct subca_request *req)
 	}
 	arr = json_array();
 	for (size_t i = 0; arr != NULL && i < v.ints.n; i++)
-		json_array_append_new(arr, subca_view_intermediate(&v.ints.v[i]));
+		json_array_append_new(arr, subca_view_intermediate_of(&v, i));
 	view = subca_authority_view_json(&v);
 	subca_authority_view_cleanup(&v);
 	body = json_pack("{s:o, s:O?}", "intermediates", arr, "warnings",

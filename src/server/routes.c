@@ -245,6 +245,7 @@ const struct subca_route subca__routes[] = {
 	SUBCA__ACME("POST", "/authz/{id}", subca__acme_authz),
 	SUBCA__ACME("POST", "/chall/{id}", subca__acme_challenge),
 	SUBCA__ACME("POST", "/cert/{id}", subca__acme_cert),
+	SUBCA__ACME("POST", "/cert/{id}/{n}", subca__acme_cert_alt),
 	SUBCA__ACME("POST", "/revoke-cert", subca__acme_revoke),
 	SUBCA__ACME("POST", "/key-change", subca__acme_key_change),
 	SUBCA__ACME("GET", "/renewal-info/{id}", subca__acme_renewal_info),

@@ -48,6 +48,45 @@ json_t *subca_view_intermediate(const struct subca_intermediate_rec *r)
 			 "retired_at", subca_view_time(r->retired_at));
 }
 
+/* The certificates recorded for r's key other than its own. */
+static json_t *
+subca__view_additional(const struct subca_intermediate_cert_list *l,
+		       const struct subca_intermediate_rec *r)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr != NULL && i < l->n; i++) {
+		const struct subca_intermediate_cert_rec *c = &l->v[i];
+
+		if (c->intermediate_id != r->id ||
+		    (r->fingerprint != NULL &&
+		     strcmp(c->fingerprint, r->fingerprint) == 0))
+			continue;
+		json_array_append_new(
+			arr, json_pack("{s:I, s:s, s:o, s:o, s:o}", "id",
+				       (json_int_t)c->id, "sha256",
+				       c->fingerprint, "not_before",
+				       subca_view_time(c->not_before),
+				       "not_after",
+				       subca_view_time(c->not_after),
+				       "recorded",
+				       subca_view_time(c->recorded)));
+	}
+	return arr;
+}
+
+json_t *subca_view_intermediate_of(const struct subca_authority_view *v,
+				   size_t i)
+{
+	json_t *o = subca_view_intermediate(&v->ints.v[i]);
+
+	if (o != NULL)
+		json_object_set_new(o, "additional_certificates",
+				    subca__view_additional(&v->certs,
+							   &v->ints.v[i]));
+	return o;
+}
+
 json_t *subca_view_report(const struct subca_report *r)
 {
 	json_t *refusals = json_array(), *warnings = json_array();
@@ -168,6 +207,7 @@ subca_result subca_authority_view_fill(struct subca_store *st,
 	struct subca_lifetime_warning w;
 
 	SUBCA_TRY(st->ops->intermediate_list(st, v->a.id, &v->ints));
+	SUBCA_TRY(st->ops->intermediate_cert_list(st, v->a.id, &v->certs));
 	SUBCA_TRY(st->ops->cert_count(st, v->a.id, &v->issued));
 	if (v->now == 0)
 		v->now = time(NULL);
@@ -181,6 +221,7 @@ void subca_authority_view_cleanup(struct subca_authority_view *v)
 	subca_authority_rec_cleanup(&v->a);
 	subca_root_rec_cleanup(&v->root);
 	subca_intermediate_list_cleanup(&v->ints);
+	subca_intermediate_cert_list_cleanup(&v->certs);
 }
 
 json_t *subca_authority_view_json(const struct subca_authority_view *v)
@@ -189,8 +230,7 @@ json_t *subca_authority_view_json(const struct subca_authority_view *v)
 	json_t *root = json_null();
 
 	for (size_t i = 0; i < v->ints.n; i++)
-		json_array_append_new(ints,
-				      subca_view_intermediate(&v->ints.v[i]));
+		json_array_append_new(ints, subca_view_intermediate_of(v, i));
 	if (v->has_root)
 		root = json_pack("{s:s, s:s, s:o}", "subject",
 				 v->root.subject, "sha256", v->root.fingerprint,

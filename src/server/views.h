@@ -26,6 +26,13 @@ json_t *subca_view_authority_item(const struct subca_authority_rec *a);
  *  ocsp_url, requested_days, activate_at, retired_at} (state: pending,
  *  ready, active, retired; the two times null when unset) */
 json_t *subca_view_intermediate(const struct subca_intermediate_rec *r);
+struct subca_authority_view;
+/* Intermediate i of a filled view: subca_view_intermediate plus
+ * "additional_certificates": [{id, sha256, not_before, not_after,
+ * recorded}], the other certificates recorded for its key (re-certified),
+ * oldest first. */
+json_t *subca_view_intermediate_of(const struct subca_authority_view *v,
+				   size_t i);
 /* {result: accepted|refused, refusals: [{code, message, hint?}], warnings} */
 json_t *subca_view_report(const struct subca_report *r);
 /* {id, time, authority, action, actor, detail} */
@@ -61,6 +68,8 @@ struct subca_authority_view {
 	struct subca_root_rec root;
 	bool has_root;
 	struct subca_intermediate_list ints;
+	/* what re-certifications recorded for the intermediates' keys */
+	struct subca_intermediate_cert_list certs;
 	int64_t issued;
 	time_t now; /* for the warnings; 0: the clock */
 	char warning[256]; /* the intermediate-lifetime warning, or "" */

@@ -274,6 +274,20 @@ static const char *const subca__migrations[] = {
 	"  account_id TEXT,"
 	"  created INTEGER NOT NULL"
 	");",
+
+	/* 6: every certificate recorded for an intermediate's key: the ones
+	 * a re-certification replaced as the chain certificate stay here to
+	 * be served as alternate chains (RFC 8555 7.4.2) */
+	"CREATE TABLE intermediate_certs ("
+	"  id INTEGER PRIMARY KEY,"
+	"  intermediate_id INTEGER NOT NULL REFERENCES intermediates(id),"
+	"  pem TEXT NOT NULL,"
+	"  fingerprint TEXT NOT NULL CHECK (length(fingerprint) = 64),"
+	"  not_before INTEGER NOT NULL,"
+	"  not_after INTEGER NOT NULL,"
+	"  recorded INTEGER NOT NULL,"
+	"  UNIQUE (intermediate_id, fingerprint)"
+	");",
 };
 
 #define SUBCA__SCHEMA_VERSION \

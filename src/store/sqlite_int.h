@@ -203,6 +203,13 @@ SUBCA_MUST_CHECK subca_result subca__sqlite_crl_get(
 	struct subca_store *st, int64_t intermediate_id,
 	struct subca_crl_rec *out);
 
+/* Certificates of an intermediate's key (sqlite_intcerts.c). */
+SUBCA_MUST_CHECK subca_result subca__sqlite_intermediate_cert_add(
+	struct subca_store *st, struct subca_intermediate_cert_rec *r);
+SUBCA_MUST_CHECK subca_result subca__sqlite_intermediate_cert_list(
+	struct subca_store *st, int64_t authority_id,
+	struct subca_intermediate_cert_list *out);
+
 /*
  * Certificate writes on one connection (sqlite_ops.c): cert_add, then the
  * audit entry when `audit` is not NULL, in one transaction (a savepoint

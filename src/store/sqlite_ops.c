@@ -870,4 +870,6 @@ const struct subca_store_ops subca__sqlite_ops = {
 	.acme_eab_add = subca__sqlite_eab_add,
 	.acme_eab_get = subca__sqlite_eab_get,
 	.acme_eab_bind = subca__sqlite_eab_bind,
+	.intermediate_cert_add = subca__sqlite_intermediate_cert_add,
+	.intermediate_cert_list = subca__sqlite_intermediate_cert_list,
 };

@@ -131,6 +131,31 @@ static void test_issuer_cache_misses_when_the_certificate_fingerprint_changed(
 	subca_issuer_cache_free(c);
 }
 
+static void test_issuer_cache_drop_forgets_one_id_and_holders_keep_theirs(
+	void **state)
+{
+	struct subca_issuer_cache *c = th_cache(4);
+	const struct subca_issuer_entry *a = th_entry(7, FP_A);
+	const struct subca_issuer_entry *b = th_entry(8, FP_B), *got;
+	struct subca_issuer_cache_stats st;
+
+	subca_issuer_cache_put(c, a);
+	subca_issuer_cache_put(c, b);
+	subca_issuer_cache_drop(c, 7);
+	subca_issuer_cache_drop(c, 99); /* not cached: nothing */
+	subca_issuer_cache_drop(NULL, 7);
+	assert_null(subca_issuer_cache_get(c, 7, FP_A));
+	got = subca_issuer_cache_get(c, 8, FP_B);
+	assert_ptr_equal(got, b);
+	subca_issuer_entry_release(got);
+	subca_issuer_cache_stats(c, &st);
+	assert_int_equal(st.entries, 1);
+	assert_string_equal(a->fingerprint, FP_A);
+	subca_issuer_entry_release(a);
+	subca_issuer_entry_release(b);
+	subca_issuer_cache_free(c);
+}
+
 static void test_issuer_cache_evicts_the_least_recently_used_when_full(
 	void **state)
 {
@@ -288,6 +313,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_issuer_cache_returns_the_entry_put_for_the_same_id_and_fingerprint),
 		cmocka_unit_test(test_issuer_cache_misses_when_the_certificate_fingerprint_changed),
+		cmocka_unit_test(test_issuer_cache_drop_forgets_one_id_and_holders_keep_theirs),
 		cmocka_unit_test(test_issuer_cache_evicts_the_least_recently_used_when_full),
 		cmocka_unit_test(test_issuer_cache_size_is_bounded),
 		cmocka_unit_test(test_issuer_entry_refuses_a_malformed_fingerprint),

@@ -1867,6 +1867,75 @@ static void test_store_rotation_settings_put_get_list_remove(void **state)
 			"has no rotation settings");
 }
 
+/* ---- schema 6: certificates of an intermediate's key ------------------- */
+
+#define FP_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define FP_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+static void test_store_intermediate_certs_are_listed_per_authority_oldest_first(void **state)
+{
+	struct fx *f = *state;
+	int64_t aid = add_authority(f->st, "acme", "acme");
+	int64_t other = add_authority(f->st, "other", "other");
+	int64_t iid = add_intermediate(f->st, aid, SUBCA_INT_ACTIVE);
+	int64_t oid = add_intermediate(f->st, other, SUBCA_INT_ACTIVE);
+	struct subca_intermediate_cert_rec r = {
+		.intermediate_id = iid, .pem = "PEM A", .fingerprint = FP_A,
+		.not_before = TH_NOW, .not_after = TH_NOW + 10, .recorded = TH_NOW};
+	struct subca_intermediate_cert_list l = {0};
+
+	assert_int_equal(f->st->ops->intermediate_cert_add(f->st, &r), SUBCA_OK);
+	assert_true(r.id > 0);
+	r.pem = "PEM B";
+	r.fingerprint = FP_B;
+	r.not_after = TH_NOW + 20;
+	assert_int_equal(f->st->ops->intermediate_cert_add(f->st, &r), SUBCA_OK);
+	/* the same certificate of another authority's intermediate is its own */
+	r.intermediate_id = oid;
+	assert_int_equal(f->st->ops->intermediate_cert_add(f->st, &r), SUBCA_OK);
+	fx_reopen(f);
+	assert_int_equal(f->st->ops->intermediate_cert_list(f->st, aid, &l),
+			 SUBCA_OK);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.v[0].intermediate_id, iid);
+	assert_string_equal(l.v[0].pem, "PEM A");
+	assert_string_equal(l.v[0].fingerprint, FP_A);
+	assert_int_equal(l.v[0].not_after, TH_NOW + 10);
+	assert_string_equal(l.v[1].fingerprint, FP_B);
+	assert_int_equal(l.v[1].not_after, TH_NOW + 20);
+	assert_int_equal(l.v[1].recorded, TH_NOW);
+	subca_intermediate_cert_list_cleanup(&l);
+	assert_int_equal(f->st->ops->intermediate_cert_list(f->st, aid + 100, &l),
+			 SUBCA_OK);
+	assert_int_equal(l.n, 0);
+}
+
+static void test_store_intermediate_cert_twice_is_exists_and_unknown_is_not_found(void **state)
+{
+	struct fx *f = *state;
+	int64_t aid = add_authority(f->st, "acme", "acme");
+	int64_t iid = add_intermediate(f->st, aid, SUBCA_INT_RETIRED);
+	struct subca_intermediate_cert_rec r = {
+		.intermediate_id = iid, .pem = "PEM A", .fingerprint = FP_A,
+		.not_before = TH_NOW, .not_after = TH_NOW + 10, .recorded = TH_NOW};
+	struct subca_intermediate_cert_list l = {0};
+
+	assert_int_equal(f->st->ops->intermediate_cert_add(f->st, &r), SUBCA_OK);
+	th_assert_error(f->st->ops->intermediate_cert_add(f->st, &r),
+			SUBCA_E_EXISTS, "is already recorded for intermediate");
+	r.intermediate_id = iid + 100;
+	th_assert_error(f->st->ops->intermediate_cert_add(f->st, &r),
+			SUBCA_E_NOT_FOUND, "no intermediate with id");
+	r.intermediate_id = iid;
+	r.fingerprint = "ab";
+	th_assert_error(f->st->ops->intermediate_cert_add(f->st, &r),
+			SUBCA_E_STORE, "");
+	assert_int_equal(f->st->ops->intermediate_cert_list(f->st, aid, &l),
+			 SUBCA_OK);
+	assert_int_equal(l.n, 1);
+	subca_intermediate_cert_list_cleanup(&l);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
@@ -1934,6 +2003,8 @@ int main(void)
 		T(test_store_schema_2_lists_return_nomem_without_leaks),
 		T(test_store_ready_intermediate_keeps_its_activation_time),
 		T(test_store_rotation_settings_put_get_list_remove),
+		T(test_store_intermediate_certs_are_listed_per_authority_oldest_first),
+		T(test_store_intermediate_cert_twice_is_exists_and_unknown_is_not_found),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -69,6 +69,7 @@ SUBCA_MUST_CHECK subca_result subca__acme_finalize(struct subca_request *req);
 SUBCA_MUST_CHECK subca_result subca__acme_authz(struct subca_request *req);
 SUBCA_MUST_CHECK subca_result subca__acme_challenge(struct subca_request *req);
 SUBCA_MUST_CHECK subca_result subca__acme_cert(struct subca_request *req);
+SUBCA_MUST_CHECK subca_result subca__acme_cert_alt(struct subca_request *req);
 SUBCA_MUST_CHECK subca_result subca__acme_revoke(struct subca_request *req);
 SUBCA_MUST_CHECK subca_result subca__acme_key_change(struct subca_request *req);
 SUBCA_MUST_CHECK subca_result subca__acme_renewal_info(struct subca_request *req);

@@ -9,6 +9,7 @@
  * and the answer already says "valid" with the certificate URL.
  */
 #include <arpa/inet.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -17,6 +18,7 @@
 
 #include "acme_int.h"
 #include "subca/alloc.h"
+#include "subca/altchain.h"
 #include "subca/certin.h"
 #include "subca/issue.h"
 #include "subca/policy.h"
@@ -307,34 +309,114 @@ subca_result subca__acme_finalize(struct subca_request *req)
 
 /* ---- download ------------------------------------------------------------------- */
 
-static subca_result subca__cert(struct subca_acme *a)
+/* The serial of path parameter 1, when it is a certificate the account
+ * ordered; *doc gets its order (with the chain recorded at finalize). */
+static subca_result subca__cert_owned(struct subca_acme *a, char *serial,
+				      size_t len, json_t **doc)
 {
 	struct subca_store *st = a->req->ctx.store;
 	struct subca_acme_rec o = {0};
-	SUBCA_AUTO(json_t) json_t *doc = NULL;
-	const json_t *chain;
-	char serial[SUBCA_ACME_ID_MAX + 64];
 	subca_result rv;
 
-	SUBCA_TRY(subca_request_param(a->req, 1, serial, sizeof(serial)));
+	SUBCA_TRY(subca_request_param(a->req, 1, serial, len));
 	rv = st->ops->acme_find(st, SUBCA_ACME_ORDER, a->prov.id, serial, &o);
 	if (rv == SUBCA_OK && strcmp(o.parent, a->account.id) != 0)
 		rv = SUBCA_E_NOT_FOUND;
 	if (rv == SUBCA_OK)
-		rv = subca__acme_doc(&o, &doc);
+		rv = subca__acme_doc(&o, doc);
 	subca_acme_rec_cleanup(&o);
 	if (rv == SUBCA_E_NOT_FOUND)
 		SUBCA_BAIL(SUBCA_E_NOT_FOUND,
 			   "this account has no certificate %s", serial);
-	SUBCA_TRY(rv);
-	chain = json_object_get(doc, "chain");
-	SUBCA_ENSURE(json_is_string(chain), SUBCA_E_STORE,
+	return rv;
+}
+
+/* Path parameter 2 of /cert/{id}/{n}: an alternate's number, 1.. */
+static subca_result subca__cert_alt_param(struct subca_acme *a, int64_t *alt)
+{
+	char n[24], *end = NULL;
+	long long v;
+
+	SUBCA_TRY(subca_request_param(a->req, 2, n, sizeof(n)));
+	v = strtoll(n, &end, 10);
+	SUBCA_ENSURE(n[0] >= '1' && n[0] <= '9' && end != NULL &&
+			     *end == '\0' && v > 0,
+		     SUBCA_E_NOT_FOUND, "no alternate chain \"%.20s\"", n);
+	*alt = (int64_t)v;
+	return SUBCA_OK;
+}
+
+/* RFC 8555 7.4.2: a Link rel="alternate" to each chain but the one
+ * served, the default (alt 0) included when an alternate is served. */
+static void subca__cert_links(struct subca_acme *a, const char *serial,
+			      int64_t served,
+			      const struct subca_chain_alts *alts)
+{
+	char url[SUBCA_ACME_URL_MAX + 96], link[SUBCA_ACME_URL_MAX + 128];
+
+	for (size_t i = 0; i <= alts->n; i++) {
+		int64_t id = i == 0 ? 0 : alts->id[i - 1];
+
+		if (id == served)
+			continue;
+		subca__acme_url(a, "cert", serial, url, sizeof(url));
+		if (id != 0)
+			snprintf(url + strlen(url), sizeof(url) - strlen(url),
+				 "/%lld", (long long)id);
+		snprintf(link, sizeof(link), "<%s>;rel=\"alternate\"", url);
+		subca__acme_header(a->req, "Link", link);
+	}
+}
+
+/*
+ * The chain of the certificate: alt 0 through the newest certificate of
+ * its intermediate's key that is valid (subca_leaf_chain), else the
+ * alternate `alt`. A leaf the store cannot chain (none of its key's
+ * certificates left) still gets the chain recorded at finalize.
+ */
+static subca_result subca__cert_answer(struct subca_acme *a, int64_t alt)
+{
+	SUBCA_AUTO(json_t) json_t *doc = NULL;
+	SUBCA_BUF_AUTO struct subca_buf chain = {0};
+	struct subca_chain_alts alts = {0};
+	char serial[SUBCA_ACME_ID_MAX + 64];
+	const json_t *stored;
+	subca_result rv;
+
+	SUBCA_TRY(subca__cert_owned(a, serial, sizeof(serial), &doc));
+	rv = subca_leaf_chain(&a->req->ctx, a->req->authority, serial, alt,
+			      &chain, &alts);
+	if (rv == SUBCA_OK) {
+		SUBCA_TRY(subca_response_bytes(a->req, 200, SUBCA__PEM_CHAIN_CT,
+					       chain.p, chain.len));
+		subca__acme_headers(a);
+		subca__cert_links(a, serial, alt, &alts);
+		return SUBCA_OK;
+	}
+	if (alt != 0 || rv == SUBCA_E_NOMEM)
+		return rv; /* its reason is set */
+	stored = json_object_get(doc, "chain");
+	SUBCA_ENSURE(json_is_string(stored), SUBCA_E_STORE,
 		     "the order of certificate %s has no chain", serial);
+	subca_error_clear();
 	SUBCA_TRY(subca_response_bytes(a->req, 200, SUBCA__PEM_CHAIN_CT,
-				       json_string_value(chain),
-				       json_string_length(chain)));
+				       json_string_value(stored),
+				       json_string_length(stored)));
 	subca__acme_headers(a);
 	return SUBCA_OK;
+}
+
+static subca_result subca__cert(struct subca_acme *a)
+{
+	return subca__cert_answer(a, 0);
+}
+
+static subca_result subca__cert_alt(struct subca_acme *a)
+{
+	int64_t alt = 0;
+
+	SUBCA_TRY(subca__cert_alt_param(a, &alt));
+	return subca__cert_answer(a, alt);
 }
 
 /* POST-as-GET /acme/{p}/cert/{serial}: the PEM chain (RFC 8555 7.4.2). */
@@ -342,4 +424,12 @@ subca_result subca__acme_cert(struct subca_request *req)
 {
 	return subca__acme_run(req, SUBCA_ACME_BY_KID, SUBCA_ACME_EMPTY,
 			       subca__cert);
+}
+
+/* POST-as-GET /acme/{p}/cert/{serial}/{n}: alternate chain n (RFC 8555
+ * 7.4.2), through another certificate of the issuing intermediate's key. */
+subca_result subca__acme_cert_alt(struct subca_request *req)
+{
+	return subca__acme_run(req, SUBCA_ACME_BY_KID, SUBCA_ACME_EMPTY,
+			       subca__cert_alt);
 }

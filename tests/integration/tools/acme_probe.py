@@ -388,7 +388,54 @@ def s_nonce_after_restart(c, args):
     expect(s == 200, "the fresh nonce works")
 
 
-SCENARIOS = {"accounts": s_accounts, "jws": s_jws, "flow": s_flow,
+def alternate_links(h):
+    """The URLs of the Link rel="alternate" header fields (RFC 8555 7.4.2)."""
+    import re
+    return re.findall(r'<([^>]+)>\s*;\s*rel="alternate"', h.get("link", ""))
+
+
+def s_alternates(c, args):
+    """One certificate; its default chain and every alternate chain named by
+    a Link rel="alternate" (each POST-as-GET, each linking back to the
+    others) into OUT.0.pem, OUT.1.pem, ...; at least `want` alternates."""
+    resp = Responder(int(args[0]))
+    out, want = args[1], int(args[2])
+    c.register()
+    url = order(c, ["alt.example.test"], resp)
+    o = poll(c, url, ("ready", "invalid"))
+    expect(o["status"] == "ready", f"order: {o}")
+    s, _, o = c.post(o["finalize"], {"csr": b64(csr_for(["alt.example.test"]))})
+    expect(s == 200 and o["status"] == "valid", f"finalize: {s} {o}")
+    s, h, pem = c.post(o["certificate"], None)
+    expect(s == 200 and h["content-type"] == "application/pem-certificate-chain",
+           f"certificate: {s} {pem}")
+    alts = alternate_links(h)
+    expect(len(alts) >= want, f"expected {want} alternate chain(s), got {h}")
+    chains = [pem]
+    for u in alts:
+        s, h2, p2 = c.post(u, None)
+        expect(s == 200 and p2.count(b"BEGIN CERTIFICATE") >= 2,
+               f"alternate {u}: {s} {p2}")
+        back = alternate_links(h2)
+        expect(o["certificate"] in back, f"alternate {u} does not link back "
+               f"to the default chain: {h2}")
+        expect(p2 != pem and p2.split(b"-----END CERTIFICATE-----")[0] ==
+               pem.split(b"-----END CERTIFICATE-----")[0],
+               f"alternate {u}: not the same leaf with another chain")
+        chains.append(p2)
+    problem(c.post(o["certificate"] + "/999999", None), 404, "malformed",
+            "an alternate that does not exist")
+    stranger = Client(c.dir_url, args[3])
+    stranger.register()
+    for u in [o["certificate"]] + alts:
+        s, _, _ = stranger.post(u, None)
+        expect(s == 404, f"another account fetched {u}: {s}")
+    for i, p in enumerate(chains):
+        with open(f"{out}.{i}.pem", "wb") as f:
+            f.write(p)
+
+
+SCENARIOS = {"alternates": s_alternates, "accounts": s_accounts, "jws": s_jws, "flow": s_flow,
              "keychange": s_keychange, "nonce-save": s_nonce_save,
              "nonce-after-restart": s_nonce_after_restart}
 
