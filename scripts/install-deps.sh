@@ -15,6 +15,8 @@ PACKAGES=(
   certbot lego uacme caddy
   # misc tools the scripts use
   ca-certificates procps jq
+  # bench/acme: the ACME reference server
+  pebble
 )
 
 missing=()
