@@ -112,6 +112,68 @@ static void test_options_refuse_unknown_challenges(void **state)
 			SUBCA_E_INVALID_ARGUMENT, "separated by commas");
 }
 
+/* ---- account keys ------------------------------------------------------------ */
+
+static json_t *jwk_of_new_key(void)
+{
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	json_t *jwk = NULL;
+
+	assert_non_null(k);
+	assert_int_equal(subca_jwk_to_json(k, &jwk), SUBCA_OK);
+	EVP_PKEY_free(k);
+	return jwk;
+}
+
+static void test_account_keys_are_shared_per_jwk_text(void **state)
+{
+	json_t *a = jwk_of_new_key(), *b = jwk_of_new_key();
+	json_t *a2 = json_deep_copy(a);
+	EVP_PKEY *ka = NULL, *ka2 = NULL, *kb = NULL;
+
+	(void)state;
+	assert_int_equal(subca__acme_account_key(a, &ka), SUBCA_OK);
+	/* the same text (a copy): the same key object, a new reference */
+	assert_int_equal(subca__acme_account_key(a2, &ka2), SUBCA_OK);
+	assert_ptr_equal(ka, ka2);
+	/* another key (a keyChange writes another JWK): another object */
+	assert_int_equal(subca__acme_account_key(b, &kb), SUBCA_OK);
+	assert_ptr_not_equal(ka, kb);
+	assert_int_equal(EVP_PKEY_eq(ka, kb), 0);
+	EVP_PKEY_free(ka);
+	EVP_PKEY_free(ka2);
+	EVP_PKEY_free(kb);
+	subca__acme_account_keys_flush();
+	/* after a flush the key is built again, equal but new */
+	assert_int_equal(subca__acme_account_key(a, &ka2), SUBCA_OK);
+	assert_non_null(ka2);
+	EVP_PKEY_free(ka2);
+	subca__acme_account_keys_flush();
+	json_decref(a);
+	json_decref(a2);
+	json_decref(b);
+}
+
+static void test_account_keys_refuse_bad_jwks_uncached(void **state)
+{
+	json_t *bad = json_pack("{s:s, s:s}", "kty", "EC", "crv", "P-256");
+	json_t *priv = jwk_of_new_key();
+	EVP_PKEY *k = (EVP_PKEY *)1;
+
+	(void)state;
+	th_assert_error(subca__acme_account_key(bad, &k), SUBCA_E_BAD_JWK,
+			"no \"x\" string member");
+	assert_null(k);
+	/* still refused the second time: nothing was cached */
+	th_assert_error(subca__acme_account_key(bad, &k), SUBCA_E_BAD_JWK,
+			"no \"x\" string member");
+	json_object_set_new(priv, "d", json_string("AAAA"));
+	th_assert_error(subca__acme_account_key(priv, &k), SUBCA_E_PRIVATE_KEY,
+			"private member \"d\"");
+	json_decref(bad);
+	json_decref(priv);
+}
+
 /* ---- the envelope ------------------------------------------------------------- */
 
 static void test_envelope_refuses_unprotected_headers(void **state)
@@ -361,6 +423,8 @@ int main(void)
 		cmocka_unit_test(test_nonce_expires_after_its_ttl),
 		cmocka_unit_test(test_nonce_refuses_forgeries),
 		cmocka_unit_test(test_errors_map_to_acme_types),
+		cmocka_unit_test(test_account_keys_are_shared_per_jwk_text),
+		cmocka_unit_test(test_account_keys_refuse_bad_jwks_uncached),
 		cmocka_unit_test(test_options_round_trip),
 		cmocka_unit_test(test_options_refuse_unknown_challenges),
 		cmocka_unit_test(test_envelope_refuses_unprotected_headers),

@@ -185,6 +185,16 @@ json_t *subca__acme_account_view(const struct subca_acme *a,
  * SUBCA_E_ACME_UNSUPPORTED_CONTACT, SUBCA_E_TOO_LARGE. */
 SUBCA_MUST_CHECK subca_result subca__acme_contacts(const json_t *c);
 
+/* ---- keycache.c ---------------------------------------------------------- */
+
+/* The key of a stored account JWK, through a per-process cache keyed by
+ * the JWK's text (*out: a reference of the caller's). SUBCA_E_BAD_JWK etc.
+ * as subca_jwk_from_json. */
+SUBCA_MUST_CHECK subca_result subca__acme_account_key(const json_t *jwk,
+						      EVP_PKEY **out);
+/* Drop every cached key (at shutdown; tests). */
+void subca__acme_account_keys_flush(void);
+
 /* ---- eab.c ---------------------------------------------------------------- */
 
 /*

@@ -402,7 +402,7 @@ static subca_result subca__acme_kid(struct subca_acme *a)
 	SUBCA_ENSURE(strcmp(a->account.status, "valid") == 0, SUBCA_E_AUTH,
 		     "the account is %s (RFC 8555 7.3.6)", a->account.status);
 	jwk = json_object_get(a->account_doc, "jwk");
-	if (subca_jwk_from_json(jwk, &a->key) != SUBCA_OK)
+	if (subca__acme_account_key(jwk, &a->key) != SUBCA_OK)
 		SUBCA_BAIL(SUBCA_E_STORE, "the stored account key is unusable");
 	return SUBCA_OK;
 }
