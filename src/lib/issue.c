@@ -408,8 +408,8 @@ static const char *subca__last_cn(X509_NAME *n, char *buf, size_t len)
 	return strlen(buf) == (size_t)slen ? buf : NULL;
 }
 
-static subca_result subca__names(const struct subca_leaf_request *r,
-				 struct subca__leaf *l)
+static subca_result subca__sans(const struct subca_leaf_request *r,
+				struct subca__leaf *l)
 {
 	char cnbuf[SUBCA__MAX_CN * 4 + 1];
 	const char *cn;
@@ -442,6 +442,61 @@ static subca_result subca__names(const struct subca_leaf_request *r,
 		return SUBCA_OK;
 	SUBCA_TRY(subca__ia5_name(GEN_DNS, cn, &gn));
 	return subca__sans_add(l->sans, gn);
+}
+
+/*
+ * A common name that is an IP address goes once the address is an
+ * iPAddress SAN: the SAN carries it (RFC 5280 4.2.1.6; a CN may only copy
+ * a SAN), and verifiers that apply name constraints to the CN (OpenSSL,
+ * when there is no dNSName SAN) read it as a host name and refuse the leaf
+ * under an intermediate that permits DNS subtrees only.
+ */
+static bool subca__has_ip_san(const GENERAL_NAMES *sans,
+			      const ASN1_OCTET_STRING *ip)
+{
+	for (int i = 0; i < sk_GENERAL_NAME_num(sans); i++) {
+		const GENERAL_NAME *gn = sk_GENERAL_NAME_value(sans, i);
+
+		if (gn->type == GEN_IPADD &&
+		    ASN1_OCTET_STRING_cmp(gn->d.iPAddress, ip) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void subca__drop_ip_cns(struct subca__leaf *l)
+{
+	int i = -1;
+
+	while ((i = X509_NAME_get_index_by_NID(l->subject, NID_commonName,
+					       i)) >= 0) {
+		const ASN1_STRING *s =
+			X509_NAME_ENTRY_get_data(X509_NAME_get_entry(l->subject, i));
+		char text[64];
+		ASN1_OCTET_STRING *ip = NULL;
+		int n = ASN1_STRING_length(s);
+
+		if (n > 0 && (size_t)n < sizeof(text)) {
+			memcpy(text, ASN1_STRING_get0_data(s), (size_t)n);
+			text[n] = '\0';
+			if (strlen(text) == (size_t)n)
+				ip = a2i_IPADDRESS(text);
+		}
+		ERR_clear_error();
+		if (ip != NULL && subca__has_ip_san(l->sans, ip)) {
+			X509_NAME_ENTRY_free(X509_NAME_delete_entry(l->subject, i));
+			i--;
+		}
+		ASN1_OCTET_STRING_free(ip);
+	}
+}
+
+static subca_result subca__names(const struct subca_leaf_request *r,
+				 struct subca__leaf *l)
+{
+	SUBCA_TRY(subca__sans(r, l));
+	subca__drop_ip_cns(l);
+	return SUBCA_OK;
 }
 
 /* ---- name constraints -------------------------------------------------- */

@@ -497,6 +497,39 @@ static void test_leaf_issue_accepts_wildcards_and_guesses_types(void **state)
 	fx_free(f);
 }
 
+static void test_leaf_issue_drops_a_cn_that_copies_an_ip_san(void **state)
+{
+	struct fx *f = fx_new("ec-p256", ca_nc_exts, 0);
+	const char *ip[] = {"10.1.2.3"};
+	const char *other[] = {"10.9.9.9"};
+	X509 *leaf = NULL;
+	int crit = 0;
+	GENERAL_NAMES *gns;
+
+	/* under DNS subtrees an address CN would be checked as a host name */
+	assert_int_equal(issue(f, "10.1.2.3", ip, 1, &leaf), SUBCA_OK);
+	assert_true(has_san(leaf, GEN_IPADD, "10.1.2.3"));
+	assert_int_equal(X509_NAME_entry_count(X509_get_subject_name(leaf)), 0);
+	/* RFC 5280 4.2.1.6: an empty subject makes the SAN critical */
+	gns = X509_get_ext_d2i(leaf, NID_subject_alt_name, &crit, NULL);
+	assert_non_null(gns);
+	assert_int_equal(crit, 1);
+	GENERAL_NAMES_free(gns);
+	X509_free(leaf);
+	leaf = NULL;
+	/* the CN alone: it becomes the iPAddress SAN and leaves the subject */
+	assert_int_equal(issue(f, "10.1.2.3", NULL, 0, &leaf), SUBCA_OK);
+	assert_true(has_san(leaf, GEN_IPADD, "10.1.2.3"));
+	assert_int_equal(X509_NAME_entry_count(X509_get_subject_name(leaf)), 0);
+	X509_free(leaf);
+	leaf = NULL;
+	/* an address CN that no SAN carries stays, and is checked */
+	th_assert_error(issue(f, "10.1.2.3", other, 1, &leaf),
+			SUBCA_E_NAME_CONSTRAINTS, "10.1.2.3");
+	assert_null(leaf);
+	fx_free(f);
+}
+
 static void test_leaf_issue_makes_a_dns_cn_a_san(void **state)
 {
 	struct fx *f = fx_new("ec-p256", NULL, 0);
@@ -692,6 +725,7 @@ int main(void)
 		cmocka_unit_test(test_leaf_issue_refuses_invalid_sans),
 		cmocka_unit_test(test_leaf_issue_accepts_wildcards_and_guesses_types),
 		cmocka_unit_test(test_leaf_issue_makes_a_dns_cn_a_san),
+		cmocka_unit_test(test_leaf_issue_drops_a_cn_that_copies_an_ip_san),
 		cmocka_unit_test(test_leaf_issue_caps_sans_at_the_limit),
 		cmocka_unit_test(test_leaf_issue_refuses_bad_arguments),
 		cmocka_unit_test(test_leaf_issue_refuses_a_weak_key),
