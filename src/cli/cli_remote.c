@@ -1,11 +1,11 @@
-/* The CLI's remote mode: one libcurl easy handle against the admin API. */
+/* The CLI's remote mode: one libcurl easy handle against the admin API.
+ * libcurl is loaded here, on the first remote command (libcurl.h). */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <curl/curl.h>
-
+#include "../server/libcurl.h"
 #include "cli_remote.h"
 #include "subca/alloc.h"
 #include "subca/limits.h"
@@ -14,6 +14,7 @@
 
 subca_result cli_remote_open(struct cli *cli)
 {
+	const struct subca_curl *c;
 	CURL *h;
 
 	SUBCA_ENSURE(strncasecmp(cli->server, "https://", 8) == 0 &&
@@ -32,21 +33,24 @@ subca_result cli_remote_open(struct cli *cli)
 				     "the admin token (--token / SUBCA_TOKEN) "
 				     "contains spaces or control characters");
 	}
-	SUBCA_ENSURE(curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK,
-		     SUBCA_E_INTERNAL, "cannot initialise libcurl");
-	h = curl_easy_init();
+	SUBCA_TRY(subca_curl_get(&c));
+	h = c->easy_init();
 	SUBCA_ENSURE(h != NULL, SUBCA_E_NOMEM, "cannot make a libcurl handle");
 	cli->curl = h;
 	return SUBCA_OK;
 }
 
+/* libcurl itself stays loaded and initialised until the process exits */
 void cli_remote_close(struct cli *cli)
 {
+	const struct subca_curl *c;
+
 	if (cli->curl == NULL)
 		return;
-	curl_easy_cleanup(cli->curl);
+	/* a handle exists only once the library was loaded */
+	if (subca_curl_get(&c) == SUBCA_OK)
+		c->easy_cleanup(cli->curl);
 	cli->curl = NULL;
-	curl_global_cleanup();
 }
 
 subca_result cli_remote_escape(const char *s, char *out, size_t len)
@@ -92,7 +96,8 @@ static size_t cli__write(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-static subca_result cli__options(struct cli *cli, CURL *h, const char *url,
+static subca_result cli__options(const struct subca_curl *c, struct cli *cli,
+				 CURL *h, const char *url,
 				 struct curl_slist *headers,
 				 struct cli__sink *sink, char *errbuf)
 {
@@ -101,7 +106,7 @@ static subca_result cli__options(struct cli *cli, CURL *h, const char *url,
 #define CLI__SET(opt, val)                                                   \
 	do {                                                                 \
 		if (e == CURLE_OK)                                           \
-			e = curl_easy_setopt(h, opt, val);                   \
+			e = c->easy_setopt(h, opt, val);                     \
 	} while (0)
 	CLI__SET(CURLOPT_URL, url);
 	CLI__SET(CURLOPT_ERRORBUFFER, errbuf);
@@ -124,35 +129,37 @@ static subca_result cli__options(struct cli *cli, CURL *h, const char *url,
 	CLI__SET(CURLOPT_USERAGENT, "subca-cli/0.1.0");
 #undef CLI__SET
 	SUBCA_ENSURE(e == CURLE_OK, SUBCA_E_INTERNAL, "libcurl: %s",
-		     curl_easy_strerror(e));
+		     c->easy_strerror(e));
 	return SUBCA_OK;
 }
 
-static subca_result cli__body(CURL *h, const char *method, const char *ctype,
+static subca_result cli__body(const struct subca_curl *c, CURL *h,
+			      const char *method, const char *ctype,
 			      struct subca_slice body)
 {
 	CURLcode e = CURLE_OK;
 
 	if (strcmp(method, "GET") == 0)
-		e = curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+		e = c->easy_setopt(h, CURLOPT_HTTPGET, 1L);
 	else
-		e = curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+		e = c->easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	if (e == CURLE_OK && ctype != NULL) {
-		e = curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-				     (curl_off_t)body.len);
+		e = c->easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+				   (curl_off_t)body.len);
 		if (e == CURLE_OK)
-			e = curl_easy_setopt(h, CURLOPT_POSTFIELDS,
-					     body.len ? (const char *)body.p
-						      : "");
+			e = c->easy_setopt(h, CURLOPT_POSTFIELDS,
+					   body.len ? (const char *)body.p
+						    : "");
 	}
 	SUBCA_ENSURE(e == CURLE_OK, SUBCA_E_INTERNAL, "libcurl: %s",
-		     curl_easy_strerror(e));
+		     c->easy_strerror(e));
 	return SUBCA_OK;
 }
 
 /* The headers: the bearer token (built in a secret buffer, wiped) and the
  * content type. */
-static subca_result cli__headers(const struct cli *cli, const char *ctype,
+static subca_result cli__headers(const struct subca_curl *c,
+				 const struct cli *cli, const char *ctype,
 				 struct curl_slist **out)
 {
 	SUBCA_BUF_AUTO struct subca_buf auth = {0};
@@ -161,16 +168,16 @@ static subca_result cli__headers(const struct cli *cli, const char *ctype,
 
 	*out = NULL;
 	subca_buf_init_secret(&auth, 4096);
-	l = curl_slist_append(NULL, "Accept: application/json");
+	l = c->slist_append(NULL, "Accept: application/json");
 	SUBCA_ENSURE(l != NULL, SUBCA_E_NOMEM, "out of memory");
 	*out = l;
 	if (ctype != NULL) {
 		snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
-		n = curl_slist_append(l, ct);
+		n = c->slist_append(l, ct);
 		SUBCA_ENSURE(n != NULL, SUBCA_E_NOMEM, "out of memory");
 	} else {
 		/* no body: keep curl from adding an Expect or a form type */
-		n = curl_slist_append(l, "Expect:");
+		n = c->slist_append(l, "Expect:");
 		SUBCA_ENSURE(n != NULL, SUBCA_E_NOMEM, "out of memory");
 	}
 	if (cli->token == NULL || cli->token[0] == '\0')
@@ -179,7 +186,7 @@ static subca_result cli__headers(const struct cli *cli, const char *ctype,
 				   cli->token));
 	SUBCA_TRY(subca_buf_terminate(&auth));
 	/* curl copies the string; the copy is freed (not wiped) with the list */
-	n = curl_slist_append(l, (const char *)auth.p);
+	n = c->slist_append(l, (const char *)auth.p);
 	SUBCA_ENSURE(n != NULL, SUBCA_E_NOMEM, "out of memory");
 	return SUBCA_OK;
 }
@@ -223,6 +230,7 @@ subca_result cli_remote_call(struct cli *cli, const char *method,
 			     json_t **problem)
 {
 	CURL *h = cli->curl;
+	const struct subca_curl *c;
 	SUBCA_BUF_AUTO struct subca_buf url = {0};
 	struct curl_slist *headers = NULL;
 	struct cli__sink sink = {resp, false};
@@ -236,21 +244,22 @@ subca_result cli_remote_call(struct cli *cli, const char *method,
 		*problem = NULL;
 	subca_buf_init(resp, SUBCA_MAX_RESPONSE_BODY);
 	SUBCA_ENSURE(h != NULL, SUBCA_E_INTERNAL, "no server connection");
+	SUBCA_TRY(subca_curl_get(&c));
 	while (blen > 0 && cli->server[blen - 1] == '/')
 		blen--;
 	subca_buf_init(&url, 2 * SUBCA_MAX_URL + 4096);
 	SUBCA_TRY(subca_buf_printf(&url, "%.*s%s%s", (int)blen, cli->server,
 				   CLI_REMOTE_PREFIX, path));
 	SUBCA_TRY(subca_buf_terminate(&url));
-	curl_easy_reset(h);
-	rv = cli__headers(cli, ctype, &headers);
+	c->easy_reset(h);
+	rv = cli__headers(c, cli, ctype, &headers);
 	if (rv == SUBCA_OK)
-		rv = cli__options(cli, h, (const char *)url.p, headers, &sink,
-				  errbuf);
+		rv = cli__options(c, cli, h, (const char *)url.p, headers,
+				  &sink, errbuf);
 	if (rv == SUBCA_OK)
-		rv = cli__body(h, method, ctype, body);
+		rv = cli__body(c, h, method, ctype, body);
 	if (rv == SUBCA_OK) {
-		e = curl_easy_perform(h);
+		e = c->easy_perform(h);
 		if (e != CURLE_OK && (sink.too_large ||
 				      e == CURLE_FILESIZE_EXCEEDED))
 			rv = subca_error_set(SUBCA_E_TOO_LARGE, __FILE__,
@@ -264,15 +273,15 @@ subca_result cli_remote_call(struct cli *cli, const char *method,
 					     "cannot talk to %s: %s",
 					     cli->server,
 					     errbuf[0] ? errbuf
-						       : curl_easy_strerror(e));
+						       : c->easy_strerror(e));
 		else
-			curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+			c->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	}
 	/* the header list holds the token: drop it from the handle first */
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+	c->easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
 	for (struct curl_slist *n = headers; n != NULL; n = n->next)
 		subca_wipe(n->data, strlen(n->data));
-	curl_slist_free_all(headers);
+	c->slist_free_all(headers);
 	if (rv == SUBCA_OK)
 		rv = subca_buf_terminate(resp);
 	if (rv != SUBCA_OK) {

@@ -96,6 +96,16 @@ healthz() {
 }
 step "GET /healthz answers ok over TLS verified against the TLS root" healthz
 
+# libcurl is loaded on first use (http-01, remote CLI), never at start-up.
+no_libcurl() {
+	ldd "$SUBCA" >"$W/ldd"
+	grep libssl "$W/ldd" >/dev/null # ldd worked
+	lacks "$W/ldd" libcurl
+	grep libssl "/proc/$MAIN_PID/maps" >/dev/null # the maps are readable
+	lacks "/proc/$MAIN_PID/maps" libcurl
+}
+step "subca does not link libcurl, and a serving server has not loaded it" no_libcurl
+
 by_path_and_host() {
 	get /a/demo/chain
 	[ "$(cut -d' ' -f1 "$W/meta")" = 200 ]

@@ -1,22 +1,24 @@
 /*
- * http-01 (RFC 8555 8.3; RFC 8738 for IP identifiers) with libcurl.
+ * http-01 (RFC 8555 8.3; RFC 8738 for IP identifiers) with libcurl, which
+ * the first http-01 check loads (libcurl.h): a server that never checks
+ * one does not carry it.
  *
  * Redirects are followed here, one request at a time, rather than by curl,
  * so that each target is checked before it is fetched: http or https only,
  * on the port the check would use for that scheme (80/443, or the
  * configured ports), at most SUBCA_MAX_ACME_REDIRECTS of them.
  */
-#include <curl/curl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../libcurl.h"
 #include "subca/limits.h"
 #include "validate_int.h"
 
 struct subca__http {
 	const struct subca_acme_validation_cfg *cfg;
+	const struct subca_curl *c;
 	CURL *h;
 	struct curl_slist *connect_to;
 	struct subca_buf body;
@@ -25,14 +27,6 @@ struct subca__http {
 	char errbuf[CURL_ERROR_SIZE];
 	char url[SUBCA_MAX_URL + 1];
 };
-
-static pthread_once_t subca__curl_once = PTHREAD_ONCE_INIT;
-static CURLcode subca__curl_init_rv = CURLE_FAILED_INIT;
-
-static void subca__curl_init(void)
-{
-	subca__curl_init_rv = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 /* The URL as shown in a detail: it may come from a redirect (untrusted). */
 static const char *subca__http_shown_url(const struct subca__http *x,
@@ -94,37 +88,37 @@ static subca_result subca__http_connect_to(struct subca__http *x,
 		     v6 ? "]" : "") >= (int)sizeof(rule))
 		SUBCA_ACMEV_FAIL(err, SUBCA_ACMEV_MALFORMED,
 				 "connect_host too long");
-	x->connect_to = curl_slist_append(NULL, rule);
+	x->connect_to = x->c->slist_append(NULL, rule);
 	if (x->connect_to == NULL)
 		SUBCA_ACMEV_FAIL(err, SUBCA_ACMEV_INTERNAL, "out of memory");
 	return SUBCA_OK;
 }
 
-#define SUBCA__SETOPT(h, opt, val) (curl_easy_setopt((h), (opt), (val)) == CURLE_OK)
+#define SUBCA__SETOPT(x, opt, val) \
+	((x)->c->easy_setopt((x)->h, (opt), (val)) == CURLE_OK)
 
 static subca_result subca__http_setup(struct subca__http *x,
 				      struct subca_acme_validation_error *err)
 {
-	CURL *h = x->h;
 	/* no signals in worker threads; "" disables every proxy, including
 	 * http_proxy and friends from the environment; the key
 	 * authorization is the proof, so an https redirect target's
 	 * certificate is not verified (it could not add anything) */
-	bool ok = SUBCA__SETOPT(h, CURLOPT_NOSIGNAL, 1L) &&
-		  SUBCA__SETOPT(h, CURLOPT_PROXY, "") &&
-		  SUBCA__SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https") &&
-		  SUBCA__SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L) &&
-		  SUBCA__SETOPT(h, CURLOPT_HTTP_VERSION,
+	bool ok = SUBCA__SETOPT(x, CURLOPT_NOSIGNAL, 1L) &&
+		  SUBCA__SETOPT(x, CURLOPT_PROXY, "") &&
+		  SUBCA__SETOPT(x, CURLOPT_PROTOCOLS_STR, "http,https") &&
+		  SUBCA__SETOPT(x, CURLOPT_FOLLOWLOCATION, 0L) &&
+		  SUBCA__SETOPT(x, CURLOPT_HTTP_VERSION,
 				(long)CURL_HTTP_VERSION_1_1) &&
-		  SUBCA__SETOPT(h, CURLOPT_MAXFILESIZE_LARGE,
+		  SUBCA__SETOPT(x, CURLOPT_MAXFILESIZE_LARGE,
 				(curl_off_t)SUBCA_MAX_ACME_HTTP01_BODY) &&
-		  SUBCA__SETOPT(h, CURLOPT_WRITEFUNCTION, subca__http_write) &&
-		  SUBCA__SETOPT(h, CURLOPT_WRITEDATA, x) &&
-		  SUBCA__SETOPT(h, CURLOPT_ERRORBUFFER, x->errbuf) &&
-		  SUBCA__SETOPT(h, CURLOPT_USERAGENT, "subca-acme-validation") &&
-		  SUBCA__SETOPT(h, CURLOPT_SSL_VERIFYPEER, 0L) &&
-		  SUBCA__SETOPT(h, CURLOPT_SSL_VERIFYHOST, 0L) &&
-		  SUBCA__SETOPT(h, CURLOPT_CONNECT_TO, x->connect_to);
+		  SUBCA__SETOPT(x, CURLOPT_WRITEFUNCTION, subca__http_write) &&
+		  SUBCA__SETOPT(x, CURLOPT_WRITEDATA, x) &&
+		  SUBCA__SETOPT(x, CURLOPT_ERRORBUFFER, x->errbuf) &&
+		  SUBCA__SETOPT(x, CURLOPT_USERAGENT, "subca-acme-validation") &&
+		  SUBCA__SETOPT(x, CURLOPT_SSL_VERIFYPEER, 0L) &&
+		  SUBCA__SETOPT(x, CURLOPT_SSL_VERIFYHOST, 0L) &&
+		  SUBCA__SETOPT(x, CURLOPT_CONNECT_TO, x->connect_to);
 
 	if (!ok)
 		SUBCA_ACMEV_FAIL(err, SUBCA_ACMEV_INTERNAL,
@@ -136,7 +130,8 @@ static subca_result subca__http_curl_fail(const struct subca__http *x,
 					  CURLcode e,
 					  struct subca_acme_validation_error *err)
 {
-	const char *why = x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(e);
+	const char *why =
+		x->errbuf[0] != '\0' ? x->errbuf : x->c->easy_strerror(e);
 	char u[96], w[96];
 
 	subca__http_shown_url(x, u, sizeof(u));
@@ -177,16 +172,16 @@ static subca_result subca__http_get(struct subca__http *x, long *status,
 				 "%s: timed out after %d ms",
 				 subca__http_shown_url(x, u, sizeof(u)),
 				 subca__acmev_timeout(x->cfg));
-	if (!SUBCA__SETOPT(x->h, CURLOPT_URL, x->url) ||
-	    !SUBCA__SETOPT(x->h, CURLOPT_TIMEOUT_MS, left) ||
-	    !SUBCA__SETOPT(x->h, CURLOPT_CONNECTTIMEOUT_MS, left))
+	if (!SUBCA__SETOPT(x, CURLOPT_URL, x->url) ||
+	    !SUBCA__SETOPT(x, CURLOPT_TIMEOUT_MS, left) ||
+	    !SUBCA__SETOPT(x, CURLOPT_CONNECTTIMEOUT_MS, left))
 		SUBCA_ACMEV_FAIL(err, SUBCA_ACMEV_INTERNAL,
 				 "cannot set up the HTTP request");
-	e = curl_easy_perform(x->h);
+	e = x->c->easy_perform(x->h);
 	if (e != CURLE_OK)
 		return subca__http_curl_fail(x, e, err);
 	*status = 0;
-	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, status);
+	x->c->easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, status);
 	return SUBCA_OK;
 }
 
@@ -197,24 +192,25 @@ static bool subca__http_is_redirect(long status)
 }
 
 /* Scheme and port (the scheme's default when absent) of an absolute URL. */
-static bool subca__url_scheme_port(const char *url, char *scheme, size_t len,
+static bool subca__url_scheme_port(const struct subca_curl *c,
+				   const char *url, char *scheme, size_t len,
 				   long *port)
 {
-	CURLU *u = curl_url();
+	CURLU *u = c->url();
 	char *s = NULL, *p = NULL;
 	bool ok = false;
 
-	if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_SCHEME, &s, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_PORT, &p, CURLU_DEFAULT_PORT) ==
+	if (u != NULL && c->url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    c->url_get(u, CURLUPART_SCHEME, &s, 0) == CURLUE_OK &&
+	    c->url_get(u, CURLUPART_PORT, &p, CURLU_DEFAULT_PORT) ==
 		    CURLUE_OK) {
 		snprintf(scheme, len, "%s", s);
 		*port = strtol(p, NULL, 10);
 		ok = true;
 	}
-	curl_free(s);
-	curl_free(p);
-	curl_url_cleanup(u);
+	c->free(s);
+	c->free(p);
+	c->url_cleanup(u);
 	return ok;
 }
 
@@ -226,13 +222,13 @@ static subca_result subca__http_follow(struct subca__http *x,
 	long port = 0, want;
 
 	subca__http_shown_url(x, u, sizeof(u));
-	if (curl_easy_getinfo(x->h, CURLINFO_REDIRECT_URL, &loc) != CURLE_OK ||
+	if (x->c->easy_getinfo(x->h, CURLINFO_REDIRECT_URL, &loc) != CURLE_OK ||
 	    loc == NULL)
 		SUBCA_ACMEV_FAIL(err, SUBCA_ACMEV_CONNECTION,
 				 "%s: redirect without a usable Location", u);
 	subca_shown(loc, strlen(loc), l, sizeof(l));
 	if (strlen(loc) > SUBCA_MAX_URL ||
-	    !subca__url_scheme_port(loc, scheme, sizeof(scheme), &port))
+	    !subca__url_scheme_port(x->c, loc, scheme, sizeof(scheme), &port))
 		SUBCA_ACMEV_FAIL(err, SUBCA_ACMEV_CONNECTION,
 				 "%s: redirect to an unusable URL \"%s\"", u, l);
 	if (strcmp(scheme, "http") == 0)
@@ -312,18 +308,17 @@ subca_result subca__acme_http01(const struct subca_acme_validation_cfg *cfg,
 	struct subca__http x = {.cfg = cfg};
 	subca_result rv;
 
-	pthread_once(&subca__curl_once, subca__curl_init);
-	if (subca__curl_init_rv != CURLE_OK)
-		SUBCA_ACMEV_FAIL(err, SUBCA_ACMEV_INTERNAL,
-				 "cannot initialise the HTTP client");
-	x.h = curl_easy_init();
+	if (subca_curl_get(&x.c) != SUBCA_OK)
+		SUBCA_ACMEV_FAIL(err, SUBCA_ACMEV_INTERNAL, "%s",
+				 subca_error_reason());
+	x.h = x.c->easy_init();
 	if (x.h == NULL)
 		SUBCA_ACMEV_FAIL(err, SUBCA_ACMEV_INTERNAL,
 				 "cannot initialise the HTTP client");
 	subca_buf_init(&x.body, SUBCA_MAX_ACME_HTTP01_BODY);
 	rv = subca__http_run(&x, id, token, key_authz, err);
-	curl_easy_cleanup(x.h);
-	curl_slist_free_all(x.connect_to);
+	x.c->easy_cleanup(x.h);
+	x.c->slist_free_all(x.connect_to);
 	subca_buf_cleanup(&x.body);
 	return rv;
 }
