@@ -9,6 +9,10 @@
  *
  * The store is the truth: a challenge still "processing" when a process
  * stops is picked up by the next pool that starts on the database.
+ *
+ * Threads start with the first work that finds none idle, up to the
+ * configured number, and open their store connection then: a server
+ * whose clients never answer a challenge carries neither.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -37,7 +41,7 @@ static struct {
 	struct subca__job *head;
 	size_t n;
 	pthread_t threads[SUBCA__MAX_THREADS];
-	int nthreads;
+	int nthreads, max_threads, idle;
 	char db[4096];
 	char resolver[128];
 	char connect_host[128];
@@ -211,6 +215,23 @@ subca_result subca__acme_validate_one(struct subca_store *st,
 
 /* ---- the queue and the threads --------------------------------------------- */
 
+static void *subca__pool_main(void *arg);
+
+/* One more thread when the queue holds more than the idle ones can take
+ * (lock held). Failing to start one is not fatal while one runs. */
+static void subca__grow(void)
+{
+	if (subca__pool.n <= (size_t)subca__pool.idle ||
+	    subca__pool.nthreads >= subca__pool.max_threads)
+		return;
+	if (pthread_create(&subca__pool.threads[subca__pool.nthreads], NULL,
+			   subca__pool_main, NULL) == 0)
+		subca__pool.nthreads++;
+	else
+		subca_log_event("acme", "cannot start a validation thread "
+				"(%d running)", subca__pool.nthreads);
+}
+
 bool subca__acme_pool_submit(int64_t prov, const char *id)
 {
 	struct subca__job *j;
@@ -228,6 +249,7 @@ bool subca__acme_pool_submit(int64_t prov, const char *id)
 		subca__pool.head = j;
 		subca__pool.n++;
 		ok = true;
+		subca__grow();
 		pthread_cond_signal(&subca__pool.cond);
 	}
 	pthread_mutex_unlock(&subca__pool.lock);
@@ -266,6 +288,7 @@ static struct subca__job *subca__take(void)
 			if (next == 0 || (*pp)->due < next)
 				next = (*pp)->due;
 		}
+		subca__pool.idle++;
 		if (next == 0) {
 			pthread_cond_wait(&subca__pool.cond, &subca__pool.lock);
 		} else {
@@ -274,6 +297,7 @@ static struct subca__job *subca__take(void)
 			pthread_cond_timedwait(&subca__pool.cond,
 					       &subca__pool.lock, &ts);
 		}
+		subca__pool.idle--;
 	}
 }
 
@@ -297,8 +321,14 @@ static void subca__work(struct subca_store *st, struct subca__job *j)
 
 static void *subca__pool_main(void *arg)
 {
-	struct subca_store *st = arg;
+	struct subca_store *st = NULL;
 
+	(void)arg;
+	if (subca_store_sqlite_open(subca__pool.db, false, &st) != SUBCA_OK) {
+		subca_log_event("acme", "a validation thread cannot open the "
+				"store: %s", subca_error_reason());
+		return NULL;
+	}
 	for (;;) {
 		struct subca__job *j;
 
@@ -369,24 +399,13 @@ subca_result subca_acme_pool_start(const struct subca_acme_pool_cfg *cfg)
 	SUBCA_ENSURE(n <= SUBCA__MAX_THREADS, SUBCA_E_INVALID_ARGUMENT,
 		     "at most %d validation threads", SUBCA__MAX_THREADS);
 	SUBCA_TRY(subca__pool_cfg(cfg));
+	pthread_mutex_lock(&subca__pool.lock);
 	subca__pool.stopping = false;
-	for (int i = 0; i < n; i++) {
-		struct subca_store *st = NULL;
-
-		if (subca_store_sqlite_open(subca__pool.db, false, &st) !=
-			    SUBCA_OK ||
-		    pthread_create(&subca__pool.threads[i], NULL,
-				   subca__pool_main, st) != 0) {
-			if (st != NULL)
-				st->ops->close(st);
-			subca__pool.running = true;
-			subca_acme_pool_stop();
-			SUBCA_BAIL(SUBCA_E_INTERNAL,
-				   "cannot start ACME validation thread %d", i);
-		}
-		subca__pool.nthreads = i + 1;
-	}
+	subca__pool.max_threads = n;
+	subca__pool.nthreads = 0;
+	subca__pool.idle = 0;
 	subca__pool.running = true;
+	pthread_mutex_unlock(&subca__pool.lock);
 	if (subca_store_sqlite_open(subca__pool.db, false, &scan) == SUBCA_OK) {
 		subca__rescan(scan);
 		scan->ops->close(scan);
