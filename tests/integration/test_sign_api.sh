@@ -490,6 +490,34 @@ EOF
 }
 step "clients closing before their answer (FIN and RST), then two pipelined requests answered in order; the server keeps serving" early_close
 
+# SIGTERM while clients wait for their certificates: what the server
+# received is answered (after its commit) or refused whole, never cut; every
+# certificate answered is in the store; the server exits 0; it restarts.
+term_during_load() {
+	local i s n0
+	n0=$(sqlite3 "$DB" 'SELECT count(*) FROM certificates')
+	load "$W/load3"
+	# once the first of them is recorded, the others are on their way
+	for i in $(seq 1 100); do
+		[ "$(sqlite3 "$DB" 'SELECT count(*) FROM certificates')" -gt "$n0" ] && break
+		sleep 0.1
+	done
+	kill -TERM "$(cat "$T/serve.log.pid")"
+	wait
+	for i in $(seq 1 150); do [ -s "$T/serve.log.rc" ] && break; sleep 0.1; done
+	[ "$(cat "$T/serve.log.rc")" = 0 ]
+	for i in $(seq 1 $NCLIENTS); do
+		s=$(cat "$W/load3/$i.status")
+		[ "$s" = 201 ] || [ "$s" = 000 ] || { log "client $i: $s"; return 1; }
+	done
+	serials "$W/load3" >"$W/serials3"
+	log "$(wc -l <"$W/serials3") of $NCLIENTS clients got a certificate before SIGTERM"
+	[ -s "$W/serials3" ]
+	in_store_once "$W/serials3"
+	serve
+}
+step "SIGTERM during a load: answers already owed are given after their commit, the server exits 0 and restarts" term_during_load
+
 crash() {
 	local pid
 	pid=$(cat "$T/serve.log.pid")
