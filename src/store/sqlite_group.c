@@ -44,6 +44,7 @@ struct subca__group {
 	struct subca_store *writer; /* the committer's alone */
 	pthread_t committer;
 	bool started;
+	int wal_frames; /* the WAL's size after the last commit (committer) */
 
 	pthread_mutex_t mu; /* everything below */
 	pthread_cond_t work; /* the committer: something queued, or stop */
@@ -81,6 +82,44 @@ static void subca__group_free(struct subca__group *g)
 	subca_free(g);
 }
 
+/* SQLite's wal hook on the writer: note the WAL's size, checkpoint later. */
+static int subca__wal_hook(void *arg, sqlite3 *db, const char *name,
+			   int frames)
+{
+	struct subca__group *g = arg;
+
+	g->wal_frames = frames;
+	return SQLITE_OK;
+}
+
+/*
+ * The writer does not checkpoint inside COMMIT (SQLite's automatic
+ * checkpoint runs there, writing and syncing the database file while
+ * every record of the batch waits for its answer): the committer
+ * checkpoints after it reported the batch instead, when the WAL has grown
+ * past SQLite's usual threshold.
+ */
+#define SUBCA__WAL_CHECKPOINT_FRAMES 1000
+
+static void subca__wal_setup(struct subca__group *g)
+{
+	sqlite3 *db = subca__sqlite_of(g->writer)->db;
+
+	sqlite3_wal_autocheckpoint(db, 0);
+	sqlite3_wal_hook(db, subca__wal_hook, g);
+}
+
+static void subca__wal_checkpoint(struct subca__group *g)
+{
+	if (g->wal_frames < SUBCA__WAL_CHECKPOINT_FRAMES)
+		return;
+	g->wal_frames = 0;
+	/* PASSIVE: never waits for readers; what it cannot copy now is
+	 * copied by the next one. Errors only delay the copy. */
+	(void)sqlite3_wal_checkpoint_v2(subca__sqlite_of(g->writer)->db, NULL,
+					SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+}
+
 static subca_result subca__group_new(const char *path, const struct stat *sb,
 				     struct subca__group **out)
 {
@@ -96,6 +135,8 @@ static subca_result subca__group_new(const char *path, const struct stat *sb,
 	g->ino = sb->st_ino;
 	g->tail = &g->head;
 	rv = subca_store_sqlite_open(path, false, &g->writer);
+	if (rv == SUBCA_OK)
+		subca__wal_setup(g);
 	if (rv == SUBCA_OK) {
 		int err = pthread_create(&g->committer, NULL,
 					 subca__committer_main, g);
@@ -319,6 +360,7 @@ static void *subca__committer_main(void *arg)
 		batch = subca__batch_take(g, &n);
 		pthread_mutex_unlock(&g->mu);
 		subca__batch_run(g, batch, n);
+		subca__wal_checkpoint(g);
 		pthread_mutex_lock(&g->mu);
 	}
 	pthread_mutex_unlock(&g->mu);
