@@ -604,7 +604,8 @@ subca_result subca_policy_check(const struct subca_policy *p,
 		     "subca_policy_lifetime)");
 	SUBCA_TRY(subca_policy_lifetime(p, r.days, &days));
 	SUBCA_TRY(subca__names_check(p, &r));
-	SUBCA_TRY(subca__key_check(p, r.csr ? X509_REQ_get0_pubkey(r.csr)
-					    : r.pubkey));
+	SUBCA_TRY(subca__key_check(p, r.csr == NULL ? r.pubkey
+				   : r.csr_key != NULL ? r.csr_key
+						       : X509_REQ_get0_pubkey(r.csr)));
 	return subca__eku_check(p, r.eku);
 }

@@ -60,14 +60,17 @@ static void subca__count(const struct subca_request *req, const char *prov,
 			       prov ? prov : "-", result);
 }
 
-/* The CSR of a body, parsed and its self-signature checked. */
+/* The CSR of a body, parsed and its self-signature checked; its key
+ * decoded apart (*key, for subca_leaf_request.csr_key). */
 static subca_result subca__body_csr(const struct subca__sign_body *b,
-				    X509_REQ **out)
+				    X509_REQ **out, EVP_PKEY **key)
 {
 	*out = NULL;
+	*key = NULL;
 	if (b->csr == NULL)
 		return SUBCA_OK;
-	return subca_certin_parse_csr(subca_slice_of(b->csr, b->csr_len), out);
+	return subca_certin_parse_csr_key(subca_slice_of(b->csr, b->csr_len),
+					  out, key);
 }
 
 /*
@@ -282,6 +285,7 @@ struct subca__issue_in {
 	const struct subca_policy *policy;
 	const struct subca_token *token; /* NULL: no token limit */
 	X509_REQ *csr;			 /* or pubkey + cn + sans */
+	EVP_PKEY *csr_key;		 /* the CSR's key, decoded apart */
 	EVP_PKEY *pubkey;
 	const char *cn;
 	struct subca_names sans;
@@ -462,6 +466,7 @@ static subca_result subca__issue(struct subca_request *req,
 	lr.csr_verified = in->csr != NULL;
 	/* the leaf is only encoded and read here, never used as a key */
 	lr.csr_key_as_bytes = true;
+	lr.csr_key = in->csr_key;
 	lr.pubkey = in->pubkey;
 	lr.cn = in->cn;
 	lr.sans = in->sans;
@@ -493,10 +498,12 @@ static subca_result subca__sign(struct subca_request *req,
 				struct subca__sign_body *b, bool *counted)
 {
 	SUBCA_AUTO(X509_REQ) X509_REQ *csr = NULL;
+	SUBCA_AUTO(EVP_PKEY) EVP_PKEY *key = NULL;
 	struct subca__issue_in in = {.counted = counted};
 
 	SUBCA_TRY(subca__sign_body_parse(req->body, b));
-	SUBCA_TRY(subca__body_csr(b, &csr));
+	SUBCA_TRY(subca__body_csr(b, &csr, &key));
+	in.csr_key = key;
 	in.days = b->days;
 	in.provisioner = p->prov.name;
 	in.policy = &p->policy.policy;
@@ -597,6 +604,7 @@ struct subca__renew {
 	struct subca_policy_json policy;
 	struct subca__sign_body body;
 	X509_REQ *csr;
+	EVP_PKEY *csr_key;
 	GENERAL_NAMES *sans;
 	const char *sans_v[SUBCA_MAX_NAMES];
 	char sans_buf[SUBCA_MAX_NAMES][SUBCA_MAX_URL + 8];
@@ -610,6 +618,7 @@ static void subca__renew_cleanup(struct subca__renew *r)
 	subca_policy_json_cleanup(&r->policy);
 	subca__sign_body_cleanup(&r->body);
 	X509_REQ_free(r->csr);
+	EVP_PKEY_free(r->csr_key);
 	GENERAL_NAMES_free(r->sans);
 }
 
@@ -697,7 +706,7 @@ static subca_result subca__renew(struct subca_request *req,
 
 	SUBCA_TRY(subca__peer_current(req, &r->rec));
 	SUBCA_TRY(subca__renew_body_parse(req->body, &r->body));
-	SUBCA_TRY(subca__body_csr(&r->body, &r->csr));
+	SUBCA_TRY(subca__body_csr(&r->body, &r->csr, &r->csr_key));
 	in.days = r->body.days;
 	SUBCA_TRY(subca__renew_policy(req, r));
 	r->sans = X509_get_ext_d2i(peer, NID_subject_alt_name, NULL, NULL);
@@ -706,10 +715,12 @@ static subca_result subca__renew(struct subca_request *req,
 	in.policy = &r->policy.policy;
 	in.same_subject = X509_get_subject_name(peer);
 	in.same_sans = r->sans;
-	if (r->csr != NULL)
+	if (r->csr != NULL) {
 		in.csr = r->csr;
-	else
+		in.csr_key = r->csr_key;
+	} else {
 		SUBCA_TRY(subca__renew_same_key(peer, r, &in));
+	}
 	return subca__issue(req, &in);
 }
 
