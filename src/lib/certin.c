@@ -913,7 +913,8 @@ static const struct {
 	{NID_ED25519, "ED25519"},
 	{NID_ED448, "ED448"},
 };
-#define SUBCA__KEY_TYPES (sizeof(subca__key_types) / sizeof(subca__key_types[0]))
+#define SUBCA__KEY_TYPES \
+	(sizeof(subca__key_types) / sizeof(subca__key_types[0]))
 
 struct subca__key_decoders {
 	OSSL_DECODER_CTX *ctx[SUBCA__KEY_TYPES];

@@ -143,9 +143,10 @@ static subca_result subca__group_new(const char *path, const struct stat *sb,
 
 		g->started = err == 0;
 		if (err != 0)
-			rv = subca_error_set(SUBCA_E_STORE, __FILE__, __LINE__,
-					     "cannot start the group committer: %s",
-					     strerror(err));
+			rv = subca_error_set(
+				SUBCA_E_STORE, __FILE__, __LINE__,
+				"cannot start the group committer: %s",
+				strerror(err));
 	}
 	if (rv != SUBCA_OK) {
 		subca__group_free(g);
