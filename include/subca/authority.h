@@ -174,6 +174,47 @@ SUBCA_MUST_CHECK subca_result subca_authority_issue(
 	const struct subca_leaf_request *r, struct subca_buf *chain_pem,
 	X509 **leaf_out);
 
+/*
+ * Issuance in two parts, for callers that must not wait for the disk: the
+ * first decides and signs, the second records. subca_authority_issue is
+ * the two in a row.
+ *
+ * A leaf decided and signed but not recorded yet: the certificate, the
+ * chain PEM to hand out (leaf, intermediate, the customer's CAs), and the
+ * certificate and audit records to write, which point into this structure
+ * only (so that it may outlive the request that asked). Nothing may be
+ * handed out before the record is durable.
+ */
+struct subca_issuance {
+	X509 *leaf;
+	struct subca_buf leaf_pem;  /* NUL-terminated */
+	struct subca_buf chain_pem; /* leaf first */
+	struct subca_cert_rec rec;
+	struct subca_audit_rec audit;
+	char *authority, *actor, *provisioner;
+	char serial[128], subject[512], sans[2048], detail[3072];
+};
+
+/*
+ * Everything of subca_authority_issue but the record: pick the issuing
+ * intermediate (recording a due switch), sign the leaf, check the names
+ * against the root's constraints, fill `out` (initialised here; release
+ * with subca_issuance_cleanup, also on failure). Errors as
+ * subca_authority_issue.
+ */
+SUBCA_MUST_CHECK subca_result subca_authority_issue_prepare(
+	const struct subca_ctx *c, const char *name,
+	const struct subca_leaf_request *r, struct subca_issuance *out);
+/*
+ * Record `is` durably, waiting for the commit. To go on without waiting,
+ * hand is->rec and is->audit to the store's cert_record_async instead
+ * (and keep `is` until its callback ran). SUBCA_E_EXISTS for a serial
+ * already used (issue again), store errors.
+ */
+SUBCA_MUST_CHECK subca_result subca_authority_issue_record(
+	const struct subca_ctx *c, struct subca_issuance *is);
+void subca_issuance_cleanup(struct subca_issuance *is);
+
 /* Everything `intermediate instructions` needs about the newest pending
  * intermediate. Free with subca_pending_cleanup. */
 struct subca_pending {

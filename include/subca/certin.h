@@ -54,4 +54,16 @@ SUBCA_MUST_CHECK subca_result subca_certin_parse(struct subca_slice in,
 SUBCA_MUST_CHECK subca_result subca_certin_parse_csr(struct subca_slice in,
 						     X509_REQ **out);
 
+/*
+ * The same, faster, for a hot path: the request's key is decoded apart
+ * (a decoder kept per thread) into *key, owned by the caller, and the
+ * request in *out usually holds no decoded key (X509_REQ_get0_pubkey()
+ * returns NULL for it): hand *key along with it
+ * (subca_leaf_request.csr_key).
+ * The self-signature is verified with *key. Errors as
+ * subca_certin_parse_csr.
+ */
+SUBCA_MUST_CHECK subca_result subca_certin_parse_csr_key(
+	struct subca_slice in, X509_REQ **out, EVP_PKEY **key);
+
 #endif

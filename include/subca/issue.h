@@ -38,6 +38,9 @@ struct subca_leaf_request {
 	 * it): only for callers that just encode the leaf and read its names,
 	 * serial and dates. */
 	bool csr_key_as_bytes;
+	/* The CSR's key when the caller decoded it apart (a CSR from
+	 * subca_certin_parse_csr_key holds none); NULL: the CSR's own. */
+	EVP_PKEY *csr_key;
 	/* ... or a public key with a CN and SANs. */
 	EVP_PKEY *pubkey;
 	const char *cn;

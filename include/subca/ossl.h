@@ -80,6 +80,12 @@ enum subca_der_kind {
 	SUBCA_DER_OCSP_REQUEST,	   /* OCSPRequest (RFC 6960 4.1.1) */
 	SUBCA_DER_OCTET_STRING,	   /* a bare OCTET STRING (an extension value,
 				    * e.g. RFC 8737 3 acmeIdentifier) */
+	/* An X509_REQ whose public key is left undecoded (OpenSSL 3.0
+	 * builds a decoder for the key inside d2i_X509_REQ, which costs more
+	 * than verifying the CSR): X509_REQ_get0_pubkey() returns NULL for
+	 * it (or, where that cannot be arranged, the key as usual); the
+	 * caller decodes the key itself (subca_certin_parse_csr_key). */
+	SUBCA_DER_X509_REQ_KEYLESS,
 };
 
 /*

@@ -196,6 +196,17 @@ struct subca_group_stats {
  * keep it short (count it in metrics). */
 typedef void (*subca_group_observer)(void *arg, size_t n, subca_result rv);
 
+/*
+ * Called once for each cert_record_async: `rv` is the record's own result
+ * (SUBCA_OK once it is durable) and `reason` the reason of its failure
+ * ("" when rv is SUBCA_OK). Runs on the group's committer thread, or on
+ * the caller's before cert_record_async returns when the write was not
+ * queued: keep it short and hand the result over. The record's id is set
+ * (0 on failure) before it runs.
+ */
+typedef void (*subca_record_done)(void *arg, subca_result rv,
+				  const char *reason);
+
 /* The latest CRL published for one intermediate (schema 3). */
 struct subca_crl_rec {
 	int64_t intermediate_id;
@@ -399,6 +410,20 @@ struct subca_store_ops {
 	subca_result (*cert_record)(struct subca_store *st,
 				    struct subca_cert_rec *r,
 				    const struct subca_audit_rec *audit);
+	/*
+	 * cert_record without waiting for the commit. With group commit on
+	 * and no transaction open on `st`, the record joins the next batch
+	 * and `done` runs on the committer thread after that batch's COMMIT
+	 * returned (or failed); `r` and `audit` are borrowed until then: keep
+	 * them valid and unchanged. Otherwise the write happens now and
+	 * `done` runs before this returns. Either way `done` runs exactly
+	 * once, and this returns SUBCA_OK (a failed write is reported to
+	 * `done`, not here).
+	 */
+	subca_result (*cert_record_async)(struct subca_store *st,
+					  struct subca_cert_rec *r,
+					  const struct subca_audit_rec *audit,
+					  subca_record_done done, void *arg);
 
 	subca_result (*admin_token_add)(struct subca_store *st,
 					struct subca_admin_token_rec *r); /* sets id; EXISTS for a hash already stored */
@@ -440,15 +465,18 @@ struct subca_store_ops {
 				  int64_t *removed);
 
 	/*
-	 * Group commit. On: cert_add and cert_record calls made outside a
-	 * transaction are queued; one caller at a time writes everything
-	 * queued so far in one transaction (a savepoint per record, so a
-	 * duplicate serial fails only its own caller) on a writer connection
-	 * shared by every store of the same database file in this process,
-	 * commits with synchronous=FULL, and wakes each caller with its own
-	 * result once the batch is durable. Callers arriving during a commit
-	 * form the next batch. Off (the default): each call commits alone.
-	 * Use one store per thread; stores of one file share the writer.
+	 * Group commit. On: cert_add, cert_record and cert_record_async calls
+	 * made outside a transaction are queued; a committer thread writes
+	 * everything queued so far in one transaction (a savepoint per
+	 * record, so a duplicate serial fails only its own record) on a
+	 * writer connection shared by every store of the same database file
+	 * in this process, commits with synchronous=FULL, and reports each
+	 * record's own result once the batch is durable (cert_add and
+	 * cert_record wait for it). Records queued during a commit form the
+	 * next batch. The thread starts with the first store that turns group
+	 * commit on and is joined, once the queue is written, when the last
+	 * one leaves. Off (the default): each call commits alone. Use one
+	 * store per thread; stores of one file share the writer.
 	 */
 	subca_result (*group_commit)(struct subca_store *st, bool on);
 	/* Batch counters of the writer `st` shares; all zero when off. */

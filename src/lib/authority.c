@@ -761,64 +761,87 @@ static void subca__sans_text(X509 *leaf, char *buf, size_t len)
 	}
 }
 
-static subca_result subca__cert_record(const struct subca_ctx *c,
-				       const struct subca_authority_rec *a,
-				       const struct subca_intermediate_rec *im,
-				       X509 *leaf, const char *pem)
+/* A copy of `v` (NULL stays NULL) into *out. */
+static subca_result subca__dup(const char *v, char **out)
 {
-	struct subca_cert_rec rec = {0};
-	struct subca_audit_rec audit = {0};
-	char serial[128], subject[512], sans[2048], detail[3072];
-
-	SUBCA_TRY(subca_serial_hex(X509_get0_serialNumber(leaf), serial,
-				   sizeof(serial)));
-	SUBCA_TRY(subca__validity_of(leaf, &rec.not_before, &rec.not_after));
-	subca_name_oneline(X509_get_subject_name(leaf), subject,
-			   sizeof(subject));
-	subca__sans_text(leaf, sans, sizeof(sans));
-	rec.authority_id = a->id;
-	rec.intermediate_id = im->id;
-	rec.serial = serial;
-	rec.subject = subject;
-	rec.sans = sans;
-	rec.pem = (char *)pem;
-	rec.issued_by = (char *)(c->actor ? c->actor : "unknown");
-	rec.provisioner = (char *)c->provisioner;
-	rec.created = (int64_t)c->now;
-	snprintf(detail, sizeof(detail),
-		 "certificate serial %s for \"%s\" [%s] issued", serial,
-		 subject, sans);
-	audit.ts = (int64_t)c->now;
-	audit.authority = a->name;
-	audit.action = "certificate.issue";
-	audit.detail = detail;
-	audit.actor = rec.issued_by;
-	/* One atomic write of certificate and audit entry, outside any
-	 * transaction so that concurrent issuances share a commit. */
-	return c->store->ops->cert_record(c->store, &rec, &audit);
+	*out = NULL;
+	if (v == NULL)
+		return SUBCA_OK;
+	*out = subca_strdup(v);
+	SUBCA_ENSURE(*out != NULL, SUBCA_E_NOMEM, "out of memory");
+	return SUBCA_OK;
 }
 
-static subca_result subca__issue_once(const struct subca_ctx *c,
-				      const struct subca_authority_rec *a,
-				      const struct subca_intermediate_rec *im,
-				      const struct subca_issuer_entry *e,
-				      const struct subca_issuer *iss,
-				      const struct subca_leaf_request *r,
-				      struct subca_buf *chain_pem, X509 **leaf_out)
+/* Fill the certificate and audit records of `is` from its leaf; they
+ * point into `is` only, so that it can outlive the request. */
+static subca_result subca__records_fill(const struct subca_ctx *c,
+					const struct subca_authority_rec *a,
+					const struct subca_intermediate_rec *im,
+					struct subca_issuance *is)
 {
-	SUBCA_AUTO(X509) X509 *leaf = NULL;
-	SUBCA_BUF_AUTO struct subca_buf leaf_pem = {0};
+	struct subca_cert_rec *rec = &is->rec;
+	struct subca_audit_rec *audit = &is->audit;
 
-	SUBCA_TRY(subca_leaf_issue(iss, r, &leaf));
-	SUBCA_TRY(subca_leaf_check_names(leaf, e->root->chain));
-	SUBCA_TRY(subca_pem_x509(leaf, &leaf_pem));
-	SUBCA_TRY(subca__cert_record(c, a, im, leaf, (char *)leaf_pem.p));
-	subca_buf_init(chain_pem, SUBCA_MAX_CERT_INPUT);
-	SUBCA_TRY(subca_buf_append(chain_pem, leaf_pem.p, leaf_pem.len));
-	SUBCA_TRY(subca_buf_append(chain_pem, e->ca_pem, e->ca_pem_len));
-	if (leaf_out != NULL)
-		*leaf_out = subca_steal(&leaf);
+	SUBCA_TRY(subca_serial_hex(X509_get0_serialNumber(is->leaf),
+				   is->serial, sizeof(is->serial)));
+	SUBCA_TRY(subca__validity_of(is->leaf, &rec->not_before,
+				     &rec->not_after));
+	subca_name_oneline(X509_get_subject_name(is->leaf), is->subject,
+			   sizeof(is->subject));
+	subca__sans_text(is->leaf, is->sans, sizeof(is->sans));
+	SUBCA_TRY(subca__dup(a->name, &is->authority));
+	SUBCA_TRY(subca__dup(c->actor ? c->actor : "unknown", &is->actor));
+	SUBCA_TRY(subca__dup(c->provisioner, &is->provisioner));
+	rec->authority_id = a->id;
+	rec->intermediate_id = im->id;
+	rec->serial = is->serial;
+	rec->subject = is->subject;
+	rec->sans = is->sans;
+	rec->pem = (char *)is->leaf_pem.p;
+	rec->issued_by = is->actor;
+	rec->provisioner = is->provisioner;
+	rec->created = (int64_t)c->now;
+	snprintf(is->detail, sizeof(is->detail),
+		 "certificate serial %s for \"%s\" [%s] issued", is->serial,
+		 is->subject, is->sans);
+	audit->ts = (int64_t)c->now;
+	audit->authority = is->authority;
+	audit->action = "certificate.issue";
+	audit->detail = is->detail;
+	audit->actor = is->actor;
 	return SUBCA_OK;
+}
+
+/* Sign the leaf, check it, and fill `is` (chain and records). */
+static subca_result subca__sign_one(const struct subca_ctx *c,
+				    const struct subca_authority_rec *a,
+				    const struct subca_intermediate_rec *im,
+				    const struct subca_issuer_entry *e,
+				    const struct subca_issuer *iss,
+				    const struct subca_leaf_request *r,
+				    struct subca_issuance *is)
+{
+	SUBCA_TRY(subca_leaf_issue(iss, r, &is->leaf));
+	SUBCA_TRY(subca_leaf_check_names(is->leaf, e->root->chain));
+	SUBCA_TRY(subca_pem_x509(is->leaf, &is->leaf_pem));
+	SUBCA_TRY(subca_buf_append(&is->chain_pem, is->leaf_pem.p,
+				   is->leaf_pem.len));
+	SUBCA_TRY(subca_buf_append(&is->chain_pem, e->ca_pem, e->ca_pem_len));
+	return subca__records_fill(c, a, im, is);
+}
+
+void subca_issuance_cleanup(struct subca_issuance *is)
+{
+	X509_free(is->leaf);
+	is->leaf = NULL;
+	subca_buf_cleanup(&is->leaf_pem);
+	subca_buf_cleanup(&is->chain_pem);
+	subca_free(is->authority);
+	subca_free(is->actor);
+	subca_free(is->provisioner);
+	is->authority = is->actor = is->provisioner = NULL;
+	memset(&is->rec, 0, sizeof(is->rec));
+	memset(&is->audit, 0, sizeof(is->audit));
 }
 
 /*
@@ -875,20 +898,27 @@ static subca_result subca__issuer_urls(const struct subca_ctx *c,
 	return SUBCA_OK;
 }
 
-subca_result subca_authority_issue(const struct subca_ctx *c,
-				   const char *name,
-				   const struct subca_leaf_request *r,
-				   struct subca_buf *chain_pem, X509 **leaf_out)
+static void subca__issuance_init(struct subca_issuance *is)
+{
+	memset(is, 0, sizeof(*is));
+	subca_buf_init(&is->leaf_pem, SUBCA_MAX_CERT_INPUT);
+	subca_buf_init(&is->chain_pem, SUBCA_MAX_CERT_INPUT);
+}
+
+subca_result subca_authority_issue_prepare(const struct subca_ctx *c,
+					   const char *name,
+					   const struct subca_leaf_request *r,
+					   struct subca_issuance *out)
 {
 	SUBCA_AUTO_AUTHORITY struct subca_authority_rec a;
 	SUBCA_AUTO_INTERMEDIATES struct subca_intermediate_list l = {0};
 	const struct subca_issuer_entry *e = NULL;
 	struct subca_issuer iss = {0};
-	subca_result rv = SUBCA_E_INTERNAL;
 	char crl[SUBCA_MAX_URL + 1], ocsp[SUBCA_MAX_URL + 1];
+	subca_result rv;
 	long idx;
 
-	subca_buf_init(chain_pem, SUBCA_MAX_CERT_INPUT);
+	subca__issuance_init(out);
 	SUBCA_TRY(subca_authority_get(c, name, &a));
 	SUBCA_TRY(c->store->ops->intermediate_list(c->store, a.id, &l));
 	SUBCA_TRY(subca__issuer_pick(c, &a, &l, &idx));
@@ -900,16 +930,49 @@ subca_result subca_authority_issue(const struct subca_ctx *c,
 	iss.cert = e->cert;
 	iss.key = e->key;
 	iss.key_checked = e->key_checked;
+	rv = subca__sign_one(c, &a, &l.v[idx], e, &iss, r, out);
+	subca_issuer_entry_release(e);
+	if (rv != SUBCA_OK)
+		subca_issuance_cleanup(out);
+	return rv;
+}
+
+subca_result subca_authority_issue_record(const struct subca_ctx *c,
+					  struct subca_issuance *is)
+{
+	/* One atomic write of certificate and audit entry, outside any
+	 * transaction so that concurrent issuances share a commit. */
+	return c->store->ops->cert_record(c->store, &is->rec, &is->audit);
+}
+
+subca_result subca_authority_issue(const struct subca_ctx *c,
+				   const char *name,
+				   const struct subca_leaf_request *r,
+				   struct subca_buf *chain_pem, X509 **leaf_out)
+{
+	struct subca_issuance *is = subca_malloc(sizeof(*is));
+	subca_result rv = SUBCA_E_INTERNAL;
+
+	subca_buf_init(chain_pem, SUBCA_MAX_CERT_INPUT);
+	SUBCA_ENSURE(is != NULL, SUBCA_E_NOMEM, "out of memory");
 	/* A serial collision is astronomically unlikely with 159 random bits,
 	 * but the store's unique constraint is the rule: draw again. */
 	for (int i = 0; i < SUBCA__ISSUE_ATTEMPTS; i++) {
-		subca_buf_cleanup(chain_pem);
-		rv = subca__issue_once(c, &a, &l.v[idx], e, &iss, r, chain_pem,
-				       leaf_out);
+		rv = subca_authority_issue_prepare(c, name, r, is);
+		if (rv != SUBCA_OK)
+			break;
+		rv = subca_authority_issue_record(c, is);
+		if (rv == SUBCA_OK) {
+			*chain_pem = is->chain_pem; /* handed over */
+			subca_buf_init(&is->chain_pem, SUBCA_MAX_CERT_INPUT);
+			if (leaf_out != NULL)
+				*leaf_out = subca_steal(&is->leaf);
+		}
+		subca_issuance_cleanup(is);
 		if (rv != SUBCA_E_EXISTS)
 			break;
 	}
-	subca_issuer_entry_release(e);
+	subca_free(is);
 	return rv;
 }
 

@@ -11,9 +11,11 @@
 #include "subca/certin.h"
 
 #include <openssl/asn1.h>
+#include <openssl/decoder.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pkcs7.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -772,7 +774,7 @@ static subca_result subca__not_csr(const char *where, const char *what)
 }
 
 static subca_result subca__csr_block(const struct subca__pem_block *b,
-				     X509_REQ **req)
+				     enum subca_der_kind dk, X509_REQ **req)
 {
 	enum subca__pem_kind kind = subca__pem_kind_of(b->label);
 	SUBCA_AUTOFREE uint8_t *der = NULL;
@@ -789,8 +791,7 @@ static subca_result subca__csr_block(const struct subca__pem_block *b,
 		     "%s is a second certificate request; give exactly one",
 		     what);
 	SUBCA_TRY(subca__b64(b, &der, &len));
-	rv = subca_der_decode(SUBCA_DER_X509_REQ, subca_slice_of(der, len),
-			      (void **)req);
+	rv = subca_der_decode(dk, subca_slice_of(der, len), (void **)req);
 	if (rv == SUBCA_E_TRAILING_DATA)
 		return subca__prefix_error(rv, b);
 	SUBCA_ENSURE(rv == SUBCA_OK, SUBCA_E_GARBAGE,
@@ -798,7 +799,8 @@ static subca_result subca__csr_block(const struct subca__pem_block *b,
 	return SUBCA_OK;
 }
 
-static subca_result subca__csr_pem(struct subca_slice in, X509_REQ **out)
+static subca_result subca__csr_pem(struct subca_slice in,
+				   enum subca_der_kind dk, X509_REQ **out)
 {
 	SUBCA_AUTO(X509_REQ) X509_REQ *req = NULL;
 	struct subca__pem_scan s = {in, 0, 0};
@@ -809,7 +811,7 @@ static subca_result subca__csr_pem(struct subca_slice in, X509_REQ **out)
 		SUBCA_TRY(subca__pem_next(&s, &b, &found));
 		if (!found)
 			break;
-		SUBCA_TRY(subca__csr_block(&b, &req));
+		SUBCA_TRY(subca__csr_block(&b, dk, &req));
 	}
 	SUBCA_ENSURE(req != NULL, SUBCA_E_BAD_CSR,
 		     "no certificate request in the input");
@@ -817,14 +819,15 @@ static subca_result subca__csr_pem(struct subca_slice in, X509_REQ **out)
 	return SUBCA_OK;
 }
 
-static subca_result subca__csr_der(struct subca_slice in, X509_REQ **out)
+static subca_result subca__csr_der(struct subca_slice in,
+				   enum subca_der_kind dk, X509_REQ **out)
 {
 	struct subca_slice first;
 	void *obj = NULL;
 	bool is;
 
 	SUBCA_TRY(subca__der_first(in, &first));
-	SUBCA_TRY(subca__try_der(SUBCA_DER_X509_REQ, first, &obj, &is));
+	SUBCA_TRY(subca__try_der(dk, first, &obj, &is));
 	if (is) {
 		subca_result rv = subca__der_trailing(in, first,
 						      "certificate request");
@@ -866,22 +869,191 @@ static subca_result subca__csr_verify(X509_REQ *req)
 		   "with its own public key: it was altered or corrupted");
 }
 
+/* The request, PEM or DER, decoded as `dk`; its signature not checked. */
+static subca_result subca__csr_read(struct subca_slice in,
+				    enum subca_der_kind dk, X509_REQ **out)
+{
+	SUBCA_TRY(subca__precheck(&in, SUBCA_MAX_CSR_INPUT,
+				  "certificate request input"));
+	if (subca__looks_der(in))
+		return subca__csr_der(in, dk, out);
+	if (subca__has_pem(in))
+		return subca__csr_pem(in, dk, out);
+	SUBCA_BAIL(SUBCA_E_GARBAGE,
+		   "neither PEM nor DER: no BEGIN CERTIFICATE REQUEST "
+		   "line and not a DER certificate request");
+}
+
 subca_result subca_certin_parse_csr(struct subca_slice in, X509_REQ **out)
 {
 	SUBCA_AUTO(X509_REQ) X509_REQ *req = NULL;
 
 	*out = NULL;
-	SUBCA_TRY(subca__precheck(&in, SUBCA_MAX_CSR_INPUT,
-				  "certificate request input"));
-	if (subca__looks_der(in))
-		SUBCA_TRY(subca__csr_der(in, &req));
-	else if (subca__has_pem(in))
-		SUBCA_TRY(subca__csr_pem(in, &req));
-	else
-		SUBCA_BAIL(SUBCA_E_GARBAGE,
-			   "neither PEM nor DER: no BEGIN CERTIFICATE REQUEST "
-			   "line and not a DER certificate request");
+	SUBCA_TRY(subca__csr_read(in, SUBCA_DER_X509_REQ, &req));
 	SUBCA_TRY(subca__csr_verify(req));
 	*out = subca_steal(&req);
+	return SUBCA_OK;
+}
+
+/* ---- the CSR's key through a decoder kept per thread ------------------- */
+
+/*
+ * OpenSSL 3.0 builds a decoder context for every key it decodes (listing
+ * every key manager and decoder under locks); a context made once per
+ * thread and key type decodes each next key for a fraction of that. The
+ * decoded key is still verified against the CSR's signature every time.
+ */
+static const struct {
+	int nid;
+	const char *type;
+} subca__key_types[] = {
+	{NID_X9_62_id_ecPublicKey, "EC"},
+	{NID_rsaEncryption, "RSA"},
+	{NID_rsassaPss, "RSA-PSS"},
+	{NID_ED25519, "ED25519"},
+	{NID_ED448, "ED448"},
+};
+#define SUBCA__KEY_TYPES \
+	(sizeof(subca__key_types) / sizeof(subca__key_types[0]))
+
+struct subca__key_decoders {
+	OSSL_DECODER_CTX *ctx[SUBCA__KEY_TYPES];
+	EVP_PKEY *out[SUBCA__KEY_TYPES]; /* where ctx[i] puts its key */
+};
+
+static pthread_key_t subca__decoders_key;
+static pthread_once_t subca__decoders_once = PTHREAD_ONCE_INIT;
+static bool subca__decoders_ok;
+
+static void subca__decoders_free(void *p)
+{
+	struct subca__key_decoders *d = p;
+
+	for (size_t i = 0; i < SUBCA__KEY_TYPES; i++) {
+		OSSL_DECODER_CTX_free(d->ctx[i]);
+		EVP_PKEY_free(d->out[i]);
+	}
+	subca_free(d);
+}
+
+static void subca__decoders_init(void)
+{
+	subca__decoders_ok = pthread_key_create(&subca__decoders_key,
+						subca__decoders_free) == 0;
+}
+
+/* This thread's decoder for key type i, made on first use; NULL if none. */
+static OSSL_DECODER_CTX *subca__decoder(size_t i, EVP_PKEY ***slot)
+{
+	struct subca__key_decoders *d;
+
+	pthread_once(&subca__decoders_once, subca__decoders_init);
+	if (!subca__decoders_ok)
+		return NULL;
+	d = pthread_getspecific(subca__decoders_key);
+	if (d == NULL) {
+		d = subca_calloc(1, sizeof(*d));
+		if (d == NULL || pthread_setspecific(subca__decoders_key, d)) {
+			subca_free(d);
+			return NULL;
+		}
+	}
+	if (d->ctx[i] == NULL)
+		d->ctx[i] = OSSL_DECODER_CTX_new_for_pkey(
+			&d->out[i], "DER", "SubjectPublicKeyInfo",
+			subca__key_types[i].type, EVP_PKEY_PUBLIC_KEY, NULL,
+			NULL);
+	*slot = &d->out[i];
+	return d->ctx[i];
+}
+
+/* Decode SubjectPublicKeyInfo `der` with this thread's decoder for key
+ * type i into *key; NULL when it does not decode. */
+static EVP_PKEY *subca__spki_decode(size_t i, const unsigned char *der,
+				    size_t len)
+{
+	EVP_PKEY **slot = NULL;
+	OSSL_DECODER_CTX *dctx = subca__decoder(i, &slot);
+
+	if (dctx == NULL)
+		return NULL;
+	EVP_PKEY_free(*slot);
+	*slot = NULL;
+	if (OSSL_DECODER_from_data(dctx, &der, &len) != 1 || len != 0) {
+		EVP_PKEY_free(*slot);
+		*slot = NULL;
+	}
+	ERR_clear_error();
+	return subca_steal(slot);
+}
+
+/*
+ * The key of a request decoded as SUBCA_DER_X509_REQ_KEYLESS, or NULL
+ * when it has no decoder kept here or does not decode that way: then the
+ * caller parses the usual way, which also names what is wrong.
+ */
+static EVP_PKEY *subca__csr_key(X509_REQ *req)
+{
+	X509_PUBKEY *xpk = X509_REQ_get_X509_PUBKEY(req);
+	unsigned char *der = NULL;
+	ASN1_OBJECT *alg = NULL;
+	EVP_PKEY *key = NULL;
+	size_t i;
+	int n, nid;
+
+	if (xpk == NULL ||
+	    X509_PUBKEY_get0_param(&alg, NULL, NULL, NULL, xpk) != 1)
+		return NULL;
+	nid = OBJ_obj2nid(alg);
+	for (i = 0; i < SUBCA__KEY_TYPES && subca__key_types[i].nid != nid; i++)
+		;
+	if (i == SUBCA__KEY_TYPES)
+		return NULL;
+	n = i2d_X509_PUBKEY(xpk, &der);
+	if (n > 0)
+		key = subca__spki_decode(i, der, (size_t)n);
+	OPENSSL_free(der);
+	ERR_clear_error();
+	return key;
+}
+
+/* Verify with the key decoded here (the request holds none). */
+static subca_result subca__csr_verify_with(X509_REQ *req, EVP_PKEY *key)
+{
+	ERR_clear_error();
+	if (X509_REQ_verify_ex(req, key, NULL, NULL) == 1)
+		return SUBCA_OK;
+	ERR_clear_error();
+	SUBCA_BAIL(SUBCA_E_CSR_SIGNATURE,
+		   "the certificate request's self-signature does not verify "
+		   "with its own public key: it was altered or corrupted");
+}
+
+subca_result subca_certin_parse_csr_key(struct subca_slice in, X509_REQ **out,
+					EVP_PKEY **key)
+{
+	SUBCA_AUTO(X509_REQ) X509_REQ *req = NULL;
+	SUBCA_AUTO(EVP_PKEY) EVP_PKEY *k = NULL;
+
+	*out = NULL;
+	*key = NULL;
+	SUBCA_TRY(subca__csr_read(in, SUBCA_DER_X509_REQ_KEYLESS, &req));
+	k = subca__csr_key(req);
+	if (k == NULL) {
+		/* a key type without a kept decoder, or a key that does not
+		 * decode that way: the usual way, which names the problem */
+		X509_REQ_free(subca_steal(&req));
+		SUBCA_TRY(subca_certin_parse_csr(in, &req));
+		/* parse_csr verified it with this very key */
+		*key = X509_REQ_get_pubkey(req); /* a new reference */
+		SUBCA_ENSURE(*key != NULL, SUBCA_E_BAD_CSR,
+			     "the public key of the certificate request cannot "
+			     "be decoded");
+		*out = subca_steal(&req);
+		return SUBCA_OK;
+	}
+	SUBCA_TRY(subca__csr_verify_with(req, k));
+	*out = subca_steal(&req);
+	*key = subca_steal(&k);
 	return SUBCA_OK;
 }

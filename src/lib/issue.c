@@ -333,15 +333,15 @@ static subca_result subca__csr_sans(X509_REQ *csr, GENERAL_NAMES *sans)
 	return SUBCA_OK;
 }
 
-static subca_result subca__from_csr(X509_REQ *csr, bool verified,
-				    struct subca__leaf *l)
+static subca_result subca__from_csr(X509_REQ *csr, EVP_PKEY *key,
+				    bool verified, struct subca__leaf *l)
 {
-	EVP_PKEY *pub = X509_REQ_get0_pubkey(csr);
+	EVP_PKEY *pub = key != NULL ? key : X509_REQ_get0_pubkey(csr);
 
 	ERR_clear_error();
 	SUBCA_ENSURE(pub != NULL, SUBCA_E_BAD_CSR,
 		     "the CSR's public key cannot be decoded");
-	SUBCA_OSSL(verified || X509_REQ_verify(csr, pub) == 1,
+	SUBCA_OSSL(verified || X509_REQ_verify_ex(csr, pub, NULL, NULL) == 1,
 		   SUBCA_E_CSR_SIGNATURE,
 		   "the CSR's self-signature does not verify");
 	l->pub = pub;
@@ -995,7 +995,8 @@ static subca_result subca__collect(const struct subca_leaf_request *r,
 	l->sans = sk_GENERAL_NAME_new_null();
 	SUBCA_ENSURE(l->sans != NULL, SUBCA_E_NOMEM, "out of memory");
 	if (r->csr != NULL)
-		SUBCA_TRY(subca__from_csr(r->csr, r->csr_verified, l));
+		SUBCA_TRY(subca__from_csr(r->csr, r->csr_key, r->csr_verified,
+					  l));
 	else
 		SUBCA_TRY(subca__from_key(r, l));
 	if (r->csr != NULL && r->csr_key_as_bytes)

@@ -592,19 +592,24 @@ subca_result subca_policy_check(const struct subca_policy *p,
 				X509_REQ *csr)
 {
 	struct subca_leaf_request r;
+	EVP_PKEY *key;
 	long days;
 
 	SUBCA_TRY(subca_policy_validate(p));
 	SUBCA_ENSURE(req != NULL, SUBCA_E_INVALID_ARGUMENT, "missing request");
 	r = *req;
-	if (csr != NULL)
+	if (csr != NULL && csr != r.csr) {
 		r.csr = csr;
+		r.csr_key = NULL; /* req's key goes with req's CSR */
+	}
 	SUBCA_ENSURE(r.days > 0, SUBCA_E_INVALID_ARGUMENT,
 		     "the request's lifetime is not set (see "
 		     "subca_policy_lifetime)");
 	SUBCA_TRY(subca_policy_lifetime(p, r.days, &days));
 	SUBCA_TRY(subca__names_check(p, &r));
-	SUBCA_TRY(subca__key_check(p, r.csr ? X509_REQ_get0_pubkey(r.csr)
-					    : r.pubkey));
+	key = r.csr == NULL	  ? r.pubkey
+	      : r.csr_key != NULL ? r.csr_key
+				  : X509_REQ_get0_pubkey(r.csr);
+	SUBCA_TRY(subca__key_check(p, key));
 	return subca__eku_check(p, r.eku);
 }

@@ -5,9 +5,11 @@
  * covers the certificate's names, the API key that asked for it, or mTLS
  * with the certificate itself).
  *
- * Every leaf goes through subca_authority_issue, which applies the
- * intermediate's name constraints and records the certificate durably
- * (group commit) before anything is answered.
+ * Every leaf goes through subca_authority_issue_prepare, which applies the
+ * intermediate's name constraints and signs, and is then recorded durably
+ * (group commit) before anything is answered: the worker signs, queues the
+ * record and serves other requests until the commit returned
+ * (subca_request_record), then answers.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -58,14 +60,17 @@ static void subca__count(const struct subca_request *req, const char *prov,
 			       prov ? prov : "-", result);
 }
 
-/* The CSR of a body, parsed and its self-signature checked. */
+/* The CSR of a body, parsed and its self-signature checked; its key
+ * decoded apart (*key, for subca_leaf_request.csr_key). */
 static subca_result subca__body_csr(const struct subca__sign_body *b,
-				    X509_REQ **out)
+				    X509_REQ **out, EVP_PKEY **key)
 {
 	*out = NULL;
+	*key = NULL;
 	if (b->csr == NULL)
 		return SUBCA_OK;
-	return subca_certin_parse_csr(subca_slice_of(b->csr, b->csr_len), out);
+	return subca_certin_parse_csr_key(subca_slice_of(b->csr, b->csr_len),
+					  out, key);
 }
 
 /*
@@ -280,12 +285,14 @@ struct subca__issue_in {
 	const struct subca_policy *policy;
 	const struct subca_token *token; /* NULL: no token limit */
 	X509_REQ *csr;			 /* or pubkey + cn + sans */
+	EVP_PKEY *csr_key;		 /* the CSR's key, decoded apart */
 	EVP_PKEY *pubkey;
 	const char *cn;
 	struct subca_names sans;
 	long days; /* asked, 0 = policy default */
 	const GENERAL_NAMES *same_sans; /* renew: names must stay these */
 	const X509_NAME *same_subject;
+	bool *counted; /* set once subca__issued will count the attempt */
 };
 
 static subca_result subca__same_names(const struct subca__issue_in *in,
@@ -376,13 +383,13 @@ static bool subca__wants_pem(const struct subca_request *req)
 
 static subca_result subca__respond_issued(struct subca_request *req,
 					  const struct subca_buf *chain,
-					  X509 *leaf)
+					  X509 *leaf, bool pem)
 {
 	char serial[128], when[32];
 	int64_t na = 0;
 	json_t *resp;
 
-	if (subca__wants_pem(req))
+	if (pem)
 		return subca_response_bytes(req, 201, SUBCA__PEM_CHAIN_CT,
 					    chain->p, chain->len);
 	SUBCA_TRY(subca_serial_hex(X509_get0_serialNumber(leaf), serial,
@@ -398,13 +405,60 @@ static subca_result subca__respond_issued(struct subca_request *req,
 	return subca_response_json(req, 201, resp);
 }
 
+/* A signed leaf waiting for its record: what the answer needs. */
+struct subca__job {
+	struct subca_issuance is;
+	bool pem;	   /* the client asked for a PEM chain */
+	char *provisioner; /* for the issuance count */
+};
+
+static void subca__job_free(struct subca__job *j)
+{
+	subca_issuance_cleanup(&j->is);
+	subca_free(j->provisioner);
+	subca_free(j);
+}
+
+/* The second half of an issuance: the record is durable (or failed). */
+static subca_result subca__issued(struct subca_request *req, subca_result rv,
+				  void *arg)
+{
+	struct subca__job *j = arg;
+
+	if (rv == SUBCA_OK)
+		rv = subca__respond_issued(req, &j->is.chain_pem, j->is.leaf,
+					   j->pem);
+	subca__count(req, j->provisioner, rv);
+	subca__job_free(j);
+	return rv;
+}
+
+static subca_result subca__issue_checks(const struct subca__issue_in *in,
+					struct subca_leaf_request *lr)
+{
+	if (in->csr != NULL)
+		SUBCA_TRY(subca__csr_not_ca(in->csr));
+	SUBCA_TRY(subca_policy_lifetime(in->policy, in->days, &lr->days));
+	SUBCA_TRY(subca_policy_check(in->policy, lr, NULL));
+	if (in->token != NULL)
+		SUBCA_TRY(subca__token_limits(in, lr));
+	if (in->same_subject != NULL)
+		SUBCA_TRY(subca__same_names(in, lr));
+	return SUBCA_OK;
+}
+
+/*
+ * Decide and sign here, then record: the answer (and the issuance count)
+ * comes from subca__issued once the record is durable, usually later, on
+ * this worker, while it serves other requests meanwhile.
+ */
 static subca_result subca__issue(struct subca_request *req,
 				 const struct subca__issue_in *in)
 {
 	struct subca_leaf_request lr = {0};
 	struct subca_ctx ctx = req->ctx;
-	SUBCA_BUF_AUTO struct subca_buf chain = {0};
-	SUBCA_AUTO(X509) X509 *leaf = NULL;
+	struct subca__job *j;
+	subca_result rv;
 
 	lr.csr = in->csr;
 	/* every CSR here came through subca_certin_parse_csr, which verified
@@ -412,36 +466,44 @@ static subca_result subca__issue(struct subca_request *req,
 	lr.csr_verified = in->csr != NULL;
 	/* the leaf is only encoded and read here, never used as a key */
 	lr.csr_key_as_bytes = true;
+	lr.csr_key = in->csr_key;
 	lr.pubkey = in->pubkey;
 	lr.cn = in->cn;
 	lr.sans = in->sans;
 	lr.now = req->ctx.now;
 	lr.eku = in->policy->ekus;
-	if (in->csr != NULL)
-		SUBCA_TRY(subca__csr_not_ca(in->csr));
-	SUBCA_TRY(subca_policy_lifetime(in->policy, in->days, &lr.days));
-	SUBCA_TRY(subca_policy_check(in->policy, &lr, NULL));
-	if (in->token != NULL)
-		SUBCA_TRY(subca__token_limits(in, &lr));
-	if (in->same_subject != NULL)
-		SUBCA_TRY(subca__same_names(in, &lr));
+	SUBCA_TRY(subca__issue_checks(in, &lr));
 	ctx.provisioner = in->provisioner;
-	SUBCA_TRY(subca_authority_issue(&ctx, req->authority, &lr, &chain,
-					&leaf));
-	return subca__respond_issued(req, &chain, leaf);
+	j = subca_calloc(1, sizeof(*j));
+	SUBCA_ENSURE(j != NULL, SUBCA_E_NOMEM, "out of memory");
+	j->pem = subca__wants_pem(req);
+	j->provisioner = in->provisioner ? subca_strdup(in->provisioner) : NULL;
+	rv = subca_authority_issue_prepare(&ctx, req->authority, &lr, &j->is);
+	if (rv == SUBCA_OK && in->provisioner != NULL && j->provisioner == NULL)
+		rv = subca_error_set(SUBCA_E_NOMEM, __FILE__, __LINE__,
+				     "out of memory");
+	if (rv != SUBCA_OK) {
+		subca__job_free(j);
+		return rv;
+	}
+	*in->counted = true;
+	return subca_request_record(req, &j->is.rec, &j->is.audit,
+				    subca__issued, j);
 }
 
 /* ---- POST /sign ----------------------------------------------------------- */
 
 static subca_result subca__sign(struct subca_request *req,
 				struct subca_prov_principal *p,
-				struct subca__sign_body *b)
+				struct subca__sign_body *b, bool *counted)
 {
 	SUBCA_AUTO(X509_REQ) X509_REQ *csr = NULL;
-	struct subca__issue_in in = {0};
+	SUBCA_AUTO(EVP_PKEY) EVP_PKEY *key = NULL;
+	struct subca__issue_in in = {.counted = counted};
 
 	SUBCA_TRY(subca__sign_body_parse(req->body, b));
-	SUBCA_TRY(subca__body_csr(b, &csr));
+	SUBCA_TRY(subca__body_csr(b, &csr, &key));
+	in.csr_key = key;
 	in.days = b->days;
 	in.provisioner = p->prov.name;
 	in.policy = &p->policy.policy;
@@ -454,11 +516,14 @@ subca_result subca__api_sign(struct subca_request *req)
 {
 	struct subca_prov_principal *p = subca__prov_principal(req);
 	struct subca__sign_body b;
+	bool counted = false;
 	subca_result rv;
 
 	SUBCA_ENSURE(p != NULL, SUBCA_E_AUTH, "no provisioner credential");
-	rv = subca__sign(req, p, &b);
-	subca__count(req, p->prov.name, rv);
+	rv = subca__sign(req, p, &b, &counted);
+	/* once signed, subca__issued counts it (with the record's result) */
+	if (!counted)
+		subca__count(req, p->prov.name, rv);
 	subca__sign_body_cleanup(&b);
 	return rv;
 }
@@ -539,6 +604,7 @@ struct subca__renew {
 	struct subca_policy_json policy;
 	struct subca__sign_body body;
 	X509_REQ *csr;
+	EVP_PKEY *csr_key;
 	GENERAL_NAMES *sans;
 	const char *sans_v[SUBCA_MAX_NAMES];
 	char sans_buf[SUBCA_MAX_NAMES][SUBCA_MAX_URL + 8];
@@ -552,6 +618,7 @@ static void subca__renew_cleanup(struct subca__renew *r)
 	subca_policy_json_cleanup(&r->policy);
 	subca__sign_body_cleanup(&r->body);
 	X509_REQ_free(r->csr);
+	EVP_PKEY_free(r->csr_key);
 	GENERAL_NAMES_free(r->sans);
 }
 
@@ -632,14 +699,14 @@ static subca_result subca__renew_same_key(X509 *peer, struct subca__renew *r,
 }
 
 static subca_result subca__renew(struct subca_request *req,
-				 struct subca__renew *r)
+				 struct subca__renew *r, bool *counted)
 {
-	struct subca__issue_in in = {0};
+	struct subca__issue_in in = {.counted = counted};
 	X509 *peer = req->peer_cert;
 
 	SUBCA_TRY(subca__peer_current(req, &r->rec));
 	SUBCA_TRY(subca__renew_body_parse(req->body, &r->body));
-	SUBCA_TRY(subca__body_csr(&r->body, &r->csr));
+	SUBCA_TRY(subca__body_csr(&r->body, &r->csr, &r->csr_key));
 	in.days = r->body.days;
 	SUBCA_TRY(subca__renew_policy(req, r));
 	r->sans = X509_get_ext_d2i(peer, NID_subject_alt_name, NULL, NULL);
@@ -648,24 +715,29 @@ static subca_result subca__renew(struct subca_request *req,
 	in.policy = &r->policy.policy;
 	in.same_subject = X509_get_subject_name(peer);
 	in.same_sans = r->sans;
-	if (r->csr != NULL)
+	if (r->csr != NULL) {
 		in.csr = r->csr;
-	else
+		in.csr_key = r->csr_key;
+	} else {
 		SUBCA_TRY(subca__renew_same_key(peer, r, &in));
+	}
 	return subca__issue(req, &in);
 }
 
 subca_result subca__api_renew(struct subca_request *req)
 {
 	struct subca__renew *r = subca_calloc(1, sizeof(*r));
+	bool counted = false;
 	subca_result rv;
 
 	SUBCA_ENSURE(r != NULL, SUBCA_E_NOMEM, "out of memory");
 	snprintf(req->actor_buf, sizeof(req->actor_buf), "mtls:renew");
 	req->ctx.actor = req->actor_buf;
-	rv = subca__renew(req, r);
-	subca__count(req, r->prov.name ? r->prov.name : r->rec.provisioner,
-		     rv);
+	rv = subca__renew(req, r, &counted);
+	if (!counted)
+		subca__count(req,
+			     r->prov.name ? r->prov.name : r->rec.provisioner,
+			     rv);
 	subca__renew_cleanup(r);
 	subca_free(r);
 	return rv;

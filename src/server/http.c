@@ -64,6 +64,28 @@ void subca_request_cleanup(struct subca_request *r)
 	subca_buf_cleanup(&r->out);
 }
 
+subca_result subca_request_record(struct subca_request *req,
+				  struct subca_cert_rec *rec,
+				  const struct subca_audit_rec *audit,
+				  subca_resume_fn resume, void *arg)
+{
+	struct subca_store *st = req->ctx.store;
+	subca_result rv;
+
+	if (req->env == NULL || req->env->defer == NULL || req->owner == NULL)
+		return resume(req, st->ops->cert_record(st, rec, audit), arg);
+	req->resume = resume;
+	req->resume_arg = arg;
+	req->deferred = true;
+	rv = req->env->defer(req, rec, audit);
+	if (rv == SUBCA_OK)
+		return SUBCA_OK;
+	/* not queued: nothing was written, answer now */
+	req->deferred = false;
+	req->resume = NULL;
+	return resume(req, rv, arg);
+}
+
 const char *subca_request_header(const struct subca_request *r,
 				 const char *name)
 {
@@ -318,5 +340,21 @@ void subca__pipeline_run(struct subca_request *req)
 	if (rv == SUBCA_E_METHOD_NOT_ALLOWED &&
 	    subca_response_header(req, "Allow", req->match.allow) != SUBCA_OK)
 		req->close = true; /* no room for it: at least do not linger */
+	subca_error_clear();
+}
+
+void subca__pipeline_resume(struct subca_request *req, subca_result rv,
+			    const char *reason)
+{
+	subca_resume_fn resume = req->resume;
+
+	req->resume = NULL;
+	req->deferred = false;
+	subca_error_clear();
+	if (rv != SUBCA_OK)
+		(void)subca_error_set(rv, __FILE__, __LINE__, "%s", reason);
+	rv = resume(req, rv, req->resume_arg);
+	if (rv != SUBCA_OK)
+		subca_response_problem(req, rv);
 	subca_error_clear();
 }

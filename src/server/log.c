@@ -49,20 +49,61 @@ static void subca__log_emit(json_t *o)
 	json_decref(o);
 }
 
+/* Append `s` to out[*n..len) as a JSON value: null, or a string of its
+ * printable ASCII with '"' and '\\' escaped (subca__printable leaves no
+ * control character). Room for the longest is the caller's. */
+static void subca__log_json_str(char *out, size_t *n, size_t len,
+				const char *s)
+{
+	char safe[SUBCA__LOG_FIELD];
+	size_t o = *n;
+
+	if (s == NULL) {
+		memcpy(out + o, "null", 4);
+		*n = o + 4;
+		return;
+	}
+	subca__printable(s, strlen(s), safe, sizeof(safe));
+	out[o++] = '"';
+	for (const char *p = safe; *p != '\0' && o + 2 < len; p++) {
+		if (*p == '"' || *p == '\\')
+			out[o++] = '\\';
+		out[o++] = *p;
+	}
+	out[o++] = '"';
+	*n = o;
+}
+
+/*
+ * One line per request, on every request: formatted straight into a
+ * buffer (a JSON object built and dumped by jansson cost more than the
+ * rest of the logging) and written with one call, so lines stay whole.
+ * The buffer holds every field at its longest, escaped.
+ */
 void subca_log_request(const struct subca_log_request *l)
 {
-	char t[40];
+	static const char *const names[] = {"request_id", "peer", "method",
+					    "path", "host", "authority",
+					    "route"};
+	const char *values[] = {l->id, l->peer, l->method, l->path,
+				l->host, l->authority, l->route};
+	enum { NF = sizeof(names) / sizeof(names[0]) };
+	char line[NF * (2 * SUBCA__LOG_FIELD + 32) + 256], t[40];
+	size_t n;
 
 	subca__log_time(t, sizeof(t));
-	subca__log_emit(json_pack(
-		"{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:i, s:I, s:f}",
-		"time", t, "request_id", subca__log_str(l->id), "peer",
-		subca__log_str(l->peer), "method", subca__log_str(l->method),
-		"path", subca__log_str(l->path), "host",
-		subca__log_str(l->host), "authority",
-		subca__log_str(l->authority), "route", subca__log_str(l->route),
-		"status", l->status, "bytes", (json_int_t)l->bytes,
-		"duration_ms", l->duration_ms));
+	n = (size_t)snprintf(line, sizeof(line), "{\"time\":\"%s\"", t);
+	for (size_t i = 0; i < NF; i++) {
+		n += (size_t)snprintf(line + n, sizeof(line) - n, ",\"%s\":",
+				      names[i]);
+		subca__log_json_str(line, &n, sizeof(line), values[i]);
+	}
+	n += (size_t)snprintf(line + n, sizeof(line) - n,
+			      ",\"status\":%d,\"bytes\":%zu,"
+			      "\"duration_ms\":%.3f}\n",
+			      l->status, l->bytes, l->duration_ms);
+	if (n < sizeof(line))
+		fwrite(line, 1, n, stderr);
 }
 
 void subca_log_event(const char *event, const char *fmt, ...)

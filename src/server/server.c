@@ -102,6 +102,23 @@ struct subca__conn {
 };
 
 struct subca__server;
+struct subca__worker;
+
+/*
+ * A request of the TLS listener, on the heap so that its answer can wait
+ * for the group commit (subca_request_record) while the worker serves
+ * others. Freed once answered.
+ */
+struct subca__pending {
+	struct subca_request r;
+	struct subca__worker *w;
+	struct evhttp_request *evreq;
+	struct timespec t0;
+	char peer[80];
+	subca_result rv; /* the record's result, set by the committer */
+	char reason[SUBCA_ERROR_REASON_MAX];
+	struct subca__pending *next;
+};
 
 struct subca__worker {
 	struct subca__server *srv;
@@ -119,6 +136,13 @@ struct subca__worker {
 	long nconns;
 	bool draining;
 	struct timespec drain_until;
+	/* Requests whose answer waits for a group commit: counted here
+	 * (worker thread), handed back by the committer through `done`. */
+	long deferred;
+	struct event *done_ev;
+	pthread_mutex_t done_mu; /* done_head, done_tail */
+	bool done_mu_init;
+	struct subca__pending *done_head, **done_tail;
 };
 
 struct subca__server {
@@ -746,17 +770,81 @@ static void subca__refuse_unpoliced(struct evhttp_request *evreq)
 	evhttp_send_error(evreq, 503, NULL);
 }
 
+/* Send the answer (evhttp frees a request whose connection is gone),
+ * count and log it, and free the request. */
+static void subca__finish(struct subca__pending *p)
+{
+	subca__reply(p->w, p->evreq, &p->r);
+	subca__account(&p->r, &p->t0);
+	subca_request_cleanup(&p->r);
+	subca_free(p);
+}
+
+/* env.defer: the committer hands the result back through w->done. */
+static void subca__record_done(void *arg, subca_result rv, const char *reason)
+{
+	struct subca__pending *p = arg;
+	struct subca__worker *w = p->w;
+
+	p->rv = rv;
+	snprintf(p->reason, sizeof(p->reason), "%s", reason);
+	pthread_mutex_lock(&w->done_mu);
+	p->next = NULL;
+	*w->done_tail = p;
+	w->done_tail = &p->next;
+	pthread_mutex_unlock(&w->done_mu);
+	event_active(w->done_ev, EV_READ, 0);
+}
+
+static subca_result subca__defer(struct subca_request *req,
+				 struct subca_cert_rec *rec,
+				 const struct subca_audit_rec *audit)
+{
+	struct subca__pending *p = req->owner;
+	struct subca_store *st = req->ctx.store;
+	subca_result rv;
+
+	p->w->deferred++;
+	rv = st->ops->cert_record_async(st, rec, audit, subca__record_done, p);
+	if (rv != SUBCA_OK)
+		p->w->deferred--;
+	return rv;
+}
+
+/* On the worker: answer every request whose record was committed. */
+static void subca__done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct subca__worker *w = arg;
+	struct subca__pending *p, *next;
+
+	pthread_mutex_lock(&w->done_mu);
+	p = w->done_head;
+	w->done_head = NULL;
+	w->done_tail = &w->done_head;
+	pthread_mutex_unlock(&w->done_mu);
+	for (; p != NULL; p = next) {
+		next = p->next;
+		w->deferred--;
+		subca__pipeline_resume(&p->r, p->rv, p->reason);
+		subca__finish(p);
+	}
+}
+
 static void subca__gencb(struct evhttp_request *evreq, void *arg)
 {
 	struct subca__worker *w = arg;
 	struct evhttp_connection *evcon = evhttp_request_get_connection(evreq);
 	struct subca__conn *c = subca__conn_of(evcon);
-	struct subca_request r;
+	struct subca__pending *p;
 	struct timespec t0;
-	char peer[80];
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (c == NULL || c->closing) {
+		subca__refuse_unpoliced(evreq);
+		return;
+	}
+	p = subca_malloc(sizeof(*p));
+	if (p == NULL) {
 		subca__refuse_unpoliced(evreq);
 		return;
 	}
@@ -765,15 +853,19 @@ static void subca__gencb(struct evhttp_request *evreq, void *arg)
 	c->busy = true;
 	c->requests++;
 	evhttp_request_set_on_complete_cb(evreq, subca__complete_cb, c);
-	subca_request_init(&r, &w->srv->env, w->store, w->srv->keys,
+	subca_request_init(&p->r, &w->srv->env, w->store, w->srv->keys,
 			   time(NULL));
-	r.ctx.issuers = w->srv->issuers;
-	subca__request_fill(&r, evreq, evcon, peer, sizeof(peer));
-	if (subca__precheck(&r, c))
-		subca__pipeline_run(&r);
-	subca__reply(c->w, evreq, &r);
-	subca__account(&r, &t0);
-	subca_request_cleanup(&r);
+	p->w = w;
+	p->evreq = evreq;
+	p->t0 = t0;
+	p->r.owner = p;
+	p->r.ctx.issuers = w->srv->issuers;
+	subca__request_fill(&p->r, evreq, evcon, p->peer, sizeof(p->peer));
+	if (subca__precheck(&p->r, c))
+		subca__pipeline_run(&p->r);
+	if (p->r.deferred)
+		return; /* subca__done_cb answers */
+	subca__finish(p);
 }
 
 /*
@@ -810,6 +902,11 @@ static void subca__drain_tick(evutil_socket_t fd, short what, void *arg)
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
+	/* an answer waiting for its commit is given whatever the time:
+	 * the certificate is being recorded, and its request still holds
+	 * the connection */
+	if (w->deferred > 0)
+		return;
 	if (w->nconns == 0 || now.tv_sec > w->drain_until.tv_sec ||
 	    (now.tv_sec == w->drain_until.tv_sec &&
 	     now.tv_nsec >= w->drain_until.tv_nsec))
@@ -981,8 +1078,13 @@ static subca_result subca__worker_setup(struct subca__server *s, int i)
 	w->stop_ev = event_new(w->base, -1, 0, subca__stop_cb, w);
 	w->drain_tick = event_new(w->base, -1, EV_PERSIST, subca__drain_tick,
 				  w);
-	SUBCA_ENSURE(w->stop_ev != NULL && w->drain_tick != NULL,
+	w->done_ev = event_new(w->base, -1, 0, subca__done_cb, w);
+	SUBCA_ENSURE(w->stop_ev != NULL && w->drain_tick != NULL &&
+			     w->done_ev != NULL,
 		     SUBCA_E_NOMEM, "out of memory");
+	pthread_mutex_init(&w->done_mu, NULL);
+	w->done_mu_init = true;
+	w->done_tail = &w->done_head;
 	SUBCA_TRY(subca_store_sqlite_open(s->db, false, &w->store));
 	/* concurrent issuances of all workers share commits (one fsync per
 	 * batch); every store of the file shares one writer, observed once */
@@ -1006,6 +1108,10 @@ static void subca__worker_free(struct subca__worker *w)
 		event_free(w->stop_ev);
 	if (w->drain_tick != NULL)
 		event_free(w->drain_tick);
+	if (w->done_ev != NULL)
+		event_free(w->done_ev);
+	if (w->done_mu_init)
+		pthread_mutex_destroy(&w->done_mu);
 	if (w->base != NULL)
 		event_base_free(w->base);
 	if (w->store != NULL)
@@ -1150,28 +1256,19 @@ static subca_result subca__cfg_tls(const struct subca_server_config *c)
 }
 
 /*
- * A worker's event loop waits while the group commit it joined is being
- * fsynced, so one worker adds at most one issuance to each commit: with
- * workers == CPUs the batches stay tiny and the disk, not the CPU, sets
- * the rate. Measured on 2 cores at 64 connections (ECDSA P-256, 5 s rows):
- * 2 workers 910/s, 8 1003/s, 16 1144/s, 32 1250/s, CPU per certificate
- * flat, about 0.27 MiB of peak RSS per worker. Hence 16 per CPU, at
- * least 16; at most 64, beyond which a server has more workers than
- * concurrent clients worth serving from one process.
+ * One worker per CPU: a worker signs on its own loop and hands the record
+ * to the group committer without waiting for the disk (its answer follows
+ * when the commit returns), so more workers than CPUs would only add
+ * context switches and memory. At most 64 by default.
  */
-#define SUBCA__WORKERS_PER_CPU 16
-#define SUBCA__WORKERS_MIN 16
 #define SUBCA__WORKERS_DEFAULT_MAX 64
 
 static int subca__default_workers(long cpus)
 {
-	long n = cpus < 1 ? SUBCA__WORKERS_MIN : cpus * SUBCA__WORKERS_PER_CPU;
-
-	if (n < SUBCA__WORKERS_MIN)
-		n = SUBCA__WORKERS_MIN;
-	if (n > SUBCA__WORKERS_DEFAULT_MAX)
-		n = SUBCA__WORKERS_DEFAULT_MAX;
-	return (int)n;
+	if (cpus < 1)
+		return 1;
+	return cpus > SUBCA__WORKERS_DEFAULT_MAX ? SUBCA__WORKERS_DEFAULT_MAX
+						 : (int)cpus;
 }
 
 static subca_result subca__cfg(struct subca__server *s,
@@ -1423,6 +1520,7 @@ static subca_result subca__setup(struct subca__server *s,
 	s->env.auth = subca__auth_ops;
 	s->env.tls_authority = s->cfg.tls_authority;
 	s->env.connections = subca__connections;
+	s->env.defer = subca__defer;
 	s->env.server = s;
 	s->workers = subca_calloc((size_t)s->cfg.workers, sizeof(*s->workers));
 	SUBCA_ENSURE(s->workers != NULL, SUBCA_E_NOMEM, "out of memory");

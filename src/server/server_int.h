@@ -51,6 +51,11 @@ enum subca_auth_kind {
 
 struct subca_request;
 typedef subca_result (*subca_handler_fn)(struct subca_request *req);
+/* A handler's second half (see subca_request_record): `rv` is the
+ * record's result, with its reason as the current error when it failed;
+ * return as a handler does. */
+typedef subca_result (*subca_resume_fn)(struct subca_request *req,
+					subca_result rv, void *arg);
 
 struct subca_route {
 	const char *method;  /* "GET", "POST", ... (exact, upper case) */
@@ -202,6 +207,14 @@ struct subca_request {
 	bool close; /* ask for Connection: close */
 	bool plain; /* arrived on the plain-HTTP listener */
 	subca_result error; /* the error answered, SUBCA_OK if none */
+
+	/* Answering later (subca_request_record): the transport's state of a
+	 * request that can wait (NULL: this one cannot), and the handler's
+	 * second half while the record is being committed. */
+	void *owner;
+	bool deferred;
+	subca_resume_fn resume;
+	void *resume_arg;
 };
 
 /* Start a request (zeroes it, sets status 200, actor "anonymous"). */
@@ -220,6 +233,30 @@ const char *subca_request_header(const struct subca_request *r,
 SUBCA_MUST_CHECK subca_result subca_request_param(const struct subca_request *r,
 						  size_t i, char *buf,
 						  size_t len);
+
+/*
+ * Record a certificate durably, then run `resume` to answer: the way a
+ * handler issues without holding its worker while the disk syncs. When
+ * the transport can answer later (env->defer and req->owner set), the
+ * record joins the store's next group commit, req->deferred is set and
+ * SUBCA_OK returned: the handler returns that at once, and `resume` runs
+ * on the same worker thread once the commit returned, before the answer
+ * is sent (nothing is answered before the record is durable). Otherwise
+ * the record is written now and `resume` runs before this returns, with
+ * its result returned. `rec` and `audit` must stay valid until `resume`
+ * ran; `resume` runs exactly once and frees what `arg` holds.
+ */
+SUBCA_MUST_CHECK subca_result subca_request_record(
+	struct subca_request *req, struct subca_cert_rec *rec,
+	const struct subca_audit_rec *audit, subca_resume_fn resume,
+	void *arg);
+/*
+ * The transport, on the request's own thread, once the deferred record's
+ * commit returned with `rv` and `reason`: run the handler's second half;
+ * its failure becomes a problem response as in subca__pipeline_run.
+ */
+void subca__pipeline_resume(struct subca_request *req, subca_result rv,
+			    const char *reason);
 
 /* Responses: each replaces any body written before. */
 SUBCA_MUST_CHECK subca_result subca_response_bytes(struct subca_request *r,
@@ -274,6 +311,13 @@ struct subca_server_env {
 	/* Base URL for leaves' derived CRL/OCSP URLs (serve --public-url),
 	 * or NULL; copied into each request's ctx. */
 	const char *public_url;
+	/* Queue a deferred record of `req` (owner set) with the store's
+	 * cert_record_async and arrange for subca__pipeline_resume on the
+	 * request's thread once it is durable or failed; NULL: records are
+	 * written synchronously. */
+	subca_result (*defer)(struct subca_request *req,
+			      struct subca_cert_rec *rec,
+			      const struct subca_audit_rec *audit);
 	/* Connections open right now (for /metrics), or NULL. */
 	long (*connections)(const struct subca_server_env *env);
 	void *server; /* server.c's state */

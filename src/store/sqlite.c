@@ -506,6 +506,28 @@ static subca_result subca__query_int(struct subca__sqlite *s, const char *sql,
 /* ---- transactions ------------------------------------------------------ */
 
 /*
+ * Transaction control runs on every issuance (the group writer's BEGIN,
+ * a savepoint per record, COMMIT): prepared once per connection rather
+ * than parsed by sqlite3_exec each time.
+ */
+static const char subca__sql_begin[] = "BEGIN IMMEDIATE";
+static const char subca__sql_savepoint[] = "SAVEPOINT subca";
+static const char subca__sql_commit[] = "COMMIT";
+static const char subca__sql_release[] = "RELEASE subca";
+
+/* Run one cached statement that returns no row. */
+static subca_result subca__control(struct subca__sqlite *s, const char *sql,
+				   const char *what)
+{
+	SUBCA_AUTO_CACHED_STMT sqlite3_stmt *stmt = NULL;
+
+	SUBCA_TRY(subca__sqlite_cached(s, sql, &stmt));
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		return subca__sqlite_fail(s, what);
+	return SUBCA_OK;
+}
+
+/*
  * The outermost transaction takes the write lock at once (BEGIN IMMEDIATE)
  * so that a read-then-write never fails half-way with SQLITE_BUSY; inner
  * ones are savepoints, so an inner rollback undoes only its own work.
@@ -514,10 +536,10 @@ subca_result subca__sqlite_begin(struct subca_store *st)
 {
 	struct subca__sqlite *s = subca__sqlite_of(st);
 
-	SUBCA_TRY(subca__exec(s,
-			      s->depth == 0 ? "BEGIN IMMEDIATE"
-					    : "SAVEPOINT subca",
-			      "starting a transaction"));
+	SUBCA_TRY(subca__control(s,
+				 s->depth == 0 ? subca__sql_begin
+					       : subca__sql_savepoint,
+				 "starting a transaction"));
 	s->depth++;
 	return SUBCA_OK;
 }
@@ -529,7 +551,8 @@ void subca__sqlite_rollback(struct subca_store *st)
 	if (s->depth == 0)
 		return;
 	s->depth--;
-	/* errors ignored: SQLite may already have rolled back on its own */
+	/* only after a failure: sqlite3_exec keeps the failure's reason
+	 * (errors ignored: SQLite may already have rolled back on its own) */
 	sqlite3_exec(s->db,
 		     s->depth == 0 ? "ROLLBACK"
 				   : "ROLLBACK TO subca; RELEASE subca",
@@ -543,8 +566,10 @@ subca_result subca__sqlite_commit(struct subca_store *st)
 
 	SUBCA_ENSURE(s->depth > 0, SUBCA_E_INTERNAL,
 		     "commit without a transaction");
-	rv = subca__exec(s, s->depth == 1 ? "COMMIT" : "RELEASE subca",
-			 "committing");
+	rv = subca__control(s,
+			    s->depth == 1 ? subca__sql_commit
+					  : subca__sql_release,
+			    "committing");
 	if (rv != SUBCA_OK) {
 		subca__sqlite_rollback(st);
 		return rv;

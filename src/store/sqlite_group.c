@@ -4,15 +4,16 @@
  *
  * Every store of the same database file in this process that turns group
  * commit on joins one group (found by the file's device and inode), which
- * owns a writer connection of its own. A caller queues its record and
- * waits. When no batch is being written, the first waiting caller becomes
- * the leader: it takes everything queued so far, writes it on the writer
- * connection in one BEGIN IMMEDIATE ... COMMIT (synchronous=FULL, so the
- * commit is durable when it returns), with a savepoint per record so that
- * a refused record (duplicate serial) fails only its own caller, then
- * wakes every caller of the batch with its own result. Callers that queue
- * while a batch is being written form the next one: the busier the
- * server, the larger the batches, with no timer and no extra thread.
+ * owns a writer connection and a committer thread. Callers queue records
+ * with a completion callback and go on (cert_record_async) or wait for it
+ * (cert_record, cert_add: submit, then wait; one write path). The
+ * committer takes everything queued so far, writes it on the writer in
+ * one BEGIN IMMEDIATE ... COMMIT (synchronous=FULL, so the commit is
+ * durable when it returns), with a savepoint per record so that a refused
+ * record (duplicate serial) fails only itself, and then calls each
+ * record's callback with its own result. Records queued while a batch is
+ * being written form the next one: the busier the server, the larger the
+ * batches, with no timer. Nobody waits for the disk but the committer.
  */
 #include "sqlite_int.h"
 
@@ -23,13 +24,15 @@
 
 #include "subca/alloc.h"
 
-/* One queued write; lives on its caller's stack until `done`. */
+/* One queued write; the caller's memory until its callback ran. */
 struct subca__group_req {
 	struct subca_cert_rec *rec;
 	const struct subca_audit_rec *audit;
+	subca_record_done done;
+	void *arg;
 	subca_result rv;
+	bool owned; /* allocated by the async submit: the committer frees it */
 	char reason[SUBCA_ERROR_REASON_MAX];
-	bool done;
 	struct subca__group_req *next;
 };
 
@@ -38,13 +41,17 @@ struct subca__group {
 	dev_t dev;
 	ino_t ino;
 	int refs; /* stores joined (under subca__groups_mu) */
-	struct subca_store *writer;
+	struct subca_store *writer; /* the committer's alone */
+	pthread_t committer;
+	bool started;
+	int wal_frames; /* the WAL's size after the last commit (committer) */
 
 	pthread_mutex_t mu; /* everything below */
-	pthread_cond_t cv;
+	pthread_cond_t work; /* the committer: something queued, or stop */
+	pthread_cond_t done; /* synchronous callers: a batch was reported */
 	struct subca__group_req *head, **tail;
 	size_t pending;
-	bool busy; /* a leader is writing a batch */
+	bool stop; /* the last store left: write what is queued, then exit */
 	struct subca_group_stats stats;
 	subca_group_observer fn;
 	void *arg;
@@ -53,15 +60,64 @@ struct subca__group {
 static pthread_mutex_t subca__groups_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct subca__group *subca__groups;
 
+static void *subca__committer_main(void *arg);
+
 /* ---- joining and leaving ---------------------------------------------- */
 
+/* Stop the committer once the queue is written, then free. */
 static void subca__group_free(struct subca__group *g)
 {
+	if (g->started) {
+		pthread_mutex_lock(&g->mu);
+		g->stop = true;
+		pthread_cond_signal(&g->work);
+		pthread_mutex_unlock(&g->mu);
+		pthread_join(g->committer, NULL);
+	}
 	if (g->writer != NULL)
 		g->writer->ops->close(g->writer);
-	pthread_cond_destroy(&g->cv);
+	pthread_cond_destroy(&g->done);
+	pthread_cond_destroy(&g->work);
 	pthread_mutex_destroy(&g->mu);
 	subca_free(g);
+}
+
+/* SQLite's wal hook on the writer: note the WAL's size, checkpoint later. */
+static int subca__wal_hook(void *arg, sqlite3 *db, const char *name,
+			   int frames)
+{
+	struct subca__group *g = arg;
+
+	g->wal_frames = frames;
+	return SQLITE_OK;
+}
+
+/*
+ * The writer does not checkpoint inside COMMIT (SQLite's automatic
+ * checkpoint runs there, writing and syncing the database file while
+ * every record of the batch waits for its answer): the committer
+ * checkpoints after it reported the batch instead, when the WAL has grown
+ * past SQLite's usual threshold.
+ */
+#define SUBCA__WAL_CHECKPOINT_FRAMES 1000
+
+static void subca__wal_setup(struct subca__group *g)
+{
+	sqlite3 *db = subca__sqlite_of(g->writer)->db;
+
+	sqlite3_wal_autocheckpoint(db, 0);
+	sqlite3_wal_hook(db, subca__wal_hook, g);
+}
+
+static void subca__wal_checkpoint(struct subca__group *g)
+{
+	if (g->wal_frames < SUBCA__WAL_CHECKPOINT_FRAMES)
+		return;
+	g->wal_frames = 0;
+	/* PASSIVE: never waits for readers; what it cannot copy now is
+	 * copied by the next one. Errors only delay the copy. */
+	(void)sqlite3_wal_checkpoint_v2(subca__sqlite_of(g->writer)->db, NULL,
+					SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 }
 
 static subca_result subca__group_new(const char *path, const struct stat *sb,
@@ -73,11 +129,25 @@ static subca_result subca__group_new(const char *path, const struct stat *sb,
 	*out = NULL;
 	SUBCA_ENSURE(g != NULL, SUBCA_E_NOMEM, "out of memory");
 	pthread_mutex_init(&g->mu, NULL);
-	pthread_cond_init(&g->cv, NULL);
+	pthread_cond_init(&g->work, NULL);
+	pthread_cond_init(&g->done, NULL);
 	g->dev = sb->st_dev;
 	g->ino = sb->st_ino;
 	g->tail = &g->head;
 	rv = subca_store_sqlite_open(path, false, &g->writer);
+	if (rv == SUBCA_OK)
+		subca__wal_setup(g);
+	if (rv == SUBCA_OK) {
+		int err = pthread_create(&g->committer, NULL,
+					 subca__committer_main, g);
+
+		g->started = err == 0;
+		if (err != 0)
+			rv = subca_error_set(
+				SUBCA_E_STORE, __FILE__, __LINE__,
+				"cannot start the group committer: %s",
+				strerror(err));
+	}
 	if (rv != SUBCA_OK) {
 		subca__group_free(g);
 		return rv;
@@ -139,7 +209,9 @@ void subca__sqlite_group_leave(struct subca__sqlite *s)
 		}
 	}
 	pthread_mutex_unlock(&subca__groups_mu);
-	/* no store refers to it, so no caller can be queued on it */
+	/* no store refers to it, so nothing more can be queued; what is
+	 * queued (asynchronous records) is written before the committer
+	 * exits */
 	subca__group_free(g);
 }
 
@@ -212,22 +284,13 @@ static subca_result subca__batch_write(struct subca__sqlite *w,
 	return subca__sqlite_commit(&w->base);
 }
 
-/* The leader's part: write `batch` (n records) and report it. */
-static void subca__batch_run(struct subca__group *g,
-			     struct subca__group_req *batch, size_t n)
+/* Count the batch and tell the observer (before any callback). */
+static void subca__batch_report(struct subca__group *g, size_t n,
+				subca_result rv)
 {
-	struct subca__sqlite *w = subca__sqlite_of(g->writer);
 	subca_group_observer fn;
-	subca_result rv;
 	void *arg;
 
-	rv = subca__batch_write(w, batch);
-	if (rv != SUBCA_OK) {
-		/* nothing of the batch is durable: every caller fails */
-		for (struct subca__group_req *r = batch; r != NULL; r = r->next)
-			if (r->rv == SUBCA_OK)
-				subca__req_fail(r, rv);
-	}
 	pthread_mutex_lock(&g->mu);
 	g->stats.batches++;
 	g->stats.records += n;
@@ -241,6 +304,34 @@ static void subca__batch_run(struct subca__group *g,
 		fn(arg, n, rv);
 }
 
+/* Write `batch` (n records), then call each record's callback. */
+static void subca__batch_run(struct subca__group *g,
+			     struct subca__group_req *batch, size_t n)
+{
+	struct subca__sqlite *w = subca__sqlite_of(g->writer);
+	struct subca__group_req *r, *next;
+	subca_result rv;
+
+	subca_error_clear();
+	rv = subca__batch_write(w, batch);
+	if (rv != SUBCA_OK) {
+		/* nothing of the batch is durable: every record fails */
+		for (r = batch; r != NULL; r = r->next)
+			if (r->rv == SUBCA_OK)
+				subca__req_fail(r, rv);
+	}
+	subca__batch_report(g, n, rv);
+	for (r = batch; r != NULL; r = next) {
+		/* a waiting caller's r is gone once its callback ran */
+		bool owned = r->owned;
+
+		next = r->next;
+		r->done(r->arg, r->rv, r->rv == SUBCA_OK ? "" : r->reason);
+		if (owned)
+			subca_free(r);
+	}
+}
+
 /* Take the whole queue as the next batch (under g->mu). */
 static struct subca__group_req *subca__batch_take(struct subca__group *g,
 						  size_t *n)
@@ -251,19 +342,81 @@ static struct subca__group_req *subca__batch_take(struct subca__group *g,
 	g->head = NULL;
 	g->tail = &g->head;
 	g->pending = 0;
-	g->busy = true;
 	return batch;
 }
 
-static void subca__batch_done(struct subca__group *g,
-			      struct subca__group_req *batch)
+static void *subca__committer_main(void *arg)
+{
+	struct subca__group *g = arg;
+
+	pthread_mutex_lock(&g->mu);
+	for (;;) {
+		struct subca__group_req *batch;
+		size_t n;
+
+		while (g->head == NULL && !g->stop)
+			pthread_cond_wait(&g->work, &g->mu);
+		if (g->head == NULL)
+			break; /* stopping, and everything is written */
+		batch = subca__batch_take(g, &n);
+		pthread_mutex_unlock(&g->mu);
+		subca__batch_run(g, batch, n);
+		subca__wal_checkpoint(g);
+		pthread_mutex_lock(&g->mu);
+	}
+	pthread_mutex_unlock(&g->mu);
+	return NULL;
+}
+
+/* Queue a record whose memory stays valid until its callback ran. */
+static void subca__enqueue(struct subca__group *g, struct subca__group_req *r)
 {
 	pthread_mutex_lock(&g->mu);
-	for (struct subca__group_req *r = batch; r != NULL; r = r->next)
-		r->done = true;
-	g->busy = false;
-	pthread_cond_broadcast(&g->cv);
+	*g->tail = r;
+	g->tail = &r->next;
+	g->pending++;
+	pthread_cond_signal(&g->work);
 	pthread_mutex_unlock(&g->mu);
+}
+
+/* ---- asynchronous submit ---------------------------------------------- */
+
+subca_result subca__sqlite_group_submit_async(struct subca__sqlite *s,
+					      struct subca_cert_rec *rec,
+					      const struct subca_audit_rec *audit,
+					      subca_record_done done, void *arg)
+{
+	struct subca__group_req *r = subca_calloc(1, sizeof(*r));
+
+	SUBCA_ENSURE(r != NULL, SUBCA_E_NOMEM, "out of memory");
+	r->rec = rec;
+	r->audit = audit;
+	r->done = done;
+	r->arg = arg;
+	r->owned = true; /* freed by the committer after its callback */
+	subca__enqueue(s->group, r);
+	return SUBCA_OK;
+}
+
+/* ---- synchronous submit: queue, then wait ------------------------------ */
+
+struct subca__waiter {
+	struct subca__group *g;
+	bool done;
+	subca_result rv;
+	char reason[SUBCA_ERROR_REASON_MAX];
+};
+
+static void subca__wake(void *arg, subca_result rv, const char *reason)
+{
+	struct subca__waiter *wt = arg;
+
+	pthread_mutex_lock(&wt->g->mu);
+	wt->rv = rv;
+	snprintf(wt->reason, sizeof(wt->reason), "%s", reason);
+	wt->done = true;
+	pthread_cond_broadcast(&wt->g->done);
+	pthread_mutex_unlock(&wt->g->mu);
 }
 
 subca_result subca__sqlite_group_submit(struct subca__sqlite *s,
@@ -271,30 +424,18 @@ subca_result subca__sqlite_group_submit(struct subca__sqlite *s,
 					const struct subca_audit_rec *audit)
 {
 	struct subca__group *g = s->group;
-	struct subca__group_req req = {.rec = rec, .audit = audit};
+	struct subca__waiter wt = {.g = g};
+	struct subca__group_req req = {
+		.rec = rec, .audit = audit, .done = subca__wake, .arg = &wt};
 
+	subca__enqueue(g, &req);
 	pthread_mutex_lock(&g->mu);
-	*g->tail = &req;
-	g->tail = &req.next;
-	g->pending++;
-	while (!req.done) {
-		struct subca__group_req *batch;
-		size_t n;
-
-		if (g->busy) {
-			pthread_cond_wait(&g->cv, &g->mu);
-			continue;
-		}
-		batch = subca__batch_take(g, &n);
-		pthread_mutex_unlock(&g->mu);
-		subca__batch_run(g, batch, n);
-		subca__batch_done(g, batch);
-		pthread_mutex_lock(&g->mu);
-	}
+	while (!wt.done)
+		pthread_cond_wait(&g->done, &g->mu);
 	pthread_mutex_unlock(&g->mu);
 	/* errors are per thread: raise this caller's own in its thread */
-	if (req.rv != SUBCA_OK)
-		return subca_error_set(req.rv, __FILE__, __LINE__, "%s",
-				       req.reason);
+	if (wt.rv != SUBCA_OK)
+		return subca_error_set(wt.rv, __FILE__, __LINE__, "%s",
+				       wt.reason);
 	return SUBCA_OK;
 }

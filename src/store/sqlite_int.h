@@ -17,7 +17,7 @@ struct subca__group;
  * PERSISTENT) for the issuance path, where preparing each time cost more
  * than running them. Keyed by the address of their constant SQL text.
  */
-#define SUBCA__SQLITE_CACHED 16
+#define SUBCA__SQLITE_CACHED 24
 struct subca__stmt_slot {
 	const char *sql;
 	sqlite3_stmt *stmt;
@@ -255,6 +255,12 @@ SUBCA_MUST_CHECK subca_result subca__sqlite_group_observe(
 SUBCA_MUST_CHECK subca_result subca__sqlite_group_submit(
 	struct subca__sqlite *s, struct subca_cert_rec *r,
 	const struct subca_audit_rec *audit);
+/* Queue a write and return; `done` runs on the committer thread once its
+ * batch is durable or failed (rec and audit borrowed until then). */
+SUBCA_MUST_CHECK subca_result subca__sqlite_group_submit_async(
+	struct subca__sqlite *s, struct subca_cert_rec *r,
+	const struct subca_audit_rec *audit, subca_record_done done,
+	void *arg);
 /* Leave the group (close, or group commit turned off). */
 void subca__sqlite_group_leave(struct subca__sqlite *s);
 

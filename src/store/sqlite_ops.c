@@ -454,6 +454,25 @@ static subca_result subca__cert_record(struct subca_store *st,
 	return subca__sqlite_cert_write(s, r, audit);
 }
 
+static subca_result subca__cert_record_async(struct subca_store *st,
+					     struct subca_cert_rec *r,
+					     const struct subca_audit_rec *audit,
+					     subca_record_done done, void *arg)
+{
+	struct subca__sqlite *s = subca__sqlite_of(st);
+	subca_result rv;
+
+	if (s->group != NULL && s->depth == 0 &&
+	    subca__sqlite_group_submit_async(s, r, audit, done, arg) ==
+		    SUBCA_OK)
+		return SUBCA_OK;
+	/* not queued (no group, inside a transaction, out of memory):
+	 * write now and report at once */
+	rv = subca__sqlite_cert_write(s, r, audit);
+	done(arg, rv, rv == SUBCA_OK ? "" : subca_error_reason());
+	return SUBCA_OK;
+}
+
 static subca_result subca__cert_add(struct subca_store *st,
 				    struct subca_cert_rec *r)
 {
@@ -840,6 +859,7 @@ const struct subca_store_ops subca__sqlite_ops = {
 	.cert_revoke = subca__cert_revoke,
 	.cert_list = subca__cert_list,
 	.cert_record = subca__cert_record,
+	.cert_record_async = subca__cert_record_async,
 	.admin_token_add = subca__sqlite_admin_token_add,
 	.admin_token_get_by_hash = subca__sqlite_admin_token_get_by_hash,
 	.admin_token_list = subca__sqlite_admin_token_list,

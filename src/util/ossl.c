@@ -3,12 +3,43 @@
 #include <openssl/err.h>
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
+#include <openssl/provider.h>
+#include <pthread.h>
 #include <ctype.h>
 #include <limits.h>
 #include <string.h>
 #include <time.h>
 
 #include "subca/limits.h"
+
+/* A library context without any provider: a key decoded in it fails at
+ * once, leaving the structure around it decoded. */
+static OSSL_LIB_CTX *subca__keyless_ctx;
+static pthread_once_t subca__keyless_once = PTHREAD_ONCE_INIT;
+
+static void subca__keyless_init(void)
+{
+	OSSL_LIB_CTX *ctx = OSSL_LIB_CTX_new();
+
+	/* the null provider stops the default one from loading itself */
+	if (ctx != NULL && OSSL_PROVIDER_load(ctx, "null") == NULL) {
+		OSSL_LIB_CTX_free(ctx);
+		ctx = NULL;
+	}
+	subca__keyless_ctx = ctx;
+}
+
+static X509_REQ *subca__d2i_req_keyless(const unsigned char **p, long len)
+{
+	pthread_once(&subca__keyless_once, subca__keyless_init);
+	/* without that context: the usual decode, the key decoded in it
+	 * (slower, the same result) */
+	if (subca__keyless_ctx == NULL)
+		return d2i_X509_REQ(NULL, p, len);
+	return (X509_REQ *)ASN1_item_d2i_ex(NULL, p, len,
+					    ASN1_ITEM_rptr(X509_REQ),
+					    subca__keyless_ctx, NULL);
+}
 
 subca_result subca_der_decode(enum subca_der_kind kind, struct subca_slice der,
 			      void **out)
@@ -30,6 +61,10 @@ subca_result subca_der_decode(enum subca_der_kind kind, struct subca_slice der,
 	case SUBCA_DER_X509_REQ:
 		what = "certificate request";
 		obj = d2i_X509_REQ(NULL, &p, (long)der.len);
+		break;
+	case SUBCA_DER_X509_REQ_KEYLESS:
+		what = "certificate request";
+		obj = subca__d2i_req_keyless(&p, (long)der.len);
 		break;
 	case SUBCA_DER_X509_CRL:
 		what = "CRL";
@@ -74,7 +109,8 @@ subca_result subca_der_decode(enum subca_der_kind kind, struct subca_slice der,
 	if (rv != SUBCA_OK) {
 		switch (kind) {
 		case SUBCA_DER_X509: X509_free(obj); break;
-		case SUBCA_DER_X509_REQ: X509_REQ_free(obj); break;
+		case SUBCA_DER_X509_REQ:
+		case SUBCA_DER_X509_REQ_KEYLESS: X509_REQ_free(obj); break;
 		case SUBCA_DER_X509_CRL: X509_CRL_free(obj); break;
 		case SUBCA_DER_PKCS7: PKCS7_free(obj); break;
 		case SUBCA_DER_PRIVKEY: EVP_PKEY_free(obj); break;

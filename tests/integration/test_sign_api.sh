@@ -4,7 +4,8 @@
 # root, refusals (replay, audience, another authority's token, names outside
 # policy, CA request, bad CSR, oversized body), renewal and revocation with
 # the leaf as the TLS client certificate, revocation by token, and 32
-# concurrent clients, also through a kill -9 of the server.
+# concurrent clients, also through a kill -9 of the server, and clients that
+# close before their answer.
 . "$SUBCA_TEST_LIB"
 
 W=$T/w
@@ -428,6 +429,94 @@ concurrent() {
 	in_store_once "$W/serials1"
 }
 step "$NCLIENTS concurrent clients: every one issued, serials distinct, each in the store" concurrent
+
+# Clients that close their connection while their certificate is being
+# signed and committed (some cleanly, some with a reset), then two requests
+# pipelined on one connection: the server keeps serving, and answers the
+# pipelined ones in order.
+early_close() {
+	"$PY" - "$PORT" "$CA" "$APIKEY" "$W" $NCLIENTS <<'EOF'
+import json, socket, ssl, struct, sys
+from cryptography import x509
+port, ca, key, w, n = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+ctx = ssl.create_default_context(cafile=ca)
+
+def req(i):
+    body = open("%s/c%d.json" % (w, i), "rb").read()
+    return (("POST /a/demo/sign HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+             "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+             "Content-Length: %d\r\n\r\n") % (port, key, len(body))).encode() + body
+
+def conn():
+    s = socket.create_connection(("127.0.0.1", port))
+    return ctx.wrap_socket(s, server_hostname="127.0.0.1")
+
+for i in range(1, n + 1):
+    s = conn()
+    s.sendall(req(i))
+    if i % 2:
+        # an abortive close: RST instead of FIN
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+
+def read_response(f):
+    status = f.readline().split()[1]
+    length = 0
+    while True:
+        h = f.readline().strip()
+        if not h:
+            break
+        k, v = h.split(b":", 1)
+        if k.lower() == b"content-length":
+            length = int(v)
+    return int(status), json.loads(f.read(length))
+
+s = conn()
+s.sendall(req(1) + req(2))
+f = s.makefile("rb")
+for i in (1, 2):
+    status, body = read_response(f)
+    assert status == 201, (status, body)
+    cert = x509.load_pem_x509_certificate(body["certificate"].encode())
+    cn = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value
+    assert cn == "c%d.example.test" % i, (i, cn)
+s.close()
+EOF
+	kill -0 "$(cat "$T/serve.log.pid")"
+	curl -sS --cacert "$CA" -o /dev/null -w '%{http_code}' "$URL/healthz" | grep 200 >/dev/null
+	load "$W/load0"
+	wait
+	[ "$(serials "$W/load0" | wc -l)" = $NCLIENTS ]
+}
+step "clients closing before their answer (FIN and RST), then two pipelined requests answered in order; the server keeps serving" early_close
+
+# SIGTERM while clients wait for their certificates: what the server
+# received is answered (after its commit) or refused whole, never cut; every
+# certificate answered is in the store; the server exits 0; it restarts.
+term_during_load() {
+	local i s n0
+	n0=$(sqlite3 "$DB" 'SELECT count(*) FROM certificates')
+	load "$W/load3"
+	# once the first of them is recorded, the others are on their way
+	for i in $(seq 1 100); do
+		[ "$(sqlite3 "$DB" 'SELECT count(*) FROM certificates')" -gt "$n0" ] && break
+		sleep 0.1
+	done
+	kill -TERM "$(cat "$T/serve.log.pid")"
+	wait
+	for i in $(seq 1 150); do [ -s "$T/serve.log.rc" ] && break; sleep 0.1; done
+	[ "$(cat "$T/serve.log.rc")" = 0 ]
+	for i in $(seq 1 $NCLIENTS); do
+		s=$(cat "$W/load3/$i.status")
+		[ "$s" = 201 ] || [ "$s" = 000 ] || { log "client $i: $s"; return 1; }
+	done
+	serials "$W/load3" >"$W/serials3"
+	log "$(wc -l <"$W/serials3") of $NCLIENTS clients got a certificate before SIGTERM"
+	[ -s "$W/serials3" ]
+	in_store_once "$W/serials3"
+	serve
+}
+step "SIGTERM during a load: answers already owed are given after their commit, the server exits 0 and restarts" term_during_load
 
 crash() {
 	local pid

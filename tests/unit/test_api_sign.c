@@ -641,6 +641,85 @@ static void test_sign_with_an_api_key_issues_and_records_the_provisioner(void **
 	free(csr);
 }
 
+/* A transport that answers later: keeps what it was asked to record. */
+static struct {
+	int calls;
+	struct subca_cert_rec *rec;
+	const struct subca_audit_rec *audit;
+} deferred;
+
+static subca_result fx_defer(struct subca_request *req,
+			     struct subca_cert_rec *rec,
+			     const struct subca_audit_rec *audit)
+{
+	(void)req;
+	deferred.calls++;
+	deferred.rec = rec;
+	deferred.audit = audit;
+	return SUBCA_OK;
+}
+
+/* POST like run(), on a transport that can answer later. */
+static void run_deferrable(struct subca_request *r, const char *path, char *b)
+{
+	subca_request_init(r, &cur->env, cur->store, cur->keys, TH_NOW);
+	r->method = "POST";
+	r->host_header = HOST;
+	r->path = path;
+	r->header_fn = fx_header;
+	r->body = subca_slice_of(b, strlen(b));
+	r->owner = r;
+	subca__pipeline_run(r);
+	free(b);
+}
+
+static void test_sign_deferred_answers_only_once_the_record_is_committed(void **state)
+{
+	struct fx *f = *state;
+	struct subca_request r;
+	struct subca_cert_rec rec;
+	char bearer[128], serial[128], *csr;
+	json_t *j;
+
+	snprintf(bearer, sizeof(bearer), "Bearer %s", f->apikey);
+	f->hdr_auth = bearer;
+	f->env.defer = fx_defer;
+	memset(&deferred, 0, sizeof(deferred));
+	csr = csr_pem(f->prov_key, "www.example.test", false);
+	run_deferrable(&r, "/a/demo/sign", body(csr, NULL, 0));
+	/* signed and handed over: no answer yet, nothing recorded yet */
+	assert_true(r.deferred);
+	assert_int_equal(deferred.calls, 1);
+	assert_int_equal(r.out.len, 0);
+	snprintf(serial, sizeof(serial), "%s", deferred.rec->serial);
+	assert_string_equal(deferred.rec->provisioner, "svc");
+	assert_string_equal(deferred.audit->action, "certificate.issue");
+	assert_int_equal(f->store->ops->cert_get(f->store, r.authority_rec.id,
+						 serial, &rec),
+			 SUBCA_E_NOT_FOUND);
+	/* the commit returns: now the answer, with that certificate */
+	assert_int_equal(f->store->ops->cert_record(f->store, deferred.rec,
+						    deferred.audit),
+			 SUBCA_OK);
+	subca__pipeline_resume(&r, SUBCA_OK, "");
+	assert_false(r.deferred);
+	j = issued(&r);
+	assert_string_equal(json_string_value(json_object_get(j, "serial")),
+			    serial);
+	json_decref(j);
+	subca_request_cleanup(&r);
+
+	/* a failed commit is answered with its problem, never 201 */
+	run_deferrable(&r, "/a/demo/sign", body(csr, NULL, 0));
+	assert_true(r.deferred);
+	assert_int_equal(deferred.calls, 2);
+	subca__pipeline_resume(&r, SUBCA_E_STORE, "disk I/O error while committing");
+	is_problem(&r, 503, SUBCA_E_STORE, "disk I/O error");
+	subca_request_cleanup(&r);
+	f->env.defer = NULL;
+	free(csr);
+}
+
 static void test_sign_with_a_token_spends_it_and_refuses_its_replay(void **state)
 {
 	struct fx *f = *state;
@@ -902,6 +981,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sign_refuses_a_token_living_over_five_minutes, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_sign_refusals_name_the_rule, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_sign_refuses_a_body_without_credential_or_csr, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_sign_deferred_answers_only_once_the_record_is_committed, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_revoke_by_token_is_idempotent_and_keeps_the_first_reason, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_renew_needs_a_client_certificate, fx_setup, fx_teardown),
 	};

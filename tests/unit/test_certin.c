@@ -1,6 +1,7 @@
 /* Unit tests of untrusted certificate and CSR input parsing (certin). */
 #include "helpers.h"
 
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <stdlib.h>
 #include <string.h>
@@ -879,6 +880,101 @@ static void test_certin_parse_csr_survives_truncations_and_bit_flips(void **stat
 	X509_REQ_free(r);
 }
 
+/* ---- subca_certin_parse_csr_key: the key decoded apart ------------------- */
+
+static subca_result csr_key_parse(const void *p, size_t n)
+{
+	X509_REQ *r = NULL;
+	EVP_PKEY *k = NULL;
+	subca_result rv = subca_certin_parse_csr_key(subca_slice_of(p, n), &r,
+						     &k);
+
+	if (rv == SUBCA_OK) {
+		assert_non_null(k);
+		X509_REQ_free(r);
+		EVP_PKEY_free(k);
+	} else {
+		assert_null(r);
+		assert_null(k);
+	}
+	return rv;
+}
+
+static void test_certin_parse_csr_key_decodes_each_key_type_apart(void **state)
+{
+	static const char *const types[] = {"ec-p256", "ec-p384", "rsa-2048",
+					    "ed25519"};
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		EVP_PKEY *k = th_key(types[i]), *got_key = NULL;
+		bool eddsa = strcmp(types[i], "ed25519") == 0;
+		X509_REQ *r = X509_REQ_new(), *got = NULL;
+		char *pem;
+
+		X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(r), "CN",
+					   MBSTRING_UTF8,
+					   (const unsigned char *)"leaf", -1,
+					   -1, 0);
+		assert_int_equal(X509_REQ_set_pubkey(r, k), 1);
+		assert_true(X509_REQ_sign(r, k, eddsa ? NULL : EVP_sha256()) > 0);
+		pem = csr_pem(r);
+		assert_int_equal(subca_certin_parse_csr_key(
+					 subca_slice_of(pem, strlen(pem)), &got,
+					 &got_key),
+				 SUBCA_OK);
+		/* the key came apart: the request holds none, the one
+		 * handed out is the signer's */
+		assert_null(X509_REQ_get0_pubkey(got));
+		ERR_clear_error();
+		assert_int_equal(EVP_PKEY_eq(got_key, k), 1);
+		assert_int_equal(X509_REQ_verify(r, got_key), 1);
+		EVP_PKEY_free(got_key);
+		X509_REQ_free(got);
+		free(pem);
+		X509_REQ_free(r);
+		EVP_PKEY_free(k);
+	}
+}
+
+static void test_certin_parse_csr_key_refuses_a_broken_signature(void **state)
+{
+	X509_REQ *r = make_csr(g_key);
+	unsigned char *d = NULL;
+	int n = i2d_X509_REQ(r, &d);
+	char *pem;
+
+	d[n - 5] ^= 0x01; /* inside the signature BIT STRING */
+	pem = pem_block("CERTIFICATE REQUEST", d, (size_t)n);
+	th_assert_error(csr_key_parse(pem, strlen(pem)), SUBCA_E_CSR_SIGNATURE,
+			"self-signature does not verify");
+	th_assert_error(csr_key_parse("junk", 4), SUBCA_E_GARBAGE,
+			"neither PEM nor DER");
+	free(pem);
+	OPENSSL_free(d);
+	X509_REQ_free(r);
+}
+
+/* Both parsers give the same answer for every truncation and bit flip. */
+static void test_certin_parse_csr_key_agrees_with_parse_csr_on_every_mutation(void **state)
+{
+	X509_REQ *r = make_csr(g_key);
+	size_t len;
+	char *der = csr_der(r, &len);
+
+	for (size_t i = 0; i <= len; i++) {
+		assert_int_equal(csr_key_parse(der, i), csr_parse(der, i));
+		for (int bit = 0; i < len && bit < 8; bit += 3) {
+			der[i] ^= (char)(1 << bit);
+			assert_int_equal(csr_key_parse(der, len),
+					 csr_parse(der, len));
+			der[i] ^= (char)(1 << bit);
+		}
+	}
+	assert_int_equal(csr_key_parse(der, len), SUBCA_OK);
+	free(der);
+	X509_REQ_free(r);
+}
+
 /* Same for certificate input: DER every byte, PEM every 7th. */
 static void test_certin_parse_survives_truncations_and_bit_flips(void **state)
 {
@@ -944,6 +1040,9 @@ int main(void)
 		cmocka_unit_test(test_certin_parse_csr_refuses_a_broken_signature),
 		cmocka_unit_test(test_certin_parse_csr_size_limit),
 		cmocka_unit_test(test_certin_parse_csr_survives_truncations_and_bit_flips),
+		cmocka_unit_test(test_certin_parse_csr_key_decodes_each_key_type_apart),
+		cmocka_unit_test(test_certin_parse_csr_key_refuses_a_broken_signature),
+		cmocka_unit_test(test_certin_parse_csr_key_agrees_with_parse_csr_on_every_mutation),
 		cmocka_unit_test(test_certin_parse_survives_truncations_and_bit_flips),
 	};
 

@@ -1734,6 +1734,249 @@ static void test_store_group_commit_off_inside_transaction_and_after_reopen(void
 	assert_int_equal(n, 2);
 }
 
+/* ---- asynchronous submit (cert_record_async) ---------------------------- */
+
+#define AS_RECORDS 8
+
+struct as_done {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int calls;
+	struct {
+		int calls;
+		subca_result rv;
+		char reason[256];
+	} one[AS_RECORDS + 1];
+};
+
+struct as_arg {
+	struct as_done *d;
+	int idx;
+};
+
+static void as_done_init(struct as_done *d)
+{
+	memset(d, 0, sizeof(*d));
+	pthread_mutex_init(&d->mu, NULL);
+	pthread_cond_init(&d->cv, NULL);
+}
+
+static void as_done_cleanup(struct as_done *d)
+{
+	pthread_cond_destroy(&d->cv);
+	pthread_mutex_destroy(&d->mu);
+}
+
+static void as_cb(void *arg, subca_result rv, const char *reason)
+{
+	struct as_arg *a = arg;
+	struct as_done *d = a->d;
+
+	pthread_mutex_lock(&d->mu);
+	d->one[a->idx].calls++;
+	d->one[a->idx].rv = rv;
+	snprintf(d->one[a->idx].reason, sizeof(d->one[a->idx].reason), "%s",
+		 reason);
+	d->calls++;
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+}
+
+static void as_wait(struct as_done *d, int n)
+{
+	pthread_mutex_lock(&d->mu);
+	while (d->calls < n)
+		pthread_cond_wait(&d->cv, &d->mu);
+	pthread_mutex_unlock(&d->mu);
+}
+
+/* Holds the first batch until `want` records wait behind it. */
+struct as_stall {
+	struct subca_store *watch;
+	size_t want;
+	int calls;
+	bool ok;
+};
+
+static void as_observe(void *arg, size_t n, subca_result rv)
+{
+	struct as_stall *st = arg;
+	struct subca_group_stats s;
+
+	if (st->calls++ > 0)
+		return;
+	for (int i = 0; i < 200000; i++) {
+		if (st->watch->ops->group_commit_stats(st->watch, &s) !=
+		    SUBCA_OK)
+			return;
+		if (s.pending == st->want) {
+			st->ok = true;
+			return;
+		}
+		usleep(100);
+	}
+}
+
+/* Wait until the committer took everything queued (pending 0). */
+static void as_wait_taken(struct subca_store *st)
+{
+	struct subca_group_stats s = {.pending = 1};
+
+	for (int i = 0; i < 200000 && s.pending != 0; i++) {
+		assert_int_equal(st->ops->group_commit_stats(st, &s), SUBCA_OK);
+		if (s.pending != 0)
+			usleep(100);
+	}
+	assert_int_equal(s.pending, 0);
+}
+
+static void test_store_async_submit_reports_each_record_its_own_result(void **state)
+{
+	struct fx *f = *state;
+	int64_t aid = add_authority(f->st, "acme", "acme");
+	int64_t iid = add_intermediate(f->st, aid, SUBCA_INT_ACTIVE);
+	struct subca_cert_rec recs[AS_RECORDS + 1], dead = cert_rec(aid, iid, "dead");
+	struct subca_audit_rec au = {.ts = TH_NOW, .action = "certificate.issue",
+				     .detail = "d", .actor = "t"};
+	char serials[AS_RECORDS + 1][16];
+	struct as_arg args[AS_RECORDS + 1];
+	struct as_stall stall = {.watch = f->st, .want = AS_RECORDS};
+	struct subca_group_stats s;
+	struct subca_cert_rec out;
+	struct as_done d;
+	int64_t n;
+
+	as_done_init(&d);
+	assert_int_equal(f->st->ops->cert_add(f->st, &dead), SUBCA_OK);
+	assert_int_equal(f->st->ops->group_commit(f->st, true), SUBCA_OK);
+	assert_int_equal(f->st->ops->group_commit_observe(f->st, as_observe,
+							  &stall),
+			 SUBCA_OK);
+	for (int i = 0; i <= AS_RECORDS; i++) {
+		/* record 5 reuses a serial the store has: it alone fails */
+		snprintf(serials[i], sizeof(serials[i]), "%x",
+			 i == 5 ? 0xdead : 0x100 + i);
+		recs[i] = cert_rec(aid, iid, serials[i]);
+		args[i] = (struct as_arg){.d = &d, .idx = i};
+	}
+	/* the first goes alone; the committer holds it (observer) until
+	 * the other eight are queued: they make one batch */
+	assert_int_equal(f->st->ops->cert_record_async(f->st, &recs[0], &au,
+						       as_cb, &args[0]),
+			 SUBCA_OK);
+	as_wait_taken(f->st);
+	for (int i = 1; i <= AS_RECORDS; i++)
+		assert_int_equal(f->st->ops->cert_record_async(
+					 f->st, &recs[i], &au, as_cb, &args[i]),
+				 SUBCA_OK);
+	as_wait(&d, AS_RECORDS + 1);
+
+	assert_true(stall.ok);
+	for (int i = 0; i <= AS_RECORDS; i++) {
+		assert_int_equal(d.one[i].calls, 1);
+		if (i == 5) {
+			assert_int_equal(d.one[i].rv, SUBCA_E_EXISTS);
+			assert_non_null(strstr(d.one[i].reason,
+					       "serial dead already exists"));
+			assert_int_equal(recs[i].id, 0);
+			continue;
+		}
+		assert_int_equal(d.one[i].rv, SUBCA_OK);
+		assert_string_equal(d.one[i].reason, "");
+		assert_int_equal(f->st->ops->cert_get(f->st, aid, serials[i],
+						      &out),
+				 SUBCA_OK);
+		assert_int_equal(out.id, recs[i].id);
+		subca_cert_rec_cleanup(&out);
+	}
+	assert_int_equal(f->st->ops->group_commit_stats(f->st, &s), SUBCA_OK);
+	assert_int_equal(s.batches, 2);
+	assert_int_equal(s.records, AS_RECORDS + 1);
+	assert_int_equal(s.last_batch, AS_RECORDS);
+	assert_int_equal(s.max_batch, AS_RECORDS);
+	assert_int_equal(s.pending, 0);
+	assert_int_equal(stall.calls, 2);
+	assert_int_equal(f->st->ops->cert_count(f->st, aid, &n), SUBCA_OK);
+	assert_int_equal(n, AS_RECORDS + 1); /* 8 new and the first "dead" */
+	/* one audit entry per certificate written, none for the refused */
+	assert_int_equal(count_rows(f->path, "SELECT count(*) FROM audit_log"),
+			 AS_RECORDS);
+	assert_int_equal(f->st->ops->group_commit(f->st, false), SUBCA_OK);
+	as_done_cleanup(&d);
+}
+
+static void test_store_async_submit_without_group_commit_reports_before_returning(void **state)
+{
+	struct fx *f = *state;
+	int64_t aid = add_authority(f->st, "acme", "acme");
+	int64_t iid = add_intermediate(f->st, aid, SUBCA_INT_ACTIVE);
+	struct subca_cert_rec r = cert_rec(aid, iid, "a");
+	struct as_arg args[2];
+	struct as_done d;
+
+	as_done_init(&d);
+	args[0] = (struct as_arg){.d = &d, .idx = 0};
+	args[1] = (struct as_arg){.d = &d, .idx = 1};
+	assert_int_equal(f->st->ops->cert_record_async(f->st, &r, NULL, as_cb,
+						       &args[0]),
+			 SUBCA_OK);
+	assert_int_equal(d.calls, 1);
+	assert_int_equal(d.one[0].rv, SUBCA_OK);
+	assert_true(r.id > 0);
+	r = cert_rec(aid, iid, "a");
+	assert_int_equal(f->st->ops->cert_record_async(f->st, &r, NULL, as_cb,
+						       &args[1]),
+			 SUBCA_OK);
+	assert_int_equal(d.calls, 2);
+	assert_int_equal(d.one[1].rv, SUBCA_E_EXISTS);
+	assert_non_null(strstr(d.one[1].reason, "serial a already exists"));
+	as_done_cleanup(&d);
+}
+
+static void test_store_async_submit_last_store_leaving_writes_the_queue_first(void **state)
+{
+	struct fx *f = *state;
+	int64_t aid = add_authority(f->st, "acme", "acme");
+	int64_t iid = add_intermediate(f->st, aid, SUBCA_INT_ACTIVE);
+	struct subca_cert_rec recs[AS_RECORDS];
+	char serials[AS_RECORDS][16];
+	struct as_arg args[AS_RECORDS];
+	struct subca_store *other = NULL;
+	struct as_done d;
+	int64_t n;
+
+	as_done_init(&d);
+	/* two stores share the group: the first to leave while idle keeps
+	 * it (and its committer) for the other */
+	assert_int_equal(subca_store_sqlite_open(f->path, false, &other),
+			 SUBCA_OK);
+	assert_int_equal(other->ops->group_commit(other, true), SUBCA_OK);
+	assert_int_equal(f->st->ops->group_commit(f->st, true), SUBCA_OK);
+	other->ops->close(other);
+	for (int i = 0; i < AS_RECORDS; i++) {
+		snprintf(serials[i], sizeof(serials[i]), "%x", 0x200 + i);
+		recs[i] = cert_rec(aid, iid, serials[i]);
+		args[i] = (struct as_arg){.d = &d, .idx = i};
+		assert_int_equal(f->st->ops->cert_record_async(
+					 f->st, &recs[i], NULL, as_cb, &args[i]),
+				 SUBCA_OK);
+	}
+	/* the last one leaves: close returns once everything queued is
+	 * written and reported, and the committer is gone */
+	fx_reopen(f);
+	assert_int_equal(d.calls, AS_RECORDS);
+	for (int i = 0; i < AS_RECORDS; i++)
+		assert_int_equal(d.one[i].rv, SUBCA_OK);
+	assert_int_equal(f->st->ops->cert_count(f->st, aid, &n), SUBCA_OK);
+	assert_int_equal(n, AS_RECORDS);
+	/* and a group made again starts a committer again */
+	assert_int_equal(f->st->ops->group_commit(f->st, true), SUBCA_OK);
+	recs[0] = cert_rec(aid, iid, "fff");
+	assert_int_equal(f->st->ops->cert_add(f->st, &recs[0]), SUBCA_OK);
+	assert_int_equal(f->st->ops->group_commit(f->st, false), SUBCA_OK);
+	as_done_cleanup(&d);
+}
+
 /* ---- schema 2: allocation failures ------------------------------------- */
 
 static void test_store_schema_2_lists_return_nomem_without_leaks(void **state)
@@ -2000,6 +2243,9 @@ int main(void)
 		T(test_store_cert_record_writes_certificate_and_audit_together),
 		T(test_store_group_commit_batches_32_threads_and_fails_only_the_duplicate),
 		T(test_store_group_commit_off_inside_transaction_and_after_reopen),
+		T(test_store_async_submit_reports_each_record_its_own_result),
+		T(test_store_async_submit_without_group_commit_reports_before_returning),
+		T(test_store_async_submit_last_store_leaving_writes_the_queue_first),
 		T(test_store_schema_2_lists_return_nomem_without_leaks),
 		T(test_store_ready_intermediate_keeps_its_activation_time),
 		T(test_store_rotation_settings_put_get_list_remove),
