@@ -83,14 +83,14 @@ subca_result subca__sqlite_acme_add(struct subca_store *st,
 				    struct subca_acme_rec *r)
 {
 	struct subca__sqlite *s = subca__sqlite_of(st);
-	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
+	SUBCA_AUTO_CACHED_STMT sqlite3_stmt *stmt = NULL;
 	const char *texts[] = {r->parent, r->status, r->lookup, r->doc};
 	int64_t ints[] = {r->expires, r->created, r->updated};
 	char exists[128];
 
 	SUBCA_TRY(subca__kind(kind));
-	SUBCA_TRY(subca__sqlite_prepare(s, subca__acme_sql[kind][SUBCA__INS],
-					&stmt));
+	SUBCA_TRY(subca__sqlite_cached(s, subca__acme_sql[kind][SUBCA__INS],
+				       &stmt));
 	SUBCA_TRY(subca__sqlite_bind_text(s, stmt, 1, r->id));
 	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, 2, r->provisioner_id));
 	SUBCA_TRY(subca__sqlite_bind_texts(s, stmt, 3, texts, 4));
@@ -112,12 +112,13 @@ static subca_result subca__acme_one(struct subca_store *st,
 				    struct subca_acme_rec *out)
 {
 	struct subca__sqlite *s = subca__sqlite_of(st);
-	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
+	SUBCA_AUTO_CACHED_STMT sqlite3_stmt *stmt = NULL;
 	bool row;
 
 	memset(out, 0, sizeof(*out));
 	SUBCA_TRY(subca__kind(kind));
-	SUBCA_TRY(subca__sqlite_prepare(s, subca__acme_sql[kind][which], &stmt));
+	SUBCA_TRY(subca__sqlite_cached(s, subca__acme_sql[kind][which],
+				       &stmt));
 	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, 1, prov));
 	SUBCA_TRY(subca__sqlite_bind_text(s, stmt, 2, key));
 	SUBCA_TRY(subca__sqlite_row(s, stmt, &row));
@@ -147,7 +148,7 @@ subca_result subca__sqlite_acme_list(struct subca_store *st,
 				     struct subca_acme_list *out)
 {
 	struct subca__sqlite *s = subca__sqlite_of(st);
-	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
+	SUBCA_AUTO_CACHED_STMT sqlite3_stmt *stmt = NULL;
 	size_t limit = f->limit ? f->limit : SUBCA_MAX_LIST_PAGE;
 	subca_result rv;
 
@@ -156,8 +157,8 @@ subca_result subca__sqlite_acme_list(struct subca_store *st,
 	SUBCA_TRY(subca__kind(kind));
 	SUBCA_ENSURE(limit <= SUBCA_MAX_LIST_PAGE, SUBCA_E_INVALID_ARGUMENT,
 		     "a page holds at most %d records", SUBCA_MAX_LIST_PAGE);
-	SUBCA_TRY(subca__sqlite_prepare(s, subca__acme_sql[kind][SUBCA__LIST],
-					&stmt));
+	SUBCA_TRY(subca__sqlite_cached(s, subca__acme_sql[kind][SUBCA__LIST],
+				       &stmt));
 	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, 1, f->provisioner_id));
 	SUBCA_TRY(subca__sqlite_bind_text(s, stmt, 2, f->parent));
 	SUBCA_TRY(subca__sqlite_bind_text(s, stmt, 3, f->status));
@@ -174,11 +175,11 @@ static subca_result subca__acme_lost(struct subca__sqlite *s,
 				     enum subca_acme_kind kind,
 				     const struct subca_acme_rec *r)
 {
-	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
+	SUBCA_AUTO_CACHED_STMT sqlite3_stmt *stmt = NULL;
 	bool row;
 
-	SUBCA_TRY(subca__sqlite_prepare(s, subca__acme_sql[kind][SUBCA__VER],
-					&stmt));
+	SUBCA_TRY(subca__sqlite_cached(s, subca__acme_sql[kind][SUBCA__VER],
+				       &stmt));
 	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, 1, r->provisioner_id));
 	SUBCA_TRY(subca__sqlite_bind_text(s, stmt, 2, r->id));
 	SUBCA_TRY(subca__sqlite_row(s, stmt, &row));
@@ -195,13 +196,13 @@ subca_result subca__sqlite_acme_update(struct subca_store *st,
 				       struct subca_acme_rec *r)
 {
 	struct subca__sqlite *s = subca__sqlite_of(st);
-	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
+	SUBCA_AUTO_CACHED_STMT sqlite3_stmt *stmt = NULL;
 	const char *texts[] = {r->status, r->lookup, r->doc};
 	int64_t ints[] = {r->expires, r->updated, r->provisioner_id};
 
 	SUBCA_TRY(subca__kind(kind));
-	SUBCA_TRY(subca__sqlite_prepare(s, subca__acme_sql[kind][SUBCA__UPD],
-					&stmt));
+	SUBCA_TRY(subca__sqlite_cached(s, subca__acme_sql[kind][SUBCA__UPD],
+				       &stmt));
 	SUBCA_TRY(subca__sqlite_bind_texts(s, stmt, 1, texts, 3));
 	SUBCA_TRY(subca__sqlite_bind_ints(s, stmt, 4, ints, 3));
 	SUBCA_TRY(subca__sqlite_bind_text(s, stmt, 7, r->id));

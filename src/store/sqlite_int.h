@@ -17,7 +17,7 @@ struct subca__group;
  * PERSISTENT) for the issuance path, where preparing each time cost more
  * than running them. Keyed by the address of their constant SQL text.
  */
-#define SUBCA__SQLITE_CACHED 24
+#define SUBCA__SQLITE_CACHED 64
 struct subca__stmt_slot {
 	const char *sql;
 	sqlite3_stmt *stmt;
