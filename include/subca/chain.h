@@ -60,4 +60,8 @@ subca_intermediate_verify(const struct subca_intermediate_check *c,
 			  struct subca_slice upload,
 			  struct subca_report *report, X509 **cert_out);
 
+/* Whether two names have the same DER encoding, byte for byte; false when
+ * either cannot be encoded. */
+bool subca_name_der_equal(const X509_NAME *a, const X509_NAME *b);
+
 #endif

@@ -74,4 +74,12 @@ SUBCA_MUST_CHECK subca_result subca_root_to_pem(const struct subca_root *r,
 
 void subca_root_free(struct subca_root *r);
 
+/* Free at the end of the scope: SUBCA_AUTO_ROOT struct subca_root *r = NULL; */
+static inline void subca__root_freep(struct subca_root **r)
+{
+	subca_root_free(*r);
+	*r = NULL;
+}
+#define SUBCA_AUTO_ROOT __attribute__((cleanup(subca__root_freep)))
+
 #endif

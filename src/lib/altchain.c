@@ -22,13 +22,6 @@
 	__attribute__((cleanup(subca_intermediate_cert_list_cleanup)))
 #define SUBCA__AUTO_ROOTREC __attribute__((cleanup(subca_root_rec_cleanup)))
 
-static void subca__root_freep(struct subca_root **r)
-{
-	subca_root_free(*r);
-	*r = NULL;
-}
-#define SUBCA__AUTO_ROOT __attribute__((cleanup(subca__root_freep)))
-
 /* ---- re-certification --------------------------------------------------- */
 
 /* Index in `l` of the newest intermediate holding a certificate whose key
@@ -106,16 +99,6 @@ static subca_result subca__recert_fresh(const struct subca_ctx *c,
 	return SUBCA_OK;
 }
 
-static bool subca__name_der_equal(const X509_NAME *a, const X509_NAME *b)
-{
-	const unsigned char *da = NULL, *db = NULL;
-	size_t la = 0, lb = 0;
-
-	if (!X509_NAME_get0_der(a, &da, &la) || !X509_NAME_get0_der(b, &db, &lb))
-		return false;
-	return la == lb && memcmp(da, db, la) == 0;
-}
-
 /*
  * Leaves carry the intermediate's subject as their issuer name, byte for
  * byte (RFC 5280 4.1.2.4); a certificate of the key with another subject
@@ -129,7 +112,7 @@ subca__recert_subject(const struct subca_intermediate_rec *im, X509 *cert,
 	char got[512];
 
 	SUBCA_TRY(subca_pem_load_x509(im->cert_pem, &cur));
-	if (subca__name_der_equal(X509_get_subject_name(cur),
+	if (subca_name_der_equal(X509_get_subject_name(cur),
 				  X509_get_subject_name(cert)))
 		return SUBCA_OK;
 	subca_name_oneline(X509_get_subject_name(cert), got, sizeof(got));
@@ -421,7 +404,7 @@ static subca_result subca__chain_pem(struct subca__leaf_ctx *l,
 				     const char *im_pem, struct subca_buf *out)
 {
 	SUBCA__AUTO_ROOTREC struct subca_root_rec rr = {0};
-	SUBCA__AUTO_ROOT struct subca_root *root = NULL;
+	SUBCA_AUTO_ROOT struct subca_root *root = NULL;
 	STACK_OF(X509) *chain;
 
 	SUBCA_TRY(l->c->store->ops->root_get(l->c->store, l->a.id, &rr));

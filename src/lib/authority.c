@@ -113,13 +113,6 @@ subca_result subca_authority_get(const struct subca_ctx *c, const char *name,
 	__attribute__((cleanup(subca_intermediate_list_cleanup)))
 #define SUBCA_AUTO_ROOTREC __attribute__((cleanup(subca_root_rec_cleanup)))
 
-static void subca__root_freep(struct subca_root **r)
-{
-	subca_root_free(*r);
-	*r = NULL;
-}
-#define SUBCA_AUTO_ROOT __attribute__((cleanup(subca__root_freep)))
-
 /* The stored root chain, parsed again (it was checked on import). */
 static subca_result subca__root_load(const struct subca_ctx *c,
 				     const struct subca_authority_rec *a,

@@ -939,7 +939,7 @@ static bool subca__same_attrs(const X509_NAME *a, const X509_NAME *b)
 	return true;
 }
 
-static bool subca__name_der_equal(const X509_NAME *a, const X509_NAME *b)
+bool subca_name_der_equal(const X509_NAME *a, const X509_NAME *b)
 {
 	const unsigned char *da = NULL, *db = NULL;
 	size_t la = 0, lb = 0;
@@ -956,7 +956,7 @@ static void subca__check_subject(struct subca__vctx *v)
 	char req[SUBCA__NAME_MAX];
 	const char *how;
 
-	if (subca__name_der_equal(want, got))
+	if (subca_name_der_equal(want, got))
 		return;
 	subca__name(want, req, sizeof(req));
 	if (X509_NAME_cmp(want, got) == 0)
