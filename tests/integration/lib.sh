@@ -383,3 +383,13 @@ start_server() {
 	sed 's/^/#   /' "$log" >&2
 	return 1
 }
+
+# stop_server LOG: SIGTERM to the server start_server LOG started; waits
+# up to 10 s for it to end and succeeds only if it exited 0.
+stop_server() {
+	local log=$1
+
+	kill -TERM "$(cat "$log.pid")"
+	for _ in $(seq 1 100); do [ -e "$log.rc" ] && break; sleep 0.1; done
+	[ "$(cat "$log.rc" 2>/dev/null)" = 0 ]
+}

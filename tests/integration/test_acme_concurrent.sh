@@ -58,9 +58,7 @@ race() {
 step "6 finalize calls at once on each of 4 orders: one certificate each, the rest orderNotReady" race
 
 stop() {
-	kill -TERM "$(cat "$T/serve.log.pid")"
-	for _ in $(seq 1 100); do [ -e "$T/serve.log.rc" ] && break; sleep 0.1; done
-	[ "$(cat "$T/serve.log.rc")" = 0 ]
+	stop_server "$T/serve.log"
 }
 step "SIGTERM stops the server cleanly" stop
 

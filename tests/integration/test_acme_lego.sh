@@ -154,9 +154,7 @@ eab_wrong() {
 step "a wrong HMAC key is refused" eab_wrong
 
 stop() {
-	kill -TERM "$(cat "$T/serve.log.pid")"
-	for _ in $(seq 1 100); do [ -e "$T/serve.log.rc" ] && break; sleep 0.1; done
-	[ "$(cat "$T/serve.log.rc")" = 0 ]
+	stop_server "$T/serve.log"
 }
 step "SIGTERM stops the server cleanly" stop
 

@@ -60,8 +60,7 @@ nonce_save() { probe nonce-save "$W/nonce" "$W/kid" "$W/key.pem"; }
 step "a nonce and an account before a restart" nonce_save
 
 restart() {
-	kill -TERM "$(cat "$T/serve.log.pid")"
-	for _ in $(seq 1 100); do [ -e "$T/serve.log.rc" ] && break; sleep 0.1; done
+	stop_server "$T/serve.log"
 	serve
 }
 step "the server restarts" restart
@@ -70,9 +69,7 @@ step "the old nonce is refused with badNonce, a fresh one works" \
 	probe nonce-after-restart "$W/nonce" "$W/kid" "$W/key.pem"
 
 stop() {
-	kill -TERM "$(cat "$T/serve.log.pid")"
-	for _ in $(seq 1 100); do [ -e "$T/serve.log.rc" ] && break; sleep 0.1; done
-	[ "$(cat "$T/serve.log.rc")" = 0 ]
+	stop_server "$T/serve.log"
 }
 step "SIGTERM stops the server cleanly" stop
 
