@@ -156,11 +156,36 @@ expect_fail() {
 has() { grep -qF -- "$2" "$1" || { log "'$2' not in $1"; return 1; }; }
 lacks() { ! grep -qF -- "$2" "$1" || { log "'$2' unexpectedly in $1"; return 1; }; }
 
+# free_port: a port of 127.0.0.1 free for TCP and UDP, drawn at random below
+# the kernel's ephemeral range (so that no outgoing connection of a test
+# running alongside takes it before the server binds it), never one this
+# test already handed out.
 free_port() {
-	"$PY" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
+	"$PY" - "$T/ports" <<'PY'
+import random, socket, sys
+lo, _ = (int(x) for x in open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+lo = min(lo, 32768)
+try:
+    used = set(open(sys.argv[1]).read().split())
+except OSError:
+    used = set()
+for _ in range(1000):
+    port = random.randrange(10000, lo)
+    if str(port) in used:
+        continue
+    try:
+        for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+            s = socket.socket(socket.AF_INET, kind)
+            s.bind(("127.0.0.1", port))
+            s.close()
+    except OSError:
+        continue
+    with open(sys.argv[1], "a") as f:
+        f.write("%d\n" % port)
+    print(port)
+    sys.exit(0)
+sys.exit("no free port")
+PY
 }
 
 # ---------------------------------------------------------------- roots
