@@ -5,6 +5,7 @@
  * as an alternate chain to the leaves of that key.
  */
 #include "helpers.h"
+#include "helpers/authority_fx.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,63 +18,27 @@
 #include "subca/signer.h"
 #include "subca/store_sqlite.h"
 
-struct fx {
-	char *dir;
-	struct subca_store *store;
-	struct subca_keystore *keys;
-	struct subca_ctx c;
-	EVP_PKEY *root_key;
-	X509 *root;
-	char *root_pem;
-};
-
 static int fx_setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	char db[512];
-
-	f->dir = th_tmpdir();
-	snprintf(db, sizeof(db), "%s/subca.db", f->dir);
-	assert_int_equal(subca_keystore_soft_create(f->dir, NULL, 0), SUBCA_OK);
-	assert_int_equal(subca_keystore_soft_open(f->dir, NULL, 0, &f->keys), SUBCA_OK);
-	assert_int_equal(subca_store_sqlite_open(db, true, &f->store), SUBCA_OK);
-	f->c.store = f->store;
-	f->c.keys = f->keys;
-	f->c.actor = "test";
-	f->c.now = TH_NOW;
-	f->root_key = th_key("ec-p384");
-	f->root = th_cert(&(struct th_cert_opts){.subject = "/O=Example/CN=Example Root",
-						 .not_before = -100 * TH_DAY},
-			  f->root_key, NULL, NULL);
-	f->root_pem = th_pem(f->root);
-	*state = f;
+	*state = th_afx_new(-100 * TH_DAY);
 	return 0;
 }
 
 static int fx_teardown(void **state)
 {
-	struct fx *f = *state;
-
-	f->store->ops->close(f->store);
-	f->keys->ops->close(f->keys);
-	th_rmrf(f->dir);
-	free(f->dir);
-	free(f->root_pem);
-	X509_free(f->root);
-	EVP_PKEY_free(f->root_key);
-	free(f);
+	th_afx_free(*state);
 	return 0;
 }
 
 /* The intermediates of "corp" (list cleanup by the caller). */
-static void fx_ints(struct fx *f, struct subca_intermediate_list *l)
+static void fx_ints(struct th_afx *f, struct subca_intermediate_list *l)
 {
 	assert_int_equal(f->store->ops->intermediate_list(f->store, 1, l), SUBCA_OK);
 }
 
 /* Sign the CSR of intermediate #idx again with `root`, as of now+offset. */
-static char *fx_sign(struct fx *f, size_t idx, X509 *root, EVP_PKEY *root_key,
-		     int days, long offset)
+static char *fx_sign(struct th_afx *f, size_t idx, X509 *root,
+		     EVP_PKEY *root_key, int days, long offset)
 {
 	struct subca_intermediate_list l = {0};
 	struct subca_sign_intermediate_opts so = {.days = days, .path_len = -2,
@@ -94,7 +59,7 @@ static char *fx_sign(struct fx *f, size_t idx, X509 *root, EVP_PKEY *root_key,
 	return pem;
 }
 
-static subca_result fx_import_at(struct fx *f, const char *pem, int64_t at)
+static subca_result fx_import_at(struct th_afx *f, const char *pem, int64_t at)
 {
 	struct subca_report rep;
 
@@ -103,12 +68,12 @@ static subca_result fx_import_at(struct fx *f, const char *pem, int64_t at)
 		&f->c, "corp", subca_slice_of(pem, strlen(pem)), false, at, &rep);
 }
 
-static subca_result fx_import(struct fx *f, const char *pem)
+static subca_result fx_import(struct th_afx *f, const char *pem)
 {
 	return fx_import_at(f, pem, 0);
 }
 
-static void fx_request(struct fx *f)
+static void fx_request(struct th_afx *f)
 {
 	struct subca_intermediate_request r = {0};
 	struct subca_buf csr_pem;
@@ -124,7 +89,7 @@ static void fx_request(struct fx *f)
 
 /* An active authority "corp" whose intermediate is valid for 365 days; its
  * certificate PEM (caller frees). */
-static char *fx_activate(struct fx *f)
+static char *fx_activate(struct th_afx *f)
 {
 	char *pem;
 
@@ -140,7 +105,7 @@ static char *fx_activate(struct fx *f)
 }
 
 /* Issue a leaf; its serial into `serial`, the chain PEM returned. */
-static char *fx_issue(struct fx *f, char serial[128])
+static char *fx_issue(struct th_afx *f, char serial[128])
 {
 	const char *sans[] = {"DNS:www.example.com"};
 	struct subca_leaf_request lr = {0};
@@ -165,7 +130,7 @@ static char *fx_issue(struct fx *f, char serial[128])
 	return out;
 }
 
-static size_t fx_recorded(struct fx *f)
+static size_t fx_recorded(struct th_afx *f)
 {
 	struct subca_intermediate_cert_list l = {0};
 	size_t n;
@@ -177,7 +142,7 @@ static size_t fx_recorded(struct fx *f)
 	return n;
 }
 
-static char *fx_leaf_chain(struct fx *f, const char *serial, int64_t alt,
+static char *fx_leaf_chain(struct th_afx *f, const char *serial, int64_t alt,
 			   struct subca_chain_alts *alts)
 {
 	struct subca_buf chain;
@@ -192,7 +157,7 @@ static char *fx_leaf_chain(struct fx *f, const char *serial, int64_t alt,
 
 static void test_recertified_key_becomes_the_chain_and_the_old_one_an_alternate(void **state)
 {
-	struct fx *f = *state;
+	struct th_afx *f = *state;
 	char *first = fx_activate(f);
 	char *second = fx_sign(f, 0, f->root, f->root_key, 730, 0);
 	struct subca_intermediate_list l = {0};
@@ -243,7 +208,7 @@ static void test_recertified_key_becomes_the_chain_and_the_old_one_an_alternate(
 
 static void test_alternate_expired_is_no_longer_offered(void **state)
 {
-	struct fx *f = *state;
+	struct th_afx *f = *state;
 	char *first = fx_activate(f);
 	char *second = fx_sign(f, 0, f->root, f->root_key, 730, 0);
 	struct subca_chain_alts alts;
@@ -263,7 +228,7 @@ static void test_alternate_expired_is_no_longer_offered(void **state)
 
 static void test_recertify_refuses_a_certificate_already_recorded(void **state)
 {
-	struct fx *f = *state;
+	struct th_afx *f = *state;
 	char *first = fx_activate(f);
 	char *second = fx_sign(f, 0, f->root, f->root_key, 730, 0);
 
@@ -284,7 +249,7 @@ static void test_recertify_refuses_a_certificate_already_recorded(void **state)
 
 static void test_recertify_refuses_a_look_alike_root(void **state)
 {
-	struct fx *f = *state;
+	struct th_afx *f = *state;
 	char *first = fx_activate(f);
 	EVP_PKEY *other_key = th_key("ec-p384");
 	X509 *other = th_cert(&(struct th_cert_opts){.subject = "/O=Example/CN=Example Root",
@@ -308,7 +273,7 @@ static void test_recertify_refuses_a_look_alike_root(void **state)
 
 static void test_recertify_refuses_an_expired_certificate(void **state)
 {
-	struct fx *f = *state;
+	struct th_afx *f = *state;
 	char *first = fx_activate(f);
 	char *pem = fx_sign(f, 0, f->root, f->root_key, 5, -10 * TH_DAY);
 
@@ -320,7 +285,7 @@ static void test_recertify_refuses_an_expired_certificate(void **state)
 
 static void test_recertify_refuses_another_subject_for_the_same_key(void **state)
 {
-	struct fx *f = *state;
+	struct th_afx *f = *state;
 	char *first = fx_activate(f);
 	struct subca_intermediate_list l = {0};
 	struct subca_report rep;
@@ -348,7 +313,7 @@ static void test_recertify_refuses_another_subject_for_the_same_key(void **state
 
 static void test_certificate_of_an_unknown_key_without_pending_is_no_pending(void **state)
 {
-	struct fx *f = *state;
+	struct th_afx *f = *state;
 	char *first = fx_activate(f);
 	EVP_PKEY *key = th_key("ec-p256");
 	X509 *cert = th_cert(&(struct th_cert_opts){.subject = "/CN=Example Issuing CA"},
@@ -366,7 +331,7 @@ static void test_certificate_of_an_unknown_key_without_pending_is_no_pending(voi
 
 static void test_bundle_with_a_pending_certificate_is_the_pending_ones_import(void **state)
 {
-	struct fx *f = *state;
+	struct th_afx *f = *state;
 	char *first = fx_activate(f);
 	struct subca_intermediate_list l = {0};
 	char *next, *bundle;
@@ -406,7 +371,7 @@ static void test_chains_follow_the_leafs_authority_key_identifier(void **state)
 		{"authorityKeyIdentifier", "keyid:always"},
 		{NULL, NULL},
 	};
-	struct fx *f = *state;
+	struct th_afx *f = *state;
 	char *first = fx_activate(f);
 	struct subca_intermediate_list l = {0};
 	struct subca_chain_alts alts;
@@ -447,7 +412,7 @@ static void test_chains_follow_the_leafs_authority_key_identifier(void **state)
 
 static void test_ready_intermediate_is_recertified_and_keeps_its_activation_time(void **state)
 {
-	struct fx *f = *state;
+	struct th_afx *f = *state;
 	char *first = fx_activate(f);
 	struct subca_intermediate_list l = {0};
 	char *next, *again;
@@ -472,7 +437,7 @@ static void test_ready_intermediate_is_recertified_and_keeps_its_activation_time
 
 static void test_recertify_takes_effect_at_once(void **state)
 {
-	struct fx *f = *state;
+	struct th_afx *f = *state;
 	char *first = fx_activate(f);
 	char *second = fx_sign(f, 0, f->root, f->root_key, 730, 0);
 
@@ -485,7 +450,7 @@ static void test_recertify_takes_effect_at_once(void **state)
 
 static void test_retired_intermediate_is_recertified_and_its_leaves_get_the_alternate(void **state)
 {
-	struct fx *f = *state;
+	struct th_afx *f = *state;
 	char *first = fx_activate(f);
 	char *next, *again, *c1, *def, *alt;
 	struct subca_intermediate_list l = {0};
@@ -520,7 +485,7 @@ static void test_retired_intermediate_is_recertified_and_its_leaves_get_the_alte
 
 static void test_recertify_drops_the_cached_issuer(void **state)
 {
-	struct fx *f = *state;
+	struct th_afx *f = *state;
 	char *first = fx_activate(f);
 	char *second = fx_sign(f, 0, f->root, f->root_key, 730, 0);
 	struct subca_issuer_cache *cache = NULL;

@@ -4,6 +4,7 @@
  * that a refused step leaves nothing behind.
  */
 #include "helpers.h"
+#include "helpers/authority_fx.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,59 +16,24 @@
 #include "subca/signer.h"
 #include "subca/store_sqlite.h"
 
-struct fx {
-	char *dir;
-	struct subca_store *store;
-	struct subca_keystore *keys;
-	struct subca_ctx c;
-	EVP_PKEY *root_key;
-	X509 *root;
-	char *root_pem;
-};
-
 static int fx_setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	char db[512];
-
-	f->dir = th_tmpdir();
-	snprintf(db, sizeof(db), "%s/subca.db", f->dir);
-	assert_int_equal(subca_keystore_soft_create(f->dir, NULL, 0), SUBCA_OK);
-	assert_int_equal(subca_keystore_soft_open(f->dir, NULL, 0, &f->keys), SUBCA_OK);
-	assert_int_equal(subca_store_sqlite_open(db, true, &f->store), SUBCA_OK);
-	f->c.store = f->store;
-	f->c.keys = f->keys;
-	f->c.actor = "test";
-	f->c.now = TH_NOW;
-	f->root_key = th_key("ec-p384");
-	f->root = th_cert(&(struct th_cert_opts){.subject = "/O=Example/CN=Example Root"},
-			  f->root_key, NULL, NULL);
-	f->root_pem = th_pem(f->root);
-	*state = f;
+	*state = th_afx_new(0);
 	return 0;
 }
 
 static int fx_teardown(void **state)
 {
-	struct fx *f = *state;
-
-	f->store->ops->close(f->store);
-	f->keys->ops->close(f->keys);
-	th_rmrf(f->dir);
-	free(f->dir);
-	free(f->root_pem);
-	X509_free(f->root);
-	EVP_PKEY_free(f->root_key);
-	free(f);
+	th_afx_free(*state);
 	return 0;
 }
 
-static struct subca_slice fx_root_slice(struct fx *f)
+static struct subca_slice fx_root_slice(struct th_afx *f)
 {
 	return subca_slice_of(f->root_pem, strlen(f->root_pem));
 }
 
-static enum subca_authority_state fx_state(struct fx *f, const char *name)
+static enum subca_authority_state fx_state(struct th_afx *f, const char *name)
 {
 	struct subca_authority_rec a = {0};
 	enum subca_authority_state s;
@@ -79,7 +45,8 @@ static enum subca_authority_state fx_state(struct fx *f, const char *name)
 }
 
 /* Request an intermediate and sign its CSR with the fixture's root. */
-static char *fx_request_and_sign(struct fx *f, const char *name, int path_len)
+static char *fx_request_and_sign(struct th_afx *f, const char *name,
+				 int path_len)
 {
 	struct subca_intermediate_request r = {0};
 	struct subca_sign_intermediate_opts so = {.days = 365, .path_len = -2, .now = TH_NOW};
@@ -103,7 +70,7 @@ static char *fx_request_and_sign(struct fx *f, const char *name, int path_len)
 	return pem;
 }
 
-static void fx_activate(struct fx *f, const char *name)
+static void fx_activate(struct th_afx *f, const char *name)
 {
 	struct subca_report rep;
 	char *pem;
@@ -145,7 +112,7 @@ static void test_label_validate_accepts_dns_labels_only(void **state)
 
 static void test_lifecycle_goes_from_needs_root_to_active_and_issues(void **state)
 {
-	struct fx *f = *state;
+	struct th_afx *f = *state;
 	struct subca_leaf_request lr = {0};
 	const char *sans[] = {"DNS:www.example.com"};
 	struct subca_buf chain;
@@ -193,7 +160,7 @@ static void test_lifecycle_goes_from_needs_root_to_active_and_issues(void **stat
 
 static void test_create_refuses_duplicates_and_bad_names(void **state)
 {
-	struct fx *f = *state;
+	struct th_afx *f = *state;
 
 	assert_int_equal(subca_authority_create(&f->c, "corp", NULL), SUBCA_OK);
 	assert_int_equal(subca_authority_create(&f->c, "corp", "other"), SUBCA_E_EXISTS);
@@ -204,7 +171,7 @@ static void test_create_refuses_duplicates_and_bad_names(void **state)
 
 static void test_steps_out_of_order_are_refused_with_the_next_step(void **state)
 {
-	struct fx *f = *state;
+	struct th_afx *f = *state;
 	struct subca_intermediate_request r = {.params = {.cn = "x", .path_len = 0}};
 	struct subca_buf csr;
 	struct subca_report rep;
@@ -232,7 +199,7 @@ static void test_steps_out_of_order_are_refused_with_the_next_step(void **state)
 
 static void test_refused_intermediate_leaves_the_authority_pending(void **state)
 {
-	struct fx *f = *state;
+	struct th_afx *f = *state;
 	struct subca_report rep;
 	struct subca_intermediate_list l = {0};
 	char *pem;
@@ -258,7 +225,7 @@ static void test_refused_intermediate_leaves_the_authority_pending(void **state)
 
 static void test_second_intermediate_retires_the_first(void **state)
 {
-	struct fx *f = *state;
+	struct th_afx *f = *state;
 	struct subca_report rep;
 	struct subca_intermediate_list l = {0};
 	char *pem;
@@ -281,7 +248,7 @@ static void test_second_intermediate_retires_the_first(void **state)
 
 static void test_request_refuses_bad_urls_and_destroys_nothing_it_keeps(void **state)
 {
-	struct fx *f = *state;
+	struct th_afx *f = *state;
 	struct subca_intermediate_request r = {.params = {.cn = "x", .path_len = 0}};
 	struct subca_buf csr;
 
@@ -299,7 +266,7 @@ static void test_request_refuses_bad_urls_and_destroys_nothing_it_keeps(void **s
 
 static void test_request_caps_lifetime_at_the_root_expiry(void **state)
 {
-	struct fx *f = *state;
+	struct th_afx *f = *state;
 	struct subca_intermediate_request r = {.params = {.cn = "x", .path_len = 0, .days = 20 * 365}};
 	struct subca_buf csr;
 	int days = 0;
@@ -316,7 +283,7 @@ static void test_request_caps_lifetime_at_the_root_expiry(void **state)
 
 static void test_generated_root_authority_is_active_at_once(void **state)
 {
-	struct fx *f = *state;
+	struct th_afx *f = *state;
 	struct subca_generated_root_opts o = {.root_key = SUBCA_KEY_EC_P256,
 					      .intermediate_key = SUBCA_KEY_ED25519};
 	struct subca_leaf_request lr = {.cn = "a.example", .days = 1, .now = TH_NOW};
@@ -338,7 +305,7 @@ static void test_generated_root_authority_is_active_at_once(void **state)
 
 static void test_pending_returns_csr_and_root_for_instructions(void **state)
 {
-	struct fx *f = *state;
+	struct th_afx *f = *state;
 	struct subca_pending p;
 	char *pem;
 
@@ -416,7 +383,7 @@ static int count_key_files(const char *dir)
 
 static void test_failed_generated_root_leaves_no_key_behind(void **state)
 {
-	struct fx *f = *state;
+	struct th_afx *f = *state;
 	struct subca_generated_root_opts o = {.root_key = SUBCA_KEY_EC_P256,
 					      .intermediate_key = SUBCA_KEY_EC_P256};
 	struct failing_keys fk = {.ks = {.ops = &failing_ops}, .real = f->keys,
@@ -439,7 +406,7 @@ static void test_failed_generated_root_leaves_no_key_behind(void **state)
 
 /* Issue one leaf at f->c.now and return the id of the intermediate whose
  * certificate follows the leaf in the chain and whose key signed it. */
-static int64_t fx_issue_from(struct fx *f, const char *name)
+static int64_t fx_issue_from(struct th_afx *f, const char *name)
 {
 	struct subca_leaf_request lr = {0};
 	const char *sans[] = {"DNS:www.example.com"};
@@ -475,7 +442,8 @@ static int64_t fx_issue_from(struct fx *f, const char *name)
 	return id;
 }
 
-static enum subca_intermediate_state fx_int_state(struct fx *f, size_t i, int64_t *retired_at)
+static enum subca_intermediate_state fx_int_state(struct th_afx *f, size_t i,
+						 int64_t *retired_at)
 {
 	struct subca_intermediate_list l = {0};
 	enum subca_intermediate_state s;
@@ -491,7 +459,7 @@ static enum subca_intermediate_state fx_int_state(struct fx *f, size_t i, int64_
 
 static void test_request_while_active_keeps_the_current_one_issuing(void **state)
 {
-	struct fx *f = *state;
+	struct th_afx *f = *state;
 	char *pem;
 
 	fx_activate(f, "corp");
@@ -505,7 +473,7 @@ static void test_request_while_active_keeps_the_current_one_issuing(void **state
 
 static void test_import_with_future_activation_switches_exactly_at_that_time(void **state)
 {
-	struct fx *f = *state;
+	struct th_afx *f = *state;
 	struct subca_report rep;
 	struct subca_audit_list audit = {0};
 	int64_t retired_at = 0;
@@ -540,7 +508,7 @@ static void test_import_with_future_activation_switches_exactly_at_that_time(voi
 
 static void test_activate_due_switches_once_and_reports_it(void **state)
 {
-	struct fx *f = *state;
+	struct th_afx *f = *state;
 	struct subca_report rep;
 	bool switched = true;
 	char *pem;
@@ -566,7 +534,7 @@ static void test_activate_due_switches_once_and_reports_it(void **state)
 
 static void test_retired_intermediate_never_issues_again(void **state)
 {
-	struct fx *f = *state;
+	struct th_afx *f = *state;
 	struct subca_report rep;
 	char *pem;
 
@@ -587,7 +555,7 @@ static void test_retired_intermediate_never_issues_again(void **state)
 
 static void test_activation_too_far_ahead_or_expired_by_then_is_refused(void **state)
 {
-	struct fx *f = *state;
+	struct th_afx *f = *state;
 	struct subca_report rep;
 	char *pem;
 
@@ -610,7 +578,7 @@ static void test_activation_too_far_ahead_or_expired_by_then_is_refused(void **s
 
 static void test_request_next_asks_for_what_the_current_one_asked(void **state)
 {
-	struct fx *f = *state;
+	struct th_afx *f = *state;
 	struct subca_buf csr_pem;
 	struct subca_csr_request req = {0};
 	struct subca_intermediate_list l = {0};
@@ -644,7 +612,7 @@ static void test_request_next_asks_for_what_the_current_one_asked(void **state)
 
 static void test_request_next_needs_an_issuing_intermediate(void **state)
 {
-	struct fx *f = *state;
+	struct th_afx *f = *state;
 	struct subca_buf csr_pem;
 
 	assert_int_equal(subca_authority_create(&f->c, "corp", NULL), SUBCA_OK);
@@ -656,7 +624,7 @@ static void test_request_next_needs_an_issuing_intermediate(void **state)
 
 static void test_expired_root_still_loads_its_stored_chain(void **state)
 {
-	struct fx *f = *state;
+	struct th_afx *f = *state;
 	struct subca_pending p;
 	struct subca_buf csr_pem;
 	char *pem;
@@ -675,7 +643,7 @@ static void test_expired_root_still_loads_its_stored_chain(void **state)
 }
 
 /* An active authority whose intermediate permits only example.com. */
-static void fx_activate_constrained(struct fx *f, const char *name)
+static void fx_activate_constrained(struct th_afx *f, const char *name)
 {
 	static const char *permit[] = {"example.com"};
 	struct subca_intermediate_request r = {0};
@@ -733,7 +701,7 @@ static subca_result fx_check_name(STACK_OF(X509) *cas, const char *dns)
 
 static void test_issuing_cas_are_the_intermediate_then_the_chain(void **state)
 {
-	struct fx *f = *state;
+	struct th_afx *f = *state;
 	struct subca_issuer_cache *cache = NULL;
 	struct subca_issuer_cache_stats before, after;
 	const char *sans[] = {"DNS:www.example.com"};
