@@ -190,6 +190,7 @@ struct subca_group_stats {
 	size_t last_batch; /* records in the newest batch */
 	size_t max_batch;  /* largest batch so far */
 	size_t pending;	   /* records queued for the next batch right now */
+	uint64_t checkpoints; /* WAL copies finished (the WAL then restarts) */
 };
 /* Called by the thread that committed a batch of `n` records with result
  * `rv` (SUBCA_OK or the commit's error), before the batch's callers wake:

@@ -14,6 +14,15 @@
  * record's callback with its own result. Records queued while a batch is
  * being written form the next one: the busier the server, the larger the
  * batches, with no timer. Nobody waits for the disk but the committer.
+ *
+ * Checkpoints (copying the WAL back into the database file) stay out of
+ * the committer's way: a checkpointer thread with its own connection,
+ * started when the WAL first grows past the threshold, copies the bulk
+ * while batches go on being committed; the committer then copies only
+ * what was committed meanwhile, between two batches, so that the WAL is
+ * fully copied and the next transaction starts it again from the top
+ * (a WAL that is never wholly copied would grow for as long as the load
+ * lasts).
  */
 #include "sqlite_int.h"
 
@@ -46,12 +55,21 @@ struct subca__group {
 	bool started;
 	int wal_frames; /* the WAL's size after the last commit (committer) */
 
+	/* the checkpointer: its thread and connection, made on first use */
+	pthread_t checkpointer;
+	bool ckpt_started;
+	struct subca_store *ckpt_db; /* the checkpointer's alone */
+
 	pthread_mutex_t mu; /* everything below */
 	pthread_cond_t work; /* the committer: something queued, or stop */
 	pthread_cond_t done; /* synchronous callers: a batch was reported */
 	struct subca__group_req *head, **tail;
 	size_t pending;
 	bool stop; /* the last store left: write what is queued, then exit */
+	pthread_cond_t ckpt_work; /* the checkpointer: a copy asked, or stop */
+	enum { SUBCA__CKPT_IDLE, SUBCA__CKPT_ASKED, SUBCA__CKPT_COPIED }
+		ckpt;
+	bool ckpt_stop;
 	struct subca_group_stats stats;
 	subca_group_observer fn;
 	void *arg;
@@ -61,6 +79,7 @@ static pthread_mutex_t subca__groups_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct subca__group *subca__groups;
 
 static void *subca__committer_main(void *arg);
+static void subca__checkpointer_stop(struct subca__group *g);
 
 /* ---- joining and leaving ---------------------------------------------- */
 
@@ -74,8 +93,10 @@ static void subca__group_free(struct subca__group *g)
 		pthread_mutex_unlock(&g->mu);
 		pthread_join(g->committer, NULL);
 	}
+	subca__checkpointer_stop(g);
 	if (g->writer != NULL)
 		g->writer->ops->close(g->writer);
+	pthread_cond_destroy(&g->ckpt_work);
 	pthread_cond_destroy(&g->done);
 	pthread_cond_destroy(&g->work);
 	pthread_mutex_destroy(&g->mu);
@@ -95,9 +116,9 @@ static int subca__wal_hook(void *arg, sqlite3 *db, const char *name,
 /*
  * The writer does not checkpoint inside COMMIT (SQLite's automatic
  * checkpoint runs there, writing and syncing the database file while
- * every record of the batch waits for its answer): the committer
- * checkpoints after it reported the batch instead, when the WAL has grown
- * past SQLite's usual threshold.
+ * every record of the batch waits for its answer): once the WAL has grown
+ * past SQLite's usual threshold, the checkpointer copies it in the
+ * background (see the top of this file).
  */
 #define SUBCA__WAL_CHECKPOINT_FRAMES 1000
 
@@ -109,15 +130,107 @@ static void subca__wal_setup(struct subca__group *g)
 	sqlite3_wal_hook(db, subca__wal_hook, g);
 }
 
+/* PASSIVE: never waits for readers or the writer; what it cannot copy
+ * now is copied by the next one. Errors only delay the copy. */
+static void subca__checkpoint_on(struct subca_store *st)
+{
+	(void)sqlite3_wal_checkpoint_v2(subca__sqlite_of(st)->db, NULL,
+					SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+}
+
+static void *subca__checkpointer_main(void *arg)
+{
+	struct subca__group *g = arg;
+
+	pthread_mutex_lock(&g->mu);
+	for (;;) {
+		while (g->ckpt != SUBCA__CKPT_ASKED && !g->ckpt_stop)
+			pthread_cond_wait(&g->ckpt_work, &g->mu);
+		if (g->ckpt_stop)
+			break;
+		pthread_mutex_unlock(&g->mu);
+		subca__checkpoint_on(g->ckpt_db);
+		pthread_mutex_lock(&g->mu);
+		g->ckpt = SUBCA__CKPT_COPIED;
+	}
+	pthread_mutex_unlock(&g->mu);
+	return NULL;
+}
+
+/* Start the checkpointer (committer thread, g->mu not held); false when it
+ * cannot be: then the committer copies everything itself, as SQLite would. */
+static bool subca__checkpointer_start(struct subca__group *g)
+{
+	struct subca_store *db = NULL;
+
+	if (g->ckpt_started)
+		return true;
+	if (g->ckpt_db == NULL) {
+		if (subca_store_sqlite_open(subca__sqlite_of(g->writer)->path,
+					    false, &db) != SUBCA_OK) {
+			subca_error_clear();
+			return false;
+		}
+		g->ckpt_db = db;
+	}
+	g->ckpt_started = pthread_create(&g->checkpointer, NULL,
+					 subca__checkpointer_main, g) == 0;
+	return g->ckpt_started;
+}
+
+static void subca__checkpointer_stop(struct subca__group *g)
+{
+	if (g->ckpt_started) {
+		pthread_mutex_lock(&g->mu);
+		g->ckpt_stop = true;
+		pthread_cond_signal(&g->ckpt_work);
+		pthread_mutex_unlock(&g->mu);
+		pthread_join(g->checkpointer, NULL);
+		g->ckpt_started = false;
+	}
+	if (g->ckpt_db != NULL)
+		g->ckpt_db->ops->close(g->ckpt_db);
+	g->ckpt_db = NULL;
+}
+
+/*
+ * After a batch (committer thread, g->mu not held): ask the checkpointer
+ * for a copy once the WAL is past the threshold; once it has copied, copy
+ * here what was committed since, which lets the next transaction start
+ * the WAL again.
+ */
 static void subca__wal_checkpoint(struct subca__group *g)
 {
+	bool copied;
+
+	pthread_mutex_lock(&g->mu);
+	copied = g->ckpt == SUBCA__CKPT_COPIED;
+	pthread_mutex_unlock(&g->mu);
+	if (copied) {
+		subca__checkpoint_on(g->writer);
+		g->wal_frames = 0;
+		pthread_mutex_lock(&g->mu);
+		g->ckpt = SUBCA__CKPT_IDLE;
+		g->stats.checkpoints++;
+		pthread_mutex_unlock(&g->mu);
+		return;
+	}
 	if (g->wal_frames < SUBCA__WAL_CHECKPOINT_FRAMES)
 		return;
-	g->wal_frames = 0;
-	/* PASSIVE: never waits for readers; what it cannot copy now is
-	 * copied by the next one. Errors only delay the copy. */
-	(void)sqlite3_wal_checkpoint_v2(subca__sqlite_of(g->writer)->db, NULL,
-					SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	if (!subca__checkpointer_start(g)) {
+		g->wal_frames = 0;
+		subca__checkpoint_on(g->writer);
+		pthread_mutex_lock(&g->mu);
+		g->stats.checkpoints++;
+		pthread_mutex_unlock(&g->mu);
+		return;
+	}
+	pthread_mutex_lock(&g->mu);
+	if (g->ckpt == SUBCA__CKPT_IDLE) {
+		g->ckpt = SUBCA__CKPT_ASKED;
+		pthread_cond_signal(&g->ckpt_work);
+	}
+	pthread_mutex_unlock(&g->mu);
 }
 
 static subca_result subca__group_new(const char *path, const struct stat *sb,
@@ -131,6 +244,7 @@ static subca_result subca__group_new(const char *path, const struct stat *sb,
 	pthread_mutex_init(&g->mu, NULL);
 	pthread_cond_init(&g->work, NULL);
 	pthread_cond_init(&g->done, NULL);
+	pthread_cond_init(&g->ckpt_work, NULL);
 	g->dev = sb->st_dev;
 	g->ino = sb->st_ino;
 	g->tail = &g->head;

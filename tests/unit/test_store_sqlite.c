@@ -1691,6 +1691,47 @@ static void test_store_group_commit_batches_32_threads_and_fails_only_the_duplic
 	assert_int_equal(subca_store_sqlite_check(f->st), SUBCA_OK);
 }
 
+/*
+ * A WAL past the checkpoint threshold is copied back (by the checkpointer,
+ * then the rest by the committer) and starts again from the top: without
+ * that it would hold every page written, here over 100 MiB.
+ */
+static void test_store_group_commit_checkpoints_keep_the_wal_small(void **state)
+{
+	struct fx *f = *state;
+	int64_t aid = add_authority(f->st, "acme", "acme");
+	int64_t iid = add_intermediate(f->st, aid, SUBCA_INT_ACTIVE);
+	struct subca_group_stats s = {0};
+	char wal[512], serial[16];
+	struct stat sb;
+	int64_t n;
+	int i;
+
+	assert_int_equal(f->st->ops->group_commit(f->st, true), SUBCA_OK);
+	for (i = 0; i < 6000 && s.checkpoints < 3; i++) {
+		struct subca_cert_rec r;
+
+		snprintf(serial, sizeof(serial), "%x", 0x1000 + i);
+		r = cert_rec(aid, iid, serial);
+		assert_int_equal(f->st->ops->cert_add(f->st, &r), SUBCA_OK);
+		assert_int_equal(f->st->ops->group_commit_stats(f->st, &s),
+				 SUBCA_OK);
+	}
+	assert_true(s.checkpoints >= 3);
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	assert_int_equal(stat(wal, &sb), 0);
+	/* the threshold is 1000 pages of 4 KiB; a restarted WAL stays near it
+	 * (the pages committed while the checkpointer copies come on top) */
+	assert_true(sb.st_size < 16 * 1024 * 1024);
+	assert_int_equal(f->st->ops->cert_count(f->st, aid, &n), SUBCA_OK);
+	assert_int_equal(n, i);
+	assert_int_equal(f->st->ops->group_commit(f->st, false), SUBCA_OK);
+	fx_reopen(f);
+	assert_int_equal(f->st->ops->cert_count(f->st, aid, &n), SUBCA_OK);
+	assert_int_equal(n, i);
+	assert_int_equal(subca_store_sqlite_check(f->st), SUBCA_OK);
+}
+
 static void test_store_group_commit_off_inside_transaction_and_after_reopen(void **state)
 {
 	struct fx *f = *state;
@@ -2242,6 +2283,7 @@ int main(void)
 		T(test_store_cert_list_page_size_at_the_limit_and_one_past),
 		T(test_store_cert_record_writes_certificate_and_audit_together),
 		T(test_store_group_commit_batches_32_threads_and_fails_only_the_duplicate),
+		T(test_store_group_commit_checkpoints_keep_the_wal_small),
 		T(test_store_group_commit_off_inside_transaction_and_after_reopen),
 		T(test_store_async_submit_reports_each_record_its_own_result),
 		T(test_store_async_submit_without_group_commit_reports_before_returning),
