@@ -916,9 +916,24 @@ static const struct {
 #define SUBCA__KEY_TYPES \
 	(sizeof(subca__key_types) / sizeof(subca__key_types[0]))
 
+/*
+ * EC keys on these curves skip the decoder too: a public key of the curve
+ * kept per thread (the first one decoded) is duplicated, which copies the
+ * curve with its precomputed values rather than building it from its
+ * parameters, and given the request's point, which OpenSSL checks is on
+ * the curve.
+ */
+static const int subca__ec_curves[] = {
+	NID_X9_62_prime256v1,
+	NID_secp384r1,
+	NID_secp521r1,
+};
+#define SUBCA__EC_CURVES (sizeof(subca__ec_curves) / sizeof(subca__ec_curves[0]))
+
 struct subca__key_decoders {
 	OSSL_DECODER_CTX *ctx[SUBCA__KEY_TYPES];
 	EVP_PKEY *out[SUBCA__KEY_TYPES]; /* where ctx[i] puts its key */
+	EVP_PKEY *ec[SUBCA__EC_CURVES];	 /* public keys of each curve */
 };
 
 static pthread_key_t subca__decoders_key;
@@ -933,6 +948,8 @@ static void subca__decoders_free(void *p)
 		OSSL_DECODER_CTX_free(d->ctx[i]);
 		EVP_PKEY_free(d->out[i]);
 	}
+	for (size_t i = 0; i < SUBCA__EC_CURVES; i++)
+		EVP_PKEY_free(d->ec[i]);
 	subca_free(d);
 }
 
@@ -942,8 +959,8 @@ static void subca__decoders_init(void)
 						subca__decoders_free) == 0;
 }
 
-/* This thread's decoder for key type i, made on first use; NULL if none. */
-static OSSL_DECODER_CTX *subca__decoder(size_t i, EVP_PKEY ***slot)
+/* This thread's decoders and keys, made on first use; NULL if none. */
+static struct subca__key_decoders *subca__decoders(void)
 {
 	struct subca__key_decoders *d;
 
@@ -958,6 +975,16 @@ static OSSL_DECODER_CTX *subca__decoder(size_t i, EVP_PKEY ***slot)
 			return NULL;
 		}
 	}
+	return d;
+}
+
+/* This thread's decoder for key type i, made on first use; NULL if none. */
+static OSSL_DECODER_CTX *subca__decoder(size_t i, EVP_PKEY ***slot)
+{
+	struct subca__key_decoders *d = subca__decoders();
+
+	if (d == NULL)
+		return NULL;
 	if (d->ctx[i] == NULL)
 		d->ctx[i] = OSSL_DECODER_CTX_new_for_pkey(
 			&d->out[i], "DER", "SubjectPublicKeyInfo",
@@ -987,6 +1014,73 @@ static EVP_PKEY *subca__spki_decode(size_t i, const unsigned char *der,
 	return subca_steal(slot);
 }
 
+/* This thread's slot for keys of the named curve of `xpk`, or NULL. */
+static EVP_PKEY **subca__ec_slot(const X509_PUBKEY *xpk)
+{
+	struct subca__key_decoders *d;
+	const X509_ALGOR *alg = NULL;
+	const ASN1_OBJECT *curve;
+	const void *pval;
+	int ptype, nid;
+
+	if (X509_PUBKEY_get0_param(NULL, NULL, NULL, (X509_ALGOR **)&alg,
+				   (X509_PUBKEY *)xpk) != 1)
+		return NULL;
+	X509_ALGOR_get0(NULL, &ptype, &pval, alg);
+	if (ptype != V_ASN1_OBJECT) /* explicit parameters: the usual way */
+		return NULL;
+	curve = pval;
+	nid = OBJ_obj2nid(curve);
+	for (size_t i = 0; i < SUBCA__EC_CURVES; i++) {
+		if (subca__ec_curves[i] != nid)
+			continue;
+		d = subca__decoders();
+		return d ? &d->ec[i] : NULL;
+	}
+	return NULL;
+}
+
+/* `xpk` decoded with this thread's decoder for key type i, or NULL. */
+static EVP_PKEY *subca__pubkey_decode(size_t i, X509_PUBKEY *xpk)
+{
+	unsigned char *der = NULL;
+	EVP_PKEY *key = NULL;
+	int n = i2d_X509_PUBKEY(xpk, &der);
+
+	if (n > 0)
+		key = subca__spki_decode(i, der, (size_t)n);
+	OPENSSL_free(der);
+	ERR_clear_error();
+	return key;
+}
+
+/* An EC key: this thread's key of its curve with the request's point,
+ * else decoded (and kept as that key); NULL when neither works. */
+static EVP_PKEY *subca__ec_key(size_t i, X509_PUBKEY *xpk)
+{
+	EVP_PKEY **slot = subca__ec_slot(xpk);
+	const unsigned char *pt = NULL;
+	EVP_PKEY *key = NULL;
+	int ptlen = 0;
+
+	if (slot != NULL && *slot != NULL &&
+	    X509_PUBKEY_get0_param(NULL, &pt, &ptlen, NULL, xpk) == 1 &&
+	    ptlen > 0) {
+		key = EVP_PKEY_dup(*slot);
+		if (key != NULL && EVP_PKEY_set1_encoded_public_key(
+					   key, pt, (size_t)ptlen) == 1)
+			return key;
+		EVP_PKEY_free(key);
+		ERR_clear_error();
+		return NULL; /* the usual way names what is wrong */
+	}
+	key = subca__pubkey_decode(i, xpk);
+	if (key != NULL && slot != NULL)
+		*slot = EVP_PKEY_dup(key);
+	ERR_clear_error();
+	return key;
+}
+
 /*
  * The key of a request decoded as SUBCA_DER_X509_REQ_KEYLESS, or NULL
  * when it has no decoder kept here or does not decode that way: then the
@@ -995,11 +1089,9 @@ static EVP_PKEY *subca__spki_decode(size_t i, const unsigned char *der,
 static EVP_PKEY *subca__csr_key(X509_REQ *req)
 {
 	X509_PUBKEY *xpk = X509_REQ_get_X509_PUBKEY(req);
-	unsigned char *der = NULL;
 	ASN1_OBJECT *alg = NULL;
-	EVP_PKEY *key = NULL;
 	size_t i;
-	int n, nid;
+	int nid;
 
 	if (xpk == NULL ||
 	    X509_PUBKEY_get0_param(&alg, NULL, NULL, NULL, xpk) != 1)
@@ -1009,12 +1101,9 @@ static EVP_PKEY *subca__csr_key(X509_REQ *req)
 		;
 	if (i == SUBCA__KEY_TYPES)
 		return NULL;
-	n = i2d_X509_PUBKEY(xpk, &der);
-	if (n > 0)
-		key = subca__spki_decode(i, der, (size_t)n);
-	OPENSSL_free(der);
-	ERR_clear_error();
-	return key;
+	if (nid == NID_X9_62_id_ecPublicKey)
+		return subca__ec_key(i, xpk);
+	return subca__pubkey_decode(i, xpk);
 }
 
 /* Verify with the key decoded here (the request holds none). */

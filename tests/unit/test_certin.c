@@ -1,6 +1,7 @@
 /* Unit tests of untrusted certificate and CSR input parsing (certin). */
 #include "helpers.h"
 
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <stdlib.h>
@@ -936,6 +937,106 @@ static void test_certin_parse_csr_key_decodes_each_key_type_apart(void **state)
 	}
 }
 
+/* A signed request for `k`, as PEM (the caller frees). */
+static char *csr_pem_for(EVP_PKEY *k)
+{
+	X509_REQ *r = X509_REQ_new();
+	char *pem;
+
+	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(r), "CN",
+				   MBSTRING_UTF8, (const unsigned char *)"leaf",
+				   -1, -1, 0);
+	assert_int_equal(X509_REQ_set_pubkey(r, k), 1);
+	assert_true(X509_REQ_sign(r, k, EVP_sha256()) > 0);
+	pem = csr_pem(r);
+	X509_REQ_free(r);
+	return pem;
+}
+
+/*
+ * EC keys after the first of a curve on a thread come from a kept key of
+ * that curve given the request's point: each request still gets its own
+ * key, compressed points included, and nothing of an earlier one.
+ */
+static void test_certin_parse_csr_key_gives_each_ec_request_its_own_key(void **state)
+{
+	static const char *const curves[] = {"P-256", "P-384", "P-521"};
+	EVP_PKEY *prev = NULL;
+
+	for (size_t c = 0; c < 3; c++) {
+		for (int i = 0; i < 4; i++) {
+			EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC",
+							curves[c]);
+			EVP_PKEY *got_key = NULL;
+			X509_REQ *got = NULL;
+			BIGNUM *priv = NULL;
+			char *pem;
+
+			if (i == 3)
+				assert_int_equal(
+					EVP_PKEY_set_utf8_string_param(
+						k,
+						OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+						"compressed"),
+					1);
+			pem = csr_pem_for(k);
+			assert_int_equal(subca_certin_parse_csr_key(
+						 subca_slice_of(pem, strlen(pem)),
+						 &got, &got_key),
+					 SUBCA_OK);
+			assert_int_equal(EVP_PKEY_eq(got_key, k), 1);
+			assert_string_equal(EVP_PKEY_get0_type_name(got_key),
+					    "EC");
+			assert_int_equal(EVP_PKEY_get_bits(got_key),
+					 EVP_PKEY_get_bits(k));
+			assert_int_equal(EVP_PKEY_get_bn_param(
+						 got_key, OSSL_PKEY_PARAM_PRIV_KEY,
+						 &priv),
+					 0);
+			if (prev != NULL)
+				assert_int_not_equal(EVP_PKEY_eq(got_key, prev),
+						     1);
+			ERR_clear_error();
+			EVP_PKEY_free(prev);
+			prev = got_key;
+			X509_REQ_free(got);
+			free(pem);
+			EVP_PKEY_free(k);
+		}
+	}
+	EVP_PKEY_free(prev);
+}
+
+/* A point off the curve, once the curve's kept key exists: refused the way
+ * the usual parser refuses it. */
+static void test_certin_parse_csr_key_refuses_a_point_off_the_curve(void **state)
+{
+	EVP_PKEY *k = th_key("ec-p256");
+	char *good = csr_pem_for(k), *pem;
+	X509_REQ *r = make_csr(k);
+	unsigned char *d = NULL, *pt;
+	int n;
+
+	assert_int_equal(csr_key_parse(good, strlen(good)), SUBCA_OK);
+	n = i2d_X509_REQ(r, &d);
+	/* the last byte of y in the SubjectPublicKeyInfo's uncompressed point */
+	pt = memchr(d + 3, 0x04, (size_t)n - 3);
+	while (pt != NULL && !(pt[-1] == 0x00 && pt[-2] == 0x42 &&
+			       pt[-3] == 0x03))
+		pt = memchr(pt + 1, 0x04, (size_t)(d + n - pt - 1));
+	assert_non_null(pt);
+	pt[64] ^= 0x01;
+	pem = pem_block("CERTIFICATE REQUEST", d, (size_t)n);
+	assert_int_equal(csr_key_parse(pem, strlen(pem)),
+			 csr_parse(pem, strlen(pem)));
+	assert_int_not_equal(csr_key_parse(pem, strlen(pem)), SUBCA_OK);
+	free(pem);
+	free(good);
+	OPENSSL_free(d);
+	X509_REQ_free(r);
+	EVP_PKEY_free(k);
+}
+
 static void test_certin_parse_csr_key_refuses_a_broken_signature(void **state)
 {
 	X509_REQ *r = make_csr(g_key);
@@ -1041,6 +1142,8 @@ int main(void)
 		cmocka_unit_test(test_certin_parse_csr_size_limit),
 		cmocka_unit_test(test_certin_parse_csr_survives_truncations_and_bit_flips),
 		cmocka_unit_test(test_certin_parse_csr_key_decodes_each_key_type_apart),
+		cmocka_unit_test(test_certin_parse_csr_key_gives_each_ec_request_its_own_key),
+		cmocka_unit_test(test_certin_parse_csr_key_refuses_a_point_off_the_curve),
 		cmocka_unit_test(test_certin_parse_csr_key_refuses_a_broken_signature),
 		cmocka_unit_test(test_certin_parse_csr_key_agrees_with_parse_csr_on_every_mutation),
 		cmocka_unit_test(test_certin_parse_survives_truncations_and_bit_flips),
