@@ -117,10 +117,13 @@ static int subca__wal_hook(void *arg, sqlite3 *db, const char *name,
  * The writer does not checkpoint inside COMMIT (SQLite's automatic
  * checkpoint runs there, writing and syncing the database file while
  * every record of the batch waits for its answer): once the WAL has grown
- * past SQLite's usual threshold, the checkpointer copies it in the
- * background (see the top of this file).
+ * past 4000 pages (16 MiB; SQLite's own threshold is 1000), the
+ * checkpointer copies it in the background (see the top of this file).
+ * The larger WAL means fewer of the committer's short copies, each of
+ * which holds one batch back, and pages written again and again (index
+ * pages) copied once per WAL rather than four times.
  */
-#define SUBCA__WAL_CHECKPOINT_FRAMES 1000
+#define SUBCA__WAL_CHECKPOINT_FRAMES 4000
 
 static void subca__wal_setup(struct subca__group *g)
 {
@@ -131,11 +134,37 @@ static void subca__wal_setup(struct subca__group *g)
 }
 
 /* PASSIVE: never waits for readers or the writer; what it cannot copy
- * now is copied by the next one. Errors only delay the copy. */
-static void subca__checkpoint_on(struct subca_store *st)
+ * now is copied by the next one. Errors only delay the copy. Returns the
+ * number of frames copied so far (0 on error). */
+static int subca__checkpoint_on(struct subca_store *st)
 {
-	(void)sqlite3_wal_checkpoint_v2(subca__sqlite_of(st)->db, NULL,
-					SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	int log = 0, copied = 0;
+
+	if (sqlite3_wal_checkpoint_v2(subca__sqlite_of(st)->db, NULL,
+				      SQLITE_CHECKPOINT_PASSIVE, &log,
+				      &copied) != SQLITE_OK)
+		return 0;
+	return copied;
+}
+
+/*
+ * The checkpointer copies again while its last pass found many new frames
+ * (committed during the pass before it), so that what the committer copies
+ * itself between two batches is little.
+ */
+#define SUBCA__CKPT_REMAINDER 64
+#define SUBCA__CKPT_PASSES 8
+
+static void subca__checkpoint_bulk(struct subca_store *st)
+{
+	int before = 0, after;
+
+	for (int i = 0; i < SUBCA__CKPT_PASSES; i++) {
+		after = subca__checkpoint_on(st);
+		if (after - before <= SUBCA__CKPT_REMAINDER)
+			return;
+		before = after;
+	}
 }
 
 static void *subca__checkpointer_main(void *arg)
@@ -149,7 +178,7 @@ static void *subca__checkpointer_main(void *arg)
 		if (g->ckpt_stop)
 			break;
 		pthread_mutex_unlock(&g->mu);
-		subca__checkpoint_on(g->ckpt_db);
+		subca__checkpoint_bulk(g->ckpt_db);
 		pthread_mutex_lock(&g->mu);
 		g->ckpt = SUBCA__CKPT_COPIED;
 	}
@@ -207,7 +236,7 @@ static void subca__wal_checkpoint(struct subca__group *g)
 	copied = g->ckpt == SUBCA__CKPT_COPIED;
 	pthread_mutex_unlock(&g->mu);
 	if (copied) {
-		subca__checkpoint_on(g->writer);
+		(void)subca__checkpoint_on(g->writer);
 		g->wal_frames = 0;
 		pthread_mutex_lock(&g->mu);
 		g->ckpt = SUBCA__CKPT_IDLE;
@@ -219,7 +248,7 @@ static void subca__wal_checkpoint(struct subca__group *g)
 		return;
 	if (!subca__checkpointer_start(g)) {
 		g->wal_frames = 0;
-		subca__checkpoint_on(g->writer);
+		(void)subca__checkpoint_on(g->writer);
 		pthread_mutex_lock(&g->mu);
 		g->stats.checkpoints++;
 		pthread_mutex_unlock(&g->mu);
