@@ -830,6 +830,61 @@ static void subca__done_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static void subca__batch_observed(void *arg, size_t n, subca_result rv)
+{
+	subca_metrics_commit_batch(n);
+}
+
+/*
+ * The worker's store connection is opened by its first request, on the
+ * worker's thread, rather than at start: an idle server holds none (each
+ * costs about 80 KiB, the parsed schema and the pages read). It joins the
+ * group commit shared by every worker, whose writer connection and
+ * committer thread start with the first. A failure answers the request
+ * with the store's error, and the next request tries again.
+ */
+static subca_result subca__worker_store(struct subca__worker *w)
+{
+	struct subca_store *st = NULL;
+	subca_result rv;
+
+	if (w->store != NULL)
+		return SUBCA_OK;
+	SUBCA_TRY(subca_store_sqlite_open(w->srv->db, false, &st));
+	/* concurrent issuances of all workers share commits (one fsync per
+	 * batch); every store of the file shares one writer */
+	rv = st->ops->group_commit(st, true);
+	if (rv == SUBCA_OK)
+		rv = st->ops->group_commit_observe(st, subca__batch_observed,
+						   NULL);
+	if (rv != SUBCA_OK) {
+		st->ops->close(st);
+		return rv;
+	}
+	w->store = st;
+	return SUBCA_OK;
+}
+
+/* The client learns that the store is unavailable (503); the log, not the
+ * client, gets the reason, which names files of the data directory. */
+static bool subca__store_ready(struct subca__worker *w, struct subca_request *r)
+{
+	subca_result rv = subca__worker_store(w);
+
+	if (rv != SUBCA_OK) {
+		subca_log_event("store.error", "worker %d: opening the database: %s",
+				w->index, subca_error_reason());
+		rv = subca_error_set(SUBCA_E_STORE, __FILE__, __LINE__,
+				     "the database cannot be opened; try again "
+				     "later");
+		subca_response_problem(r, rv);
+		subca_error_clear();
+		return false;
+	}
+	r->ctx.store = w->store;
+	return true;
+}
+
 static void subca__gencb(struct evhttp_request *evreq, void *arg)
 {
 	struct subca__worker *w = arg;
@@ -861,7 +916,7 @@ static void subca__gencb(struct evhttp_request *evreq, void *arg)
 	p->r.owner = p;
 	p->r.ctx.issuers = w->srv->issuers;
 	subca__request_fill(&p->r, evreq, evcon, p->peer, sizeof(p->peer));
-	if (subca__precheck(&p->r, c))
+	if (subca__precheck(&p->r, c) && subca__store_ready(w, &p->r))
 		subca__pipeline_run(&p->r);
 	if (p->r.deferred)
 		return; /* subca__done_cb answers */
@@ -888,7 +943,8 @@ static void subca__gencb_plain(struct evhttp_request *evreq, void *arg)
 			    peer, sizeof(peer));
 	r.peer_cert = NULL;
 	r.plain = true;
-	subca__pipeline_run(&r);
+	if (subca__store_ready(w, &r))
+		subca__pipeline_run(&r);
 	subca__reply(w, evreq, &r);
 	subca__account(&r, &t0);
 	subca_request_cleanup(&r);
@@ -1061,11 +1117,6 @@ static subca_result subca__worker_plain(struct subca__worker *w)
 	return SUBCA_OK;
 }
 
-static void subca__batch_observed(void *arg, size_t n, subca_result rv)
-{
-	subca_metrics_commit_batch(n);
-}
-
 static subca_result subca__worker_setup(struct subca__server *s, int i)
 {
 	struct subca__worker *w = &s->workers[i];
@@ -1085,13 +1136,6 @@ static subca_result subca__worker_setup(struct subca__server *s, int i)
 	pthread_mutex_init(&w->done_mu, NULL);
 	w->done_mu_init = true;
 	w->done_tail = &w->done_head;
-	SUBCA_TRY(subca_store_sqlite_open(s->db, false, &w->store));
-	/* concurrent issuances of all workers share commits (one fsync per
-	 * batch); every store of the file shares one writer, observed once */
-	SUBCA_TRY(w->store->ops->group_commit(w->store, true));
-	if (i == 0)
-		SUBCA_TRY(w->store->ops->group_commit_observe(
-			w->store, subca__batch_observed, NULL));
 	SUBCA_TRY(subca__worker_http(w));
 	SUBCA_TRY(subca__worker_plain(w));
 	return subca__worker_listen(w);
@@ -1477,7 +1521,9 @@ static subca_result subca__open(struct subca__server *s)
 						   c->passphrase_len, &s->keys));
 		s->own_keys = true;
 	}
-	SUBCA_TRY(subca_store_sqlite_open(s->db, false, &s->store));
+	/* only an authority-issued TLS certificate needs the store here */
+	if (c->tls_authority != NULL)
+		SUBCA_TRY(subca_store_sqlite_open(s->db, false, &s->store));
 	SUBCA_TRY(subca_issuer_cache_new(SUBCA_MAX_CACHED_ISSUERS, &s->issuers));
 	SUBCA_TRY(subca__tls_init(&s->tls));
 	s->tls_init = true;
