@@ -150,7 +150,6 @@ struct subca__server {
 	struct subca_server_env env;
 	struct subca_keystore *keys;
 	bool own_keys;
-	struct subca_store *store; /* main thread: TLS issuance */
 	struct subca_issuer_cache *issuers; /* shared by the workers */
 	struct subca__tls tls;
 	bool tls_init;
@@ -1397,7 +1396,6 @@ static subca_result subca__tls_reload(struct subca__server *s)
 {
 	const struct subca_server_config *c = &s->cfg;
 	struct subca_ctx ctx = {
-		.store = s->store,
 		.keys = s->keys,
 		.actor = "server:tls",
 		.now = time(NULL),
@@ -1412,8 +1410,17 @@ static subca_result subca__tls_reload(struct subca__server *s)
 		.root_out = c->tls_root_out,
 	};
 	struct subca__tls_info info;
+	subca_result rv;
 
-	SUBCA_TRY(subca__tls_load(&s->tls, &p));
+	/* Only a certificate issued by the TLS authority needs the store,
+	 * and only while it is issued: no connection is held between
+	 * reloads (start, SIGHUP, renewal). */
+	if (c->tls_authority != NULL)
+		SUBCA_TRY(subca_store_sqlite_open(s->db, false, &ctx.store));
+	rv = subca__tls_load(&s->tls, &p);
+	if (ctx.store != NULL)
+		ctx.store->ops->close(ctx.store);
+	SUBCA_TRY(rv);
 	info = subca__tls_info(&s->tls);
 	subca_log_event("tls.load",
 			"TLS certificate serial %s loaded (%s), valid until %lld",
@@ -1521,9 +1528,6 @@ static subca_result subca__open(struct subca__server *s)
 						   c->passphrase_len, &s->keys));
 		s->own_keys = true;
 	}
-	/* only an authority-issued TLS certificate needs the store here */
-	if (c->tls_authority != NULL)
-		SUBCA_TRY(subca_store_sqlite_open(s->db, false, &s->store));
 	SUBCA_TRY(subca_issuer_cache_new(SUBCA_MAX_CACHED_ISSUERS, &s->issuers));
 	SUBCA_TRY(subca__tls_init(&s->tls));
 	s->tls_init = true;
@@ -1636,8 +1640,6 @@ static void subca__free(struct subca__server *s)
 		event_base_free(s->base);
 	if (s->tls_init)
 		subca__tls_cleanup(&s->tls);
-	if (s->store != NULL)
-		s->store->ops->close(s->store);
 	subca_issuer_cache_free(s->issuers); /* after the workers stopped */
 	if (s->own_keys && s->keys != NULL)
 		s->keys->ops->close(s->keys);

@@ -96,15 +96,19 @@ healthz() {
 }
 step "GET /healthz answers ok over TLS verified against the TLS root" healthz
 
-# libcurl is loaded on first use (http-01, remote CLI), never at start-up.
+# libcurl is loaded on first use (http-01, remote CLI), never at start-up;
+# so is libresolv (dns-01), and libevent comes as libevent_core only.
 no_libcurl() {
 	ldd "$SUBCA" >"$W/ldd"
 	grep libssl "$W/ldd" >/dev/null # ldd worked
 	lacks "$W/ldd" libcurl
+	lacks "$W/ldd" libresolv
+	lacks "$W/ldd" "libevent-2"
 	grep libssl "/proc/$MAIN_PID/maps" >/dev/null # the maps are readable
 	lacks "/proc/$MAIN_PID/maps" libcurl
+	lacks "/proc/$MAIN_PID/maps" libresolv
 }
-step "subca does not link libcurl, and a serving server has not loaded it" no_libcurl
+step "subca links neither libcurl nor libresolv, and a serving server has not loaded them" no_libcurl
 
 by_path_and_host() {
 	get /a/demo/chain
