@@ -837,10 +837,10 @@ static void subca__batch_observed(void *arg, size_t n, subca_result rv)
 /*
  * The worker's store connection is opened by its first request, on the
  * worker's thread, rather than at start: an idle server holds none (each
- * costs about 80 KiB, the parsed schema and the pages read). It joins the
+ * costs about 90 KiB, the parsed schema and the pages read). It joins the
  * group commit shared by every worker, whose writer connection and
- * committer thread start with the first. A failure answers the request
- * with the store's error, and the next request tries again.
+ * committer thread start with the first. A failure fails the request
+ * (subca__store_ready), and the next request tries again.
  */
 static subca_result subca__worker_store(struct subca__worker *w)
 {
