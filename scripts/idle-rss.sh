@@ -1,7 +1,10 @@
 #!/bin/bash
-# Idle memory of `subca serve`: VmRSS (from /proc/PID/status) one second
-# after the server has answered /healthz, for each worker count given
-# ("default" leaves --workers out). Prints one line per count, in KiB.
+# Idle memory of `subca serve`, for each worker count given ("default"
+# leaves --workers out): VmRSS (from /proc/PID/status) one second after
+# the server printed "listening on", before any request (as bench/run
+# measures it), and one second after it answered /healthz (a worker has
+# then opened its store connection, and the group commit its writer).
+# Prints one line per count, in KiB.
 #
 #   scripts/idle-rss.sh [SUBCA_BINARY] [WORKERS...]
 #   scripts/idle-rss.sh build/rel/subca 1 2 default
@@ -35,14 +38,18 @@ for w in "$@"; do
 	"$SUBCA" serve "${args[@]}" 2>"$T/serve.log" &
 	PID=$!
 	for _ in $(seq 1 100); do
-		curl -sS --cacert "$T/ca.pem" -o /dev/null \
-			"https://127.0.0.1:$port/healthz" 2>/dev/null && break
+		grep -q "listening on" "$T/serve.log" && break
 		sleep 0.1
 	done
 	sleep 1
-	rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$PID/status")
+	idle=$(awk '/^VmRSS:/ { print $2 }' "/proc/$PID/status")
 	threads=$(awk '/^Threads:/ { print $2 }' "/proc/$PID/status")
-	printf 'workers=%-8s VmRSS=%6s KiB  threads=%s\n' "$w" "$rss" "$threads"
+	curl -sS --cacert "$T/ca.pem" -o /dev/null \
+		"https://127.0.0.1:$port/healthz"
+	sleep 1
+	rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$PID/status")
+	printf 'workers=%-8s VmRSS=%6s KiB (threads=%s)  after /healthz=%6s KiB\n' \
+		"$w" "$idle" "$threads" "$rss"
 	kill "$PID"
 	wait "$PID" 2>/dev/null || true
 	PID=

@@ -150,7 +150,6 @@ struct subca__server {
 	struct subca_server_env env;
 	struct subca_keystore *keys;
 	bool own_keys;
-	struct subca_store *store; /* main thread: TLS issuance */
 	struct subca_issuer_cache *issuers; /* shared by the workers */
 	struct subca__tls tls;
 	bool tls_init;
@@ -854,6 +853,61 @@ static void subca__done_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static void subca__batch_observed(void *arg, size_t n, subca_result rv)
+{
+	subca_metrics_commit_batch(n);
+}
+
+/*
+ * The worker's store connection is opened by its first request, on the
+ * worker's thread, rather than at start: an idle server holds none (each
+ * costs about 90 KiB, the parsed schema and the pages read). It joins the
+ * group commit shared by every worker, whose writer connection and
+ * committer thread start with the first. A failure fails the request
+ * (subca__store_ready), and the next request tries again.
+ */
+static subca_result subca__worker_store(struct subca__worker *w)
+{
+	struct subca_store *st = NULL;
+	subca_result rv;
+
+	if (w->store != NULL)
+		return SUBCA_OK;
+	SUBCA_TRY(subca_store_sqlite_open(w->srv->db, false, &st));
+	/* concurrent issuances of all workers share commits (one fsync per
+	 * batch); every store of the file shares one writer */
+	rv = st->ops->group_commit(st, true);
+	if (rv == SUBCA_OK)
+		rv = st->ops->group_commit_observe(st, subca__batch_observed,
+						   NULL);
+	if (rv != SUBCA_OK) {
+		st->ops->close(st);
+		return rv;
+	}
+	w->store = st;
+	return SUBCA_OK;
+}
+
+/* The client learns that the store is unavailable (503); the log, not the
+ * client, gets the reason, which names files of the data directory. */
+static bool subca__store_ready(struct subca__worker *w, struct subca_request *r)
+{
+	subca_result rv = subca__worker_store(w);
+
+	if (rv != SUBCA_OK) {
+		subca_log_event("store.error", "worker %d: opening the database: %s",
+				w->index, subca_error_reason());
+		rv = subca_error_set(SUBCA_E_STORE, __FILE__, __LINE__,
+				     "the database cannot be opened; try again "
+				     "later");
+		subca_response_problem(r, rv);
+		subca_error_clear();
+		return false;
+	}
+	r->ctx.store = w->store;
+	return true;
+}
+
 static void subca__gencb(struct evhttp_request *evreq, void *arg)
 {
 	struct subca__worker *w = arg;
@@ -885,7 +939,7 @@ static void subca__gencb(struct evhttp_request *evreq, void *arg)
 	p->r.owner = p;
 	p->r.ctx.issuers = w->srv->issuers;
 	subca__request_fill(&p->r, evreq, evcon, p->peer, sizeof(p->peer));
-	if (subca__precheck(&p->r, c))
+	if (subca__precheck(&p->r, c) && subca__store_ready(w, &p->r))
 		subca__pipeline_run(&p->r);
 	if (p->r.deferred)
 		return; /* subca__done_cb answers */
@@ -912,7 +966,8 @@ static void subca__gencb_plain(struct evhttp_request *evreq, void *arg)
 			    peer, sizeof(peer));
 	r.peer_cert = NULL;
 	r.plain = true;
-	subca__pipeline_run(&r);
+	if (subca__store_ready(w, &r))
+		subca__pipeline_run(&r);
 	subca__reply(w, evreq, &r);
 	subca__account(&r, &t0);
 	subca_request_cleanup(&r);
@@ -1085,11 +1140,6 @@ static subca_result subca__worker_plain(struct subca__worker *w)
 	return SUBCA_OK;
 }
 
-static void subca__batch_observed(void *arg, size_t n, subca_result rv)
-{
-	subca_metrics_commit_batch(n);
-}
-
 /*
  * A worker's event loop. With the epoll changelist, the read and write
  * interest evhttp switches off and on again while it handles a request is
@@ -1130,13 +1180,6 @@ static subca_result subca__worker_setup(struct subca__server *s, int i)
 	pthread_mutex_init(&w->done_mu, NULL);
 	w->done_mu_init = true;
 	w->done_tail = &w->done_head;
-	SUBCA_TRY(subca_store_sqlite_open(s->db, false, &w->store));
-	/* concurrent issuances of all workers share commits (one fsync per
-	 * batch); every store of the file shares one writer, observed once */
-	SUBCA_TRY(w->store->ops->group_commit(w->store, true));
-	if (i == 0)
-		SUBCA_TRY(w->store->ops->group_commit_observe(
-			w->store, subca__batch_observed, NULL));
 	SUBCA_TRY(subca__worker_http(w));
 	SUBCA_TRY(subca__worker_plain(w));
 	return subca__worker_listen(w);
@@ -1398,7 +1441,6 @@ static subca_result subca__tls_reload(struct subca__server *s)
 {
 	const struct subca_server_config *c = &s->cfg;
 	struct subca_ctx ctx = {
-		.store = s->store,
 		.keys = s->keys,
 		.actor = "server:tls",
 		.now = time(NULL),
@@ -1413,8 +1455,17 @@ static subca_result subca__tls_reload(struct subca__server *s)
 		.root_out = c->tls_root_out,
 	};
 	struct subca__tls_info info;
+	subca_result rv;
 
-	SUBCA_TRY(subca__tls_load(&s->tls, &p));
+	/* Only a certificate issued by the TLS authority needs the store,
+	 * and only while it is issued: no connection is held between
+	 * reloads (start, SIGHUP, renewal). */
+	if (c->tls_authority != NULL)
+		SUBCA_TRY(subca_store_sqlite_open(s->db, false, &ctx.store));
+	rv = subca__tls_load(&s->tls, &p);
+	if (ctx.store != NULL)
+		ctx.store->ops->close(ctx.store);
+	SUBCA_TRY(rv);
 	info = subca__tls_info(&s->tls);
 	subca_log_event("tls.load",
 			"TLS certificate serial %s loaded (%s), valid until %lld",
@@ -1522,7 +1573,6 @@ static subca_result subca__open(struct subca__server *s)
 						   c->passphrase_len, &s->keys));
 		s->own_keys = true;
 	}
-	SUBCA_TRY(subca_store_sqlite_open(s->db, false, &s->store));
 	SUBCA_TRY(subca_issuer_cache_new(SUBCA_MAX_CACHED_ISSUERS, &s->issuers));
 	SUBCA_TRY(subca__tls_init(&s->tls));
 	s->tls_init = true;
@@ -1635,8 +1685,6 @@ static void subca__free(struct subca__server *s)
 		event_base_free(s->base);
 	if (s->tls_init)
 		subca__tls_cleanup(&s->tls);
-	if (s->store != NULL)
-		s->store->ops->close(s->store);
 	subca_issuer_cache_free(s->issuers); /* after the workers stopped */
 	if (s->own_keys && s->keys != NULL)
 		s->keys->ops->close(s->keys);

@@ -96,15 +96,19 @@ healthz() {
 }
 step "GET /healthz answers ok over TLS verified against the TLS root" healthz
 
-# libcurl is loaded on first use (http-01, remote CLI), never at start-up.
+# libcurl is loaded on first use (http-01, remote CLI), never at start-up;
+# so is libresolv (dns-01), and libevent comes as libevent_core only.
 no_libcurl() {
 	ldd "$SUBCA" >"$W/ldd"
 	grep libssl "$W/ldd" >/dev/null # ldd worked
 	lacks "$W/ldd" libcurl
+	lacks "$W/ldd" libresolv
+	lacks "$W/ldd" "libevent-2"
 	grep libssl "/proc/$MAIN_PID/maps" >/dev/null # the maps are readable
 	lacks "/proc/$MAIN_PID/maps" libcurl
+	lacks "/proc/$MAIN_PID/maps" libresolv
 }
-step "subca does not link libcurl, and a serving server has not loaded it" no_libcurl
+step "subca links neither libcurl nor libresolv, and a serving server has not loaded them" no_libcurl
 
 by_path_and_host() {
 	get /a/demo/chain
@@ -522,5 +526,27 @@ print(s.getsockname()[1], flush=True); time.sleep(5)' >"$W/busy" &
 	kill "$busy"
 }
 step "bad options, an inactive TLS authority and a taken port are refused" refusals
+
+
+# Workers open their database connection with their first request, not at
+# start: one that cannot open it answers 503 (the reason goes to the log,
+# not to the client) and opens it with the next request.
+lazy_store() {
+	local port
+	port=$(free_port)
+	start_server "$T/serve3.log" --listen "127.0.0.1:$port" --workers 1 \
+		--tls-authority server-tls --tls-root-out "$W/ca3.pem"
+	mv "$SUBCA_DATA/subca.db" "$SUBCA_DATA/subca.db.away"
+	URL=https://127.0.0.1:$port CA=$W/ca3.pem get /healthz
+	mv "$SUBCA_DATA/subca.db.away" "$SUBCA_DATA/subca.db"
+	problem 503 store
+	has "$W/body" "the database cannot be opened"
+	lacks "$W/body" "$SUBCA_DATA"
+	has "$T/serve3.log" '"event":"store.error"'
+	URL=https://127.0.0.1:$port CA=$W/ca3.pem get /healthz
+	[ "$(cat "$W/meta")" = "200 application/json" ]
+	stop_server "$T/serve3.log"
+}
+step "a worker opens its database with its first request; 503 while it cannot" lazy_store
 
 finish

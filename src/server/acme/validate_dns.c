@@ -4,11 +4,17 @@
  * ns_initparse/ns_parserr read the answer. A recursive resolver follows
  * CNAMEs and puts the chain and the final TXT records in the answer
  * section, so every TXT record of class IN there counts.
+ *
+ * Since glibc 2.34 the res_n* functions live in libc; of libresolv only
+ * ns_initparse and ns_parserr are needed, so it is loaded (dlopen) by the
+ * first dns-01 check rather than mapped by every server at start.
  */
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
+#include <dlfcn.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <resolv.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +26,59 @@
 #include "validate_int.h"
 
 #define SUBCA__DNS_PREFIX "_acme-challenge."
+
+/* The soname loaded on first use, fixed at build time. */
+#define SUBCA__RESOLV_SONAME "libresolv.so.2"
+
+static struct {
+	__typeof__(ns_initparse) *initparse;
+	__typeof__(ns_parserr) *parserr;
+} subca__ns;
+static pthread_once_t subca__ns_once = PTHREAD_ONCE_INIT;
+static char subca__ns_why[160]; /* why loading failed, for every caller */
+
+static void *subca__ns_sym(void *lib, const char *name)
+{
+	void *p = dlsym(lib, name);
+
+	if (p == NULL)
+		snprintf(subca__ns_why, sizeof(subca__ns_why), "it lacks %s",
+			 name);
+	return p;
+}
+
+static void subca__ns_load(void)
+{
+	void *lib = dlopen(SUBCA__RESOLV_SONAME, RTLD_NOW | RTLD_LOCAL);
+	void *init, *parse;
+
+	if (lib == NULL) {
+		const char *why = dlerror();
+
+		snprintf(subca__ns_why, sizeof(subca__ns_why), "%s",
+			 why != NULL ? why : "dlopen failed");
+		return;
+	}
+	init = subca__ns_sym(lib, "ns_initparse");
+	parse = init != NULL ? subca__ns_sym(lib, "ns_parserr") : NULL;
+	if (parse == NULL) {
+		dlclose(lib);
+		return;
+	}
+	/* POSIX: a function's address comes from dlsym as void * */
+	memcpy(&subca__ns.initparse, &init, sizeof(init));
+	memcpy(&subca__ns.parserr, &parse, sizeof(parse));
+}
+
+static subca_result subca__ns_get(struct subca_acme_validation_error *err)
+{
+	pthread_once(&subca__ns_once, subca__ns_load);
+	if (subca__ns.parserr == NULL)
+		SUBCA_ACMEV_FAIL(err, SUBCA_ACMEV_INTERNAL,
+				 "libresolv (%s) cannot be loaded: %s",
+				 SUBCA__RESOLV_SONAME, subca__ns_why);
+	return SUBCA_OK;
+}
 
 /* "IP" or "IP:PORT". glibc's res_state takes IPv6 servers only through
  * private fields, so a configured resolver is IPv4 (the system's resolver,
@@ -158,14 +217,15 @@ static subca_result subca__dns_match(const uint8_t *ans, int n,
 	int found = 0;
 	char first[64] = "";
 
-	if (ns_initparse(ans, n, &msg) < 0)
+	SUBCA_TRY(subca__ns_get(err));
+	if (subca__ns.initparse(ans, n, &msg) < 0)
 		SUBCA_ACMEV_FAIL(err, SUBCA_ACMEV_DNS,
 				 "malformed DNS response for TXT %s", qname);
 	for (int i = 0; i < ns_msg_count(msg, ns_s_an); i++) {
 		char txt[128];
 		size_t total;
 
-		if (ns_parserr(&msg, ns_s_an, i, &rr) < 0)
+		if (subca__ns.parserr(&msg, ns_s_an, i, &rr) < 0)
 			SUBCA_ACMEV_FAIL(err, SUBCA_ACMEV_DNS,
 					 "malformed answer record for TXT %s",
 					 qname);
