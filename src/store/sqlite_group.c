@@ -83,16 +83,22 @@ static void subca__checkpointer_stop(struct subca__group *g);
 
 /* ---- joining and leaving ---------------------------------------------- */
 
+/* Raise `*flag` under the group's lock, wake `cv`'s thread t, join it. */
+static void subca__thread_stop(struct subca__group *g, bool *flag,
+			       pthread_cond_t *cv, pthread_t t)
+{
+	pthread_mutex_lock(&g->mu);
+	*flag = true;
+	pthread_cond_signal(cv);
+	pthread_mutex_unlock(&g->mu);
+	pthread_join(t, NULL);
+}
+
 /* Stop the committer once the queue is written, then free. */
 static void subca__group_free(struct subca__group *g)
 {
-	if (g->started) {
-		pthread_mutex_lock(&g->mu);
-		g->stop = true;
-		pthread_cond_signal(&g->work);
-		pthread_mutex_unlock(&g->mu);
-		pthread_join(g->committer, NULL);
-	}
+	if (g->started)
+		subca__thread_stop(g, &g->stop, &g->work, g->committer);
 	subca__checkpointer_stop(g);
 	if (g->writer != NULL)
 		g->writer->ops->close(g->writer);
@@ -222,11 +228,8 @@ static bool subca__checkpointer_start(struct subca__group *g)
 static void subca__checkpointer_stop(struct subca__group *g)
 {
 	if (g->ckpt_started) {
-		pthread_mutex_lock(&g->mu);
-		g->ckpt_stop = true;
-		pthread_cond_signal(&g->ckpt_work);
-		pthread_mutex_unlock(&g->mu);
-		pthread_join(g->checkpointer, NULL);
+		subca__thread_stop(g, &g->ckpt_stop, &g->ckpt_work,
+				   g->checkpointer);
 		g->ckpt_started = false;
 	}
 	if (g->ckpt_db != NULL)
