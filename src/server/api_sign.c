@@ -501,7 +501,11 @@ static subca_result subca__sign(struct subca_request *req,
 	SUBCA_AUTO(EVP_PKEY) EVP_PKEY *key = NULL;
 	struct subca__issue_in in = {.counted = counted};
 
-	SUBCA_TRY(subca__sign_body_parse(req->body, b));
+	/* the provisioner check parsed the body already (unless empty) */
+	if (p->body != NULL)
+		SUBCA_TRY(subca__sign_body_json(p->body, b));
+	else
+		SUBCA_TRY(subca__sign_body_parse(req->body, b));
 	SUBCA_TRY(subca__body_csr(b, &csr, &key));
 	in.csr_key = key;
 	in.days = b->days;

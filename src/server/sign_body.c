@@ -154,12 +154,27 @@ static subca_result subca__sign_like_parse(struct subca_slice body,
 	return rv;
 }
 
+static const char *const subca__sign_members_allowed[] = {"csr", "token",
+							    "days", NULL};
+
 subca_result subca__sign_body_parse(struct subca_slice body,
 				    struct subca__sign_body *out)
 {
-	static const char *const members[] = {"csr", "token", "days", NULL};
+	return subca__sign_like_parse(body, true, subca__sign_members_allowed,
+				      out);
+}
 
-	return subca__sign_like_parse(body, true, members, out);
+subca_result subca__sign_body_json(json_t *body, struct subca__sign_body *out)
+{
+	subca_result rv;
+
+	memset(out, 0, sizeof(*out));
+	SUBCA_ENSURE(json_is_object(body), SUBCA_E_INVALID_ARGUMENT,
+		     "the request body must be a JSON object");
+	rv = subca__sign_members(body, true, subca__sign_members_allowed, out);
+	if (rv != SUBCA_OK)
+		subca__sign_body_cleanup(out);
+	return rv;
 }
 
 subca_result subca__renew_body_parse(struct subca_slice body,

@@ -82,6 +82,9 @@ struct subca__revoke_body {
 /* POST /sign: {"csr": PEM, "token"?: JWT, "days"?: N}; csr required. */
 SUBCA_MUST_CHECK subca_result
 subca__sign_body_parse(struct subca_slice body, struct subca__sign_body *out);
+/* The same from a body already parsed (by the provisioner check). */
+SUBCA_MUST_CHECK subca_result
+subca__sign_body_json(json_t *body, struct subca__sign_body *out);
 /* POST /renew: {"csr"?: PEM, "days"?: N}. */
 SUBCA_MUST_CHECK subca_result
 subca__renew_body_parse(struct subca_slice body, struct subca__sign_body *out);

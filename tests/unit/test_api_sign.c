@@ -164,6 +164,30 @@ static void test_policy_json_survives_truncations_and_bit_flips(void **state)
 
 enum bp_kind { BP_SIGN, BP_RENEW, BP_REVOKE };
 
+/*
+ * A /sign body the provisioner check has parsed already (the parse /sign
+ * then skips) gives the same answer, with the same reason, as parsing it
+ * from the bytes; `rv` is that answer.
+ */
+static void bp_same_from_json(const char *text, size_t len, subca_result rv)
+{
+	json_t *j;
+	struct subca__sign_body b;
+	char why[SUBCA_ERROR_REASON_MAX];
+
+	if (len > SUBCA_MAX_REQUEST_BODY)
+		return; /* the pipeline refuses it before any check */
+	j = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	if (j == NULL)
+		return; /* the provisioner check refuses it first */
+	snprintf(why, sizeof(why), "%s", subca_error_reason());
+	assert_int_equal(subca__sign_body_json(j, &b), rv);
+	if (rv != SUBCA_OK)
+		assert_string_equal(subca_error_reason(), why);
+	subca__sign_body_cleanup(&b);
+	json_decref(j);
+}
+
 static subca_result bp(enum bp_kind k, const char *text, size_t len)
 {
 	struct subca_slice in = subca_slice_of(text, len);
@@ -180,6 +204,8 @@ static subca_result bp(enum bp_kind k, const char *text, size_t len)
 		rv = k == BP_SIGN ? subca__sign_body_parse(in, &b)
 				  : subca__renew_body_parse(in, &b);
 		subca__sign_body_cleanup(&b);
+		if (k == BP_SIGN)
+			bp_same_from_json(text, len, rv);
 	}
 	return rv;
 }
