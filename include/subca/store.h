@@ -532,6 +532,10 @@ struct subca_store_ops {
 	/* The intermediate's latest CRL; NOT_FOUND when none was stored. */
 	subca_result (*crl_get)(struct subca_store *st, int64_t intermediate_id,
 				struct subca_crl_rec *out);
+	/* Only its nextUpdate (Unix seconds), without reading the CRL itself
+	 * (tens of MiB for a large one); NOT_FOUND when none was stored. */
+	subca_result (*crl_next_update)(struct subca_store *st,
+					int64_t intermediate_id, int64_t *out);
 	/* ---- schema 5: ACME ---- */
 
 	/* Insert (sets version 1). EXISTS for a taken id or an account key

@@ -184,18 +184,17 @@ static void subca__rebuild(struct subca__revocation *r, int64_t aid,
 	for (size_t i = 0; i < l.n; i++) {
 		const struct subca_intermediate_rec *im = &l.v[i];
 		struct subca_crl_rec crl = {0};
+		int64_t next = 0;
 		subca_result rv;
 
 		/* its certificates all expired with it: nothing to publish */
 		if (im->cert_pem == NULL || im->not_after <= (int64_t)c.now)
 			continue;
 		if (only_due &&
-		    r->store->ops->crl_get(r->store, im->id, &crl) == SUBCA_OK &&
-		    crl.next_update - (int64_t)c.now > r->cfg.crl_validity / 4) {
-			subca_crl_rec_cleanup(&crl);
+		    r->store->ops->crl_next_update(r->store, im->id, &next) ==
+			    SUBCA_OK &&
+		    next - (int64_t)c.now > r->cfg.crl_validity / 4)
 			continue;
-		}
-		subca_crl_rec_cleanup(&crl);
 		rv = subca_crl_publish(&c, im, r->cfg.crl_validity, &crl);
 		if (rv == SUBCA_OK)
 			subca_log_event("crl.publish",

@@ -199,6 +199,8 @@ SUBCA_MUST_CHECK subca_result subca__sqlite_crl_number_next(
 	struct subca_store *st, int64_t intermediate_id, int64_t *out);
 SUBCA_MUST_CHECK subca_result subca__sqlite_crl_put(
 	struct subca_store *st, const struct subca_crl_rec *r);
+SUBCA_MUST_CHECK subca_result subca__sqlite_crl_next_update(
+	struct subca_store *st, int64_t intermediate_id, int64_t *out);
 SUBCA_MUST_CHECK subca_result subca__sqlite_crl_get(
 	struct subca_store *st, int64_t intermediate_id,
 	struct subca_crl_rec *out);

@@ -882,6 +882,7 @@ const struct subca_store_ops subca__sqlite_ops = {
 	.crl_number_next = subca__sqlite_crl_number_next,
 	.crl_put = subca__sqlite_crl_put,
 	.crl_get = subca__sqlite_crl_get,
+	.crl_next_update = subca__sqlite_crl_next_update,
 	.acme_add = subca__sqlite_acme_add,
 	.acme_get = subca__sqlite_acme_get,
 	.acme_find = subca__sqlite_acme_find,

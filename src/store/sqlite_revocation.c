@@ -116,6 +116,27 @@ static subca_result subca__crl_row(sqlite3_stmt *stmt,
 	return SUBCA_OK;
 }
 
+subca_result subca__sqlite_crl_next_update(struct subca_store *st,
+					   int64_t intermediate_id,
+					   int64_t *out)
+{
+	static const char sql[] =
+		"SELECT next_update FROM crls WHERE intermediate_id = ?";
+	struct subca__sqlite *s = subca__sqlite_of(st);
+	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
+	bool row;
+
+	*out = 0;
+	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
+	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, 1, intermediate_id));
+	SUBCA_TRY(subca__sqlite_row(s, stmt, &row));
+	SUBCA_ENSURE(row, SUBCA_E_NOT_FOUND,
+		     "no CRL has been published for intermediate %lld",
+		     (long long)intermediate_id);
+	*out = sqlite3_column_int64(stmt, 0);
+	return SUBCA_OK;
+}
+
 subca_result subca__sqlite_crl_get(struct subca_store *st,
 				   int64_t intermediate_id,
 				   struct subca_crl_rec *out)

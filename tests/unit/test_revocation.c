@@ -207,10 +207,17 @@ static void test_store_crl_put_keeps_the_highest_number(void **s)
 	struct subca_crl_rec got;
 	int64_t n;
 
+	int64_t next = -1;
+
 	th_assert_error(f->store->ops->crl_get(f->store, f->im.id, &got),
 			SUBCA_E_NOT_FOUND, "no CRL has been published");
+	th_assert_error(f->store->ops->crl_next_update(f->store, f->im.id,
+						       &next),
+			SUBCA_E_NOT_FOUND, "no CRL has been published");
+	assert_int_equal(next, 0);
 	assert_int_equal(f->store->ops->crl_put(f->store, &r), SUBCA_OK);
 	r.number = 4;
+	r.next_update = 3;
 	r.der = b;
 	r.der_len = sizeof(b);
 	assert_int_equal(f->store->ops->crl_put(f->store, &r), SUBCA_OK);
@@ -219,6 +226,11 @@ static void test_store_crl_put_keeps_the_highest_number(void **s)
 	assert_int_equal(got.number, 5);
 	assert_int_equal(got.der_len, 3);
 	subca_crl_rec_cleanup(&got);
+	/* the kept CRL's, not the refused one's */
+	assert_int_equal(f->store->ops->crl_next_update(f->store, f->im.id,
+							&next),
+			 SUBCA_OK);
+	assert_int_equal(next, 2);
 	assert_int_equal(f->store->ops->crl_number_next(f->store, f->im.id, &n),
 			 SUBCA_OK);
 	assert_int_equal(n, 1);
