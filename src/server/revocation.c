@@ -264,6 +264,7 @@ static void *subca__main(void *arg)
 	int64_t check = 0; /* at once: build what is missing or due */
 	int64_t ids[SUBCA__DIRTY_MAX];
 
+	(void)pthread_setname_np(pthread_self(), "subca-crl");
 	pthread_mutex_lock(&r->lock);
 	while (!r->stop) {
 		int64_t now = (int64_t)time(NULL);

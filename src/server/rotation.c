@@ -489,6 +489,7 @@ static void *subca__rotator_main(void *arg)
 {
 	struct subca_rotator *r = arg;
 
+	(void)pthread_setname_np(pthread_self(), "subca-rotate");
 	pthread_mutex_lock(&r->mu);
 	while (!r->stop) {
 		struct timespec until;

@@ -189,6 +189,8 @@ static void *subca__checkpointer_main(void *arg)
 {
 	struct subca__group *g = arg;
 
+	(void)pthread_setname_np(pthread_self(), "subca-ckpt");
+
 	pthread_mutex_lock(&g->mu);
 	for (;;) {
 		while (g->ckpt != SUBCA__CKPT_ASKED && !g->ckpt_stop)
@@ -506,6 +508,8 @@ static struct subca__group_req *subca__batch_take(struct subca__group *g,
 static void *subca__committer_main(void *arg)
 {
 	struct subca__group *g = arg;
+
+	(void)pthread_setname_np(pthread_self(), "subca-commit");
 
 	pthread_mutex_lock(&g->mu);
 	for (;;) {

@@ -110,6 +110,24 @@ no_libcurl() {
 }
 step "subca links neither libcurl nor libresolv, and a serving server has not loaded them" no_libcurl
 
+# every thread of the server runs as SCHED_BATCH (policy 3), set before any
+# thread starts; workers are named
+sched_batch() {
+	local t n=0
+	for t in /proc/"$MAIN_PID"/task/*; do
+		awk '$1 == "policy" {print $3}' "$t/sched" >"$W/policy"
+		[ "$(cat "$W/policy")" = 3 ] || {
+			echo "thread $(cat "$t/comm") has policy $(cat "$W/policy")"
+			return 1
+		}
+		n=$((n + 1))
+	done
+	[ "$n" -ge 2 ]
+	cat /proc/"$MAIN_PID"/task/*/comm >"$W/comm"
+	grep -x subca-worker0 "$W/comm" >/dev/null
+}
+step "every server thread is SCHED_BATCH; workers are named subca-workerN" sched_batch
+
 by_path_and_host() {
 	get /a/demo/chain
 	[ "$(cut -d' ' -f1 "$W/meta")" = 200 ]

@@ -324,6 +324,7 @@ static void *subca__pool_main(void *arg)
 	struct subca_store *st = NULL;
 
 	(void)arg;
+	(void)pthread_setname_np(pthread_self(), "subca-acme");
 	if (subca_store_sqlite_open(subca__pool.db, false, &st) != SUBCA_OK) {
 		subca_log_event("acme", "a validation thread cannot open the "
 				"store: %s", subca_error_reason());
