@@ -116,23 +116,34 @@ static subca_result subca__crl_row(sqlite3_stmt *stmt,
 	return SUBCA_OK;
 }
 
+/* The intermediate's stored CRL row through `sql` (its one parameter the
+ * intermediate id), on *stmt; NOT_FOUND when none was stored. */
+static subca_result subca__crl_select(struct subca_store *st, const char *sql,
+				      int64_t intermediate_id,
+				      sqlite3_stmt **stmt)
+{
+	struct subca__sqlite *s = subca__sqlite_of(st);
+	bool row;
+
+	SUBCA_TRY(subca__sqlite_prepare(s, sql, stmt));
+	SUBCA_TRY(subca__sqlite_bind_int(s, *stmt, 1, intermediate_id));
+	SUBCA_TRY(subca__sqlite_row(s, *stmt, &row));
+	SUBCA_ENSURE(row, SUBCA_E_NOT_FOUND,
+		     "no CRL has been published for intermediate %lld",
+		     (long long)intermediate_id);
+	return SUBCA_OK;
+}
+
 subca_result subca__sqlite_crl_next_update(struct subca_store *st,
 					   int64_t intermediate_id,
 					   int64_t *out)
 {
 	static const char sql[] =
 		"SELECT next_update FROM crls WHERE intermediate_id = ?";
-	struct subca__sqlite *s = subca__sqlite_of(st);
 	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
-	bool row;
 
 	*out = 0;
-	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
-	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, 1, intermediate_id));
-	SUBCA_TRY(subca__sqlite_row(s, stmt, &row));
-	SUBCA_ENSURE(row, SUBCA_E_NOT_FOUND,
-		     "no CRL has been published for intermediate %lld",
-		     (long long)intermediate_id);
+	SUBCA_TRY(subca__crl_select(st, sql, intermediate_id, &stmt));
 	*out = sqlite3_column_int64(stmt, 0);
 	return SUBCA_OK;
 }
@@ -144,16 +155,9 @@ subca_result subca__sqlite_crl_get(struct subca_store *st,
 	static const char sql[] =
 		"SELECT intermediate_id, number, this_update, next_update,"
 		" entries, der FROM crls WHERE intermediate_id = ?";
-	struct subca__sqlite *s = subca__sqlite_of(st);
 	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
-	bool row;
 
 	memset(out, 0, sizeof(*out));
-	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
-	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, 1, intermediate_id));
-	SUBCA_TRY(subca__sqlite_row(s, stmt, &row));
-	SUBCA_ENSURE(row, SUBCA_E_NOT_FOUND,
-		     "no CRL has been published for intermediate %lld",
-		     (long long)intermediate_id);
+	SUBCA_TRY(subca__crl_select(st, sql, intermediate_id, &stmt));
 	return subca__crl_row(stmt, out);
 }
