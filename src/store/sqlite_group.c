@@ -70,6 +70,9 @@ struct subca__group {
 	enum { SUBCA__CKPT_IDLE, SUBCA__CKPT_ASKED, SUBCA__CKPT_COPIED }
 		ckpt;
 	bool ckpt_stop;
+	/* a member's commit left the WAL past the threshold (its wal hook) */
+	bool ckpt_wanted;
+	int member_frames;
 	struct subca_group_stats stats;
 	subca_group_observer fn;
 	void *arg;
@@ -201,6 +204,7 @@ static void *subca__checkpointer_main(void *arg)
 		subca__checkpoint_bulk(g->ckpt_db);
 		pthread_mutex_lock(&g->mu);
 		g->ckpt = SUBCA__CKPT_COPIED;
+		pthread_cond_signal(&g->work); /* for the remainder */
 	}
 	pthread_mutex_unlock(&g->mu);
 	return NULL;
@@ -324,6 +328,31 @@ static struct subca__group *subca__group_find(const struct stat *sb)
 	return NULL;
 }
 
+/*
+ * The wal hook of every store in the group (their own commits: ACME
+ * objects, token ids, revocations): past the threshold, hand the
+ * checkpoint to the committer and the checkpointer instead of SQLite's
+ * automatic checkpoint, which would copy the whole WAL on that store's
+ * thread (a worker's event loop) and sync the database file there.
+ */
+static int subca__member_wal_hook(void *arg, sqlite3 *db, const char *name,
+				  int frames)
+{
+	struct subca__group *g = arg;
+
+	(void)db;
+	(void)name;
+	if (frames < SUBCA__WAL_CHECKPOINT_FRAMES)
+		return SQLITE_OK;
+	pthread_mutex_lock(&g->mu);
+	if (frames > g->member_frames)
+		g->member_frames = frames;
+	g->ckpt_wanted = true;
+	pthread_cond_signal(&g->work);
+	pthread_mutex_unlock(&g->mu);
+	return SQLITE_OK;
+}
+
 static subca_result subca__group_join(struct subca__sqlite *s)
 {
 	struct subca__group *g;
@@ -345,6 +374,7 @@ static subca_result subca__group_join(struct subca__sqlite *s)
 	if (rv == SUBCA_OK) {
 		g->refs++;
 		s->group = g;
+		sqlite3_wal_hook(s->db, subca__member_wal_hook, g);
 	}
 	pthread_mutex_unlock(&subca__groups_mu);
 	return rv;
@@ -357,6 +387,8 @@ void subca__sqlite_group_leave(struct subca__sqlite *s)
 	if (g == NULL)
 		return;
 	s->group = NULL;
+	/* SQLite's own automatic checkpoint again (its default threshold) */
+	sqlite3_wal_autocheckpoint(s->db, 1000);
 	pthread_mutex_lock(&subca__groups_mu);
 	if (--g->refs > 0) {
 		pthread_mutex_unlock(&subca__groups_mu);
@@ -505,6 +537,15 @@ static struct subca__group_req *subca__batch_take(struct subca__group *g,
 	return batch;
 }
 
+/* What members reported of the WAL's size (under g->mu). */
+static void subca__take_member_frames(struct subca__group *g)
+{
+	if (g->member_frames > g->wal_frames)
+		g->wal_frames = g->member_frames;
+	g->member_frames = 0;
+	g->ckpt_wanted = false;
+}
+
 static void *subca__committer_main(void *arg)
 {
 	struct subca__group *g = arg;
@@ -516,10 +557,20 @@ static void *subca__committer_main(void *arg)
 		struct subca__group_req *batch;
 		size_t n;
 
-		while (g->head == NULL && !g->stop)
+		while (g->head == NULL && !g->stop && !g->ckpt_wanted &&
+		       g->ckpt != SUBCA__CKPT_COPIED)
 			pthread_cond_wait(&g->work, &g->mu);
-		if (g->head == NULL)
+		if (g->head == NULL && g->stop)
 			break; /* stopping, and everything is written */
+		if (g->head == NULL) {
+			/* no batch: a checkpoint to ask for or to finish */
+			subca__take_member_frames(g);
+			pthread_mutex_unlock(&g->mu);
+			subca__wal_checkpoint(g);
+			pthread_mutex_lock(&g->mu);
+			continue;
+		}
+		subca__take_member_frames(g);
 		batch = subca__batch_take(g, &n);
 		pthread_mutex_unlock(&g->mu);
 		subca__batch_run(g, batch, n);

@@ -1733,6 +1733,44 @@ static void test_store_group_commit_checkpoints_keep_the_wal_small(void **state)
 	assert_int_equal(subca_store_sqlite_check(f->st), SUBCA_OK);
 }
 
+/*
+ * A store of the group that commits by itself (here a 24 MiB CRL) leaves
+ * the checkpoint to the group, not to SQLite's automatic checkpoint on its
+ * own thread: the group copies it although no certificate was recorded.
+ */
+static void test_store_group_commit_checkpoints_for_members_writes(void **state)
+{
+	struct fx *f = *state;
+	int64_t aid = add_authority(f->st, "acme", "acme");
+	int64_t iid = add_intermediate(f->st, aid, SUBCA_INT_ACTIVE);
+	size_t big = 24u * 1024 * 1024;
+	uint8_t *der = calloc(1, big);
+	struct subca_crl_rec r = {.intermediate_id = iid,
+				  .number = 1,
+				  .this_update = 1,
+				  .next_update = 2,
+				  .der = der,
+				  .der_len = big};
+	struct subca_group_stats s = {0};
+
+	assert_non_null(der);
+	assert_int_equal(f->st->ops->group_commit(f->st, true), SUBCA_OK);
+	assert_int_equal(f->st->ops->crl_put(f->st, &r), SUBCA_OK);
+	/* the committer and checkpointer work on their own threads: wait for
+	 * them (up to a minute; no duration is asserted) */
+	for (int i = 0; i < 6000 && s.checkpoints == 0; i++) {
+		assert_int_equal(f->st->ops->group_commit_stats(f->st, &s),
+				 SUBCA_OK);
+		if (s.checkpoints == 0)
+			usleep(10000);
+	}
+	assert_true(s.checkpoints >= 1);
+	assert_int_equal(s.records, 0);
+	free(der);
+	assert_int_equal(f->st->ops->group_commit(f->st, false), SUBCA_OK);
+	assert_int_equal(subca_store_sqlite_check(f->st), SUBCA_OK);
+}
+
 static void test_store_group_commit_off_inside_transaction_and_after_reopen(void **state)
 {
 	struct fx *f = *state;
@@ -2285,6 +2323,7 @@ int main(void)
 		T(test_store_cert_record_writes_certificate_and_audit_together),
 		T(test_store_group_commit_batches_32_threads_and_fails_only_the_duplicate),
 		T(test_store_group_commit_checkpoints_keep_the_wal_small),
+		T(test_store_group_commit_checkpoints_for_members_writes),
 		T(test_store_group_commit_off_inside_transaction_and_after_reopen),
 		T(test_store_async_submit_reports_each_record_its_own_result),
 		T(test_store_async_submit_without_group_commit_reports_before_returning),
