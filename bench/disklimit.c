@@ -77,6 +77,10 @@ int main(int argc, char **argv)
 	secs = dl_now() - t0;
 	close(fd);
 	unlink(path);
+	if (n == 0) {
+		fprintf(stderr, "disklimit: no commit in %.2f s\n", secs);
+		return 1;
+	}
 	qsort(lat, n, sizeof(*lat), dl_cmp);
 	printf("disklimit commits=%zu seconds=%.2f per_sec=%.1f p50_ms=%.2f "
 	       "p99_ms=%.2f max_ms=%.2f\n",

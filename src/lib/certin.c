@@ -1014,23 +1014,18 @@ static EVP_PKEY *subca__spki_decode(size_t i, const unsigned char *der,
 	return subca_steal(slot);
 }
 
-/* This thread's slot for keys of the named curve of `xpk`, or NULL. */
-static EVP_PKEY **subca__ec_slot(const X509_PUBKEY *xpk)
+/* This thread's slot for keys of the named curve in `alg` (an EC
+ * SubjectPublicKeyInfo's algorithm), or NULL. */
+static EVP_PKEY **subca__ec_slot(const X509_ALGOR *alg)
 {
 	struct subca__key_decoders *d;
-	const X509_ALGOR *alg = NULL;
-	const ASN1_OBJECT *curve;
 	const void *pval;
 	int ptype, nid;
 
-	if (X509_PUBKEY_get0_param(NULL, NULL, NULL, (X509_ALGOR **)&alg,
-				   (X509_PUBKEY *)xpk) != 1)
-		return NULL;
 	X509_ALGOR_get0(NULL, &ptype, &pval, alg);
 	if (ptype != V_ASN1_OBJECT) /* explicit parameters: the usual way */
 		return NULL;
-	curve = pval;
-	nid = OBJ_obj2nid(curve);
+	nid = OBJ_obj2nid(pval);
 	for (size_t i = 0; i < SUBCA__EC_CURVES; i++) {
 		if (subca__ec_curves[i] != nid)
 			continue;
@@ -1058,14 +1053,14 @@ static EVP_PKEY *subca__pubkey_decode(size_t i, X509_PUBKEY *xpk)
  * else decoded (and kept as that key); NULL when neither works. */
 static EVP_PKEY *subca__ec_key(size_t i, X509_PUBKEY *xpk)
 {
-	EVP_PKEY **slot = subca__ec_slot(xpk);
 	const unsigned char *pt = NULL;
-	EVP_PKEY *key = NULL;
+	X509_ALGOR *alg = NULL;
+	EVP_PKEY **slot = NULL, *key = NULL;
 	int ptlen = 0;
 
-	if (slot != NULL && *slot != NULL &&
-	    X509_PUBKEY_get0_param(NULL, &pt, &ptlen, NULL, xpk) == 1 &&
-	    ptlen > 0) {
+	if (X509_PUBKEY_get0_param(NULL, &pt, &ptlen, &alg, xpk) == 1)
+		slot = subca__ec_slot(alg);
+	if (slot != NULL && *slot != NULL && ptlen > 0) {
 		key = EVP_PKEY_dup(*slot);
 		if (key != NULL && EVP_PKEY_set1_encoded_public_key(
 					   key, pt, (size_t)ptlen) == 1)

@@ -249,6 +249,17 @@ static void subca__checkpointer_stop(struct subca__group *g)
  * here what was committed since, which lets the next transaction start
  * the WAL again.
  */
+/* Copy here what is left of the WAL, on the writer, and count it. */
+static void subca__checkpoint_here(struct subca__group *g)
+{
+	(void)subca__checkpoint_on(g->writer);
+	g->wal_frames = 0;
+	pthread_mutex_lock(&g->mu);
+	g->ckpt = SUBCA__CKPT_IDLE;
+	g->stats.checkpoints++;
+	pthread_mutex_unlock(&g->mu);
+}
+
 static void subca__wal_checkpoint(struct subca__group *g)
 {
 	bool copied;
@@ -257,22 +268,13 @@ static void subca__wal_checkpoint(struct subca__group *g)
 	copied = g->ckpt == SUBCA__CKPT_COPIED;
 	pthread_mutex_unlock(&g->mu);
 	if (copied) {
-		(void)subca__checkpoint_on(g->writer);
-		g->wal_frames = 0;
-		pthread_mutex_lock(&g->mu);
-		g->ckpt = SUBCA__CKPT_IDLE;
-		g->stats.checkpoints++;
-		pthread_mutex_unlock(&g->mu);
+		subca__checkpoint_here(g);
 		return;
 	}
 	if (g->wal_frames < SUBCA__WAL_CHECKPOINT_FRAMES)
 		return;
 	if (!subca__checkpointer_start(g)) {
-		g->wal_frames = 0;
-		(void)subca__checkpoint_on(g->writer);
-		pthread_mutex_lock(&g->mu);
-		g->stats.checkpoints++;
-		pthread_mutex_unlock(&g->mu);
+		subca__checkpoint_here(g); /* as SQLite would */
 		return;
 	}
 	pthread_mutex_lock(&g->mu);
