@@ -6,6 +6,7 @@
 #ifndef SUBCA_SIGNER_H
 #define SUBCA_SIGNER_H
 
+#include <stdint.h>
 #include <time.h>
 
 #include <openssl/x509.h>
@@ -24,8 +25,8 @@ struct subca_sign_intermediate_opts {
  * Sign `csr` with `root_key` as `root`: refuses a CSR whose self-signature
  * fails (SUBCA_E_CSR_SIGNATURE) and a key that does not match the root
  * certificate (SUBCA_E_ROOT_KEY_MISMATCH). The certificate keeps the CSR's
- * subject (bytes unchanged) and public key, is X.509 v3 with a random
- * positive serial of at least 64 random bits, notBefore = now - 1 minute,
+ * subject (bytes unchanged) and public key, is X.509 v3 with a serial from
+ * subca_serial_new (112 random bits), notBefore = now - 1 minute,
  * critical basicConstraints CA:TRUE with the path length, critical keyUsage
  * keyCertSign+cRLSign+digitalSignature, subject key identifier, authority
  * key identifier copied from the root's subject key identifier (issuer name
@@ -58,11 +59,18 @@ SUBCA_MUST_CHECK subca_result subca_signer_self_signed_root(
 	X509 **out);
 
 /*
- * A positive random serial of exactly 20 octets with 158 random bits from
- * the CSPRNG (RFC 5280 4.1.2.2, CA/B BR 7.1): top bit clear (positive),
- * next bit set (so the encoding never shrinks).
+ * A positive serial of exactly 20 octets (RFC 5280 4.1.2.2): the top bits
+ * 01 (positive, and the encoding never shrinks), then the time of issue in
+ * milliseconds since the Unix epoch (46 bits), then 112 bits from the
+ * CSPRNG (CA/B BR 7.1 asks for at least 64). The time in front makes the
+ * serials a store records increase, so its serial index grows at its end
+ * rather than on a random page per certificate; the random part keeps them
+ * unpredictable and unique.
  */
-SUBCA_MUST_CHECK subca_result subca_serial_random(ASN1_INTEGER **out);
+SUBCA_MUST_CHECK subca_result subca_serial_new(ASN1_INTEGER **out);
+
+/* subca_serial_new with the time given: `ms` since the Unix epoch. */
+SUBCA_MUST_CHECK subca_result subca_serial_at(uint64_t ms, ASN1_INTEGER **out);
 
 /* The longest lifetime subca_validity_set accepts (100 years). */
 #define SUBCA_MAX_VALIDITY_DAYS 36600

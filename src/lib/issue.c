@@ -940,7 +940,7 @@ static subca_result subca__build(const struct subca_issuer *iss,
 	SUBCA_AUTO(ASN1_INTEGER) ASN1_INTEGER *serial = NULL;
 
 	SUBCA_ENSURE(x != NULL, SUBCA_E_NOMEM, "out of memory");
-	SUBCA_TRY(subca_serial_random(&serial));
+	SUBCA_TRY(subca_serial_new(&serial));
 	SUBCA_OSSL(X509_set_version(x, X509_VERSION_3) &&
 			   X509_set_serialNumber(x, serial) &&
 			   X509_set_issuer_name(

@@ -1,6 +1,6 @@
 /*
  * Signing CA certificates: the offline signer for a root held as PEM files,
- * self-signed roots, random serials and validity periods.
+ * self-signed roots, serials and validity periods.
  */
 #include "subca/signer.h"
 
@@ -13,25 +13,40 @@
 #include "subca/ossl.h"
 
 #define SUBCA__SERIAL_LEN 20
+#define SUBCA__SERIAL_TIME_LEN 6 /* the two top bits, then 46 of time */
 
-subca_result subca_serial_random(ASN1_INTEGER **out)
+subca_result subca_serial_at(uint64_t ms, ASN1_INTEGER **out)
 {
 	unsigned char b[SUBCA__SERIAL_LEN];
 	SUBCA_AUTO(BIGNUM) BIGNUM *bn = NULL;
 
 	*out = NULL;
-	SUBCA_OSSL(RAND_bytes(b, sizeof(b)) == 1, SUBCA_E_CRYPTO,
-		   "the random generator failed");
-	/* RFC 5280 4.1.2.2: positive and at most 20 octets. The cleared top
-	 * bit keeps it positive without a leading zero octet; the set next
-	 * bit keeps it exactly 20 octets long. */
-	b[0] = (unsigned char)((b[0] & 0x7f) | 0x40);
+	SUBCA_OSSL(RAND_bytes(b + SUBCA__SERIAL_TIME_LEN,
+			      sizeof(b) - SUBCA__SERIAL_TIME_LEN) == 1,
+		   SUBCA_E_CRYPTO, "the random generator failed");
+	for (int i = SUBCA__SERIAL_TIME_LEN - 1; i >= 0; i--) {
+		b[i] = (unsigned char)(ms & 0xff);
+		ms >>= 8;
+	}
+	/* top bit clear: positive without a leading zero octet; next bit
+	 * set: exactly 20 octets (46 bits of milliseconds last until 4199) */
+	b[0] = (unsigned char)((b[0] & 0x3f) | 0x40);
 	bn = BN_bin2bn(b, sizeof(b), NULL);
 	OPENSSL_cleanse(b, sizeof(b));
 	SUBCA_OSSL(bn != NULL, SUBCA_E_NOMEM, "cannot allocate the serial");
 	*out = BN_to_ASN1_INTEGER(bn, NULL);
 	SUBCA_OSSL(*out != NULL, SUBCA_E_NOMEM, "cannot allocate the serial");
 	return SUBCA_OK;
+}
+
+subca_result subca_serial_new(ASN1_INTEGER **out)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return subca_serial_at((uint64_t)ts.tv_sec * 1000u +
+				       (uint64_t)ts.tv_nsec / 1000000u,
+			       out);
 }
 
 static subca_result subca__cap_not_after(X509 *x, const ASN1_TIME *cap,
@@ -217,7 +232,7 @@ static subca_result subca__cert_new(X509_NAME *issuer, X509_NAME *subject,
 	SUBCA_AUTO(ASN1_INTEGER) ASN1_INTEGER *serial = NULL;
 
 	SUBCA_OSSL(x != NULL, SUBCA_E_NOMEM, "cannot allocate a certificate");
-	SUBCA_TRY(subca_serial_random(&serial));
+	SUBCA_TRY(subca_serial_new(&serial));
 	/* RFC 5280 4.1.2.1: extensions require version 3. */
 	SUBCA_OSSL(X509_set_version(x, X509_VERSION_3) == 1 &&
 			   X509_set_serialNumber(x, serial) == 1 &&

@@ -1,12 +1,15 @@
 /* Unit tests of the offline signer, generated roots, serials and validity. */
 #include "helpers.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "subca/csr.h"
 #include "subca/key.h"
 #include "subca/limits.h"
+#include "subca/ossl.h"
 #include "subca/signer.h"
 
 struct th_root {
@@ -135,24 +138,82 @@ static int th_i2d_nc(const void *nc, unsigned char **out)
 
 /* ---- serials and validity ---------------------------------------------- */
 
-static void test_serial_random_is_positive_20_octets_and_distinct(void **state)
+static uint64_t serial_now_ms(void)
 {
-	unsigned char seen[8][20];
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The 46 bits of milliseconds after the top bits 01. */
+static uint64_t serial_ms(const ASN1_INTEGER *s)
+{
+	const unsigned char *p = ASN1_STRING_get0_data(s);
+	uint64_t ms = p[0] & 0x3f;
+
+	for (int i = 1; i < 6; i++)
+		ms = ms << 8 | p[i];
+	return ms;
+}
+
+static void test_serial_new_is_positive_20_octets_timed_and_distinct(void **state)
+{
+	unsigned char seen[8][14];
 
 	for (int i = 0; i < 8; i++) {
 		SUBCA_AUTO(ASN1_INTEGER) ASN1_INTEGER *s = NULL;
 		SUBCA_AUTO(BIGNUM) BIGNUM *bn = NULL;
+		uint64_t before = serial_now_ms(), after;
 
-		assert_int_equal(subca_serial_random(&s), SUBCA_OK);
+		assert_int_equal(subca_serial_new(&s), SUBCA_OK);
+		after = serial_now_ms();
 		bn = ASN1_INTEGER_to_BN(s, NULL);
 		assert_false(BN_is_negative(bn));
 		assert_int_equal(BN_num_bits(bn), 159);
 		assert_int_equal(ASN1_STRING_length(s), 20);
 		assert_int_equal(ASN1_STRING_get0_data(s)[0] & 0xc0, 0x40);
-		memcpy(seen[i], ASN1_STRING_get0_data(s), 20);
+		assert_in_range(serial_ms(s), before, after);
+		/* the 112 random bits differ even within one millisecond */
+		memcpy(seen[i], ASN1_STRING_get0_data(s) + 6, 14);
 		for (int j = 0; j < i; j++)
-			assert_memory_not_equal(seen[i], seen[j], 20);
+			assert_memory_not_equal(seen[i], seen[j], 14);
 	}
+}
+
+/* Later serials sort after earlier ones, as numbers and as the hex text
+ * the store indexes, whatever their random parts. */
+static void test_serial_at_orders_by_time(void **state)
+{
+	uint64_t ms[] = {0, 1, 999, 1000, 1795459028249u, 1795459028250u,
+			 (UINT64_C(1) << 46) - 1};
+	char prev[64] = "", hex[64];
+
+	for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++) {
+		SUBCA_AUTO(ASN1_INTEGER) ASN1_INTEGER *s = NULL;
+
+		assert_int_equal(subca_serial_at(ms[i], &s), SUBCA_OK);
+		assert_int_equal(ASN1_STRING_length(s), 20);
+		assert_int_equal(serial_ms(s), ms[i]);
+		assert_int_equal(subca_serial_hex(s, hex, sizeof(hex)), SUBCA_OK);
+		assert_int_equal(strlen(hex), 40);
+		assert_true(strcmp(prev, hex) < 0);
+		memcpy(prev, hex, sizeof(prev));
+	}
+}
+
+/* Past 4199 the time wraps, and the serial stays positive and 20 octets. */
+static void test_serial_at_keeps_its_form_past_46_bits(void **state)
+{
+	SUBCA_AUTO(ASN1_INTEGER) ASN1_INTEGER *s = NULL;
+	SUBCA_AUTO(BIGNUM) BIGNUM *bn = NULL;
+
+	assert_int_equal(subca_serial_at(UINT64_MAX, &s), SUBCA_OK);
+	bn = ASN1_INTEGER_to_BN(s, NULL);
+	assert_false(BN_is_negative(bn));
+	assert_int_equal(BN_num_bits(bn), 159);
+	assert_int_equal(ASN1_STRING_length(s), 20);
+	assert_int_equal(serial_ms(s), (UINT64_C(1) << 46) - 1);
 }
 
 static void test_validity_set_backdates_one_minute_and_adds_days(void **state)
@@ -633,7 +694,9 @@ static void test_self_signed_root_validates_inputs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_serial_random_is_positive_20_octets_and_distinct),
+		cmocka_unit_test(test_serial_new_is_positive_20_octets_timed_and_distinct),
+		cmocka_unit_test(test_serial_at_orders_by_time),
+		cmocka_unit_test(test_serial_at_keeps_its_form_past_46_bits),
 		cmocka_unit_test(test_validity_set_backdates_one_minute_and_adds_days),
 		cmocka_unit_test(test_validity_set_uses_generalized_time_from_2050),
 		cmocka_unit_test(test_validity_set_caps_at_issuer_not_after),
