@@ -1,6 +1,7 @@
 /*
- * The transport: worker threads, each with its own event_base, evhttp and
- * listening socket (SO_REUSEPORT, so the kernel spreads connections), TLS
+ * The transport: worker threads, each with its own event_base and evhttp,
+ * accepting from one shared listening socket (gate.c gives each new
+ * connection to a worker with the fewest), TLS
  * through bufferevent_openssl, connection accounting and deadlines, and the
  * main thread's signal handling (SIGTERM/SIGINT drain and stop, SIGHUP
  * reloads the certificate) and certificate renewal.
@@ -60,6 +61,7 @@
 #include "admin_int.h"
 #include "revocation_int.h"
 #include "framing.h"
+#include "gate.h"
 #include "acme/acme.h"
 #include "server_int.h"
 #include "rotation.h"
@@ -157,6 +159,9 @@ struct subca__server {
 	struct subca__worker *workers;
 	int nworkers;
 	atomic_long connections;
+	struct subca_gate gate; /* which workers accept (gate.h) */
+	atomic_int listen_fd; /* shared by the workers' listeners */
+	atomic_int listeners; /* workers still accepting from it */
 	struct event_base *base;
 	struct event *sig_term, *sig_int, *sig_hup, *renew;
 	char db[PATH_MAX];
@@ -196,6 +201,7 @@ static void subca__conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad,
 		c->next->prev = c->prev;
 	w->nconns--;
 	atomic_fetch_sub(&w->srv->connections, 1);
+	subca_gate_count(&w->srv->gate, w->index, -1);
 	if (c->deadline != NULL)
 		event_free(c->deadline);
 	subca_framing_cleanup(&c->f);
@@ -428,6 +434,9 @@ static struct subca__conn *subca__conn_new(struct subca__worker *w)
 	w->conns = c;
 	w->nconns++;
 	total = atomic_fetch_add(&w->srv->connections, 1) + 1;
+	/* may stop this worker accepting, also in the middle of libevent's
+	 * accept loop, which checks after each connection */
+	subca_gate_count(&w->srv->gate, w->index, 1);
 	c->over_cap = total > w->srv->cfg.max_connections;
 	return c;
 }
@@ -993,6 +1002,8 @@ static void subca__drain_tick(evutil_socket_t fd, short what, void *arg)
 		event_base_loopexit(w->base, NULL);
 }
 
+static void subca__listen_release(struct subca__server *s);
+
 /* Stop accepting, close idle connections, and leave once the others have
  * finished (or after SUBCA__DRAIN_SECONDS). */
 static void subca__stop_cb(evutil_socket_t fd, short what, void *arg)
@@ -1004,8 +1015,11 @@ static void subca__stop_cb(evutil_socket_t fd, short what, void *arg)
 	if (w->draining)
 		return; /* asked again while draining: keep the first deadline */
 	w->draining = true;
-	if (w->bound != NULL)
+	if (w->bound != NULL) {
+		subca_gate_detach(&w->srv->gate, w->index);
 		evhttp_del_accept_socket(w->http, w->bound);
+		subca__listen_release(w->srv);
+	}
 	w->bound = NULL;
 	if (w->bound_plain != NULL)
 		evhttp_del_accept_socket(w->http_plain, w->bound_plain);
@@ -1034,7 +1048,9 @@ static void *subca__worker_main(void *arg)
 	struct subca__worker *w = arg;
 
 	subca__worker_name(w->index);
-	event_base_dispatch(w->base);
+	/* a worker the gate holds and that has no connection has no event
+	 * pending, and must wait for one (gate.h); it leaves by the drain */
+	event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
 	return NULL;
 }
 
@@ -1076,36 +1092,38 @@ static subca_result subca__worker_http(struct subca__worker *w)
 	return SUBCA_OK;
 }
 
-/* The worker's own listening socket on the shared address. */
-static subca_result subca__worker_listen(struct subca__worker *w)
+/*
+ * The listening socket all workers accept from (main thread, before they
+ * start). A second server on the same address fails here: the socket is
+ * bound without SO_REUSEPORT.
+ */
+static subca_result subca__listen_shared(struct subca__server *s)
 {
-	struct subca__server *s = w->srv;
-	struct evconnlistener *l;
+	int fd, one = 1;
 
-	l = evconnlistener_new_bind(w->base, NULL, NULL,
-				    LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT |
-					    LEV_OPT_CLOSE_ON_EXEC |
-					    LEV_OPT_CLOSE_ON_FREE,
-				    SUBCA__BACKLOG,
-				    (struct sockaddr *)&s->addr, s->addrlen);
-	SUBCA_ENSURE(l != NULL, SUBCA_E_IO, "cannot listen on %s port %d: %s",
-		     s->host, s->port, strerror(errno));
+	fd = socket(s->addr.ss_family,
+		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	SUBCA_ENSURE(fd >= 0, SUBCA_E_IO, "socket: %s", strerror(errno));
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 	/* Accepted sockets inherit it: a response leaves in more than one
 	 * TLS record, and Nagle would hold the last one back until the
 	 * client's delayed ACK (about 40 ms per request on keep-alive). */
-	(void)setsockopt(evconnlistener_get_fd(l), IPPROTO_TCP, TCP_NODELAY,
-			 &(int){1}, sizeof(int));
-	w->bound = evhttp_bind_listener(w->http, l);
-	if (w->bound == NULL) {
-		evconnlistener_free(l);
-		SUBCA_BAIL(SUBCA_E_NOMEM, "cannot bind the listener");
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&s->addr, (socklen_t)s->addrlen) != 0 ||
+	    listen(fd, SUBCA__BACKLOG) != 0) {
+		int err = errno;
+
+		close(fd);
+		SUBCA_BAIL(SUBCA_E_IO, "cannot listen on %s port %d: %s",
+			   s->host, s->port, strerror(err));
 	}
+	atomic_store(&s->listen_fd, fd);
 	if (s->port == 0) {
-		/* the first worker picked the port; the others share it */
+		/* port 0: the kernel picked one */
 		socklen_t len = sizeof(s->addr);
 
-		SUBCA_ENSURE(getsockname(evconnlistener_get_fd(l),
-					 (struct sockaddr *)&s->addr,
+		SUBCA_ENSURE(getsockname(fd, (struct sockaddr *)&s->addr,
 					 &len) == 0,
 			     SUBCA_E_IO, "getsockname: %s", strerror(errno));
 		s->port = ntohs(s->addr.ss_family == AF_INET6
@@ -1113,6 +1131,38 @@ static subca_result subca__worker_listen(struct subca__worker *w)
 					: ((struct sockaddr_in *)&s->addr)->sin_port);
 	}
 	return SUBCA_OK;
+}
+
+/* A worker stopped accepting: the last one closes the socket, so that new
+ * connections are refused rather than left in the backlog. */
+static void subca__listen_release(struct subca__server *s)
+{
+	if (atomic_fetch_sub(&s->listeners, 1) == 1) {
+		int fd = atomic_exchange(&s->listen_fd, -1);
+
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
+/* The worker's listener on the shared socket, under the gate. */
+static subca_result subca__worker_listen(struct subca__worker *w)
+{
+	struct subca__server *s = w->srv;
+	struct evconnlistener *l;
+
+	/* backlog 0: already listening; the socket is not the listener's */
+	l = evconnlistener_new(w->base, NULL, NULL, LEV_OPT_CLOSE_ON_EXEC, 0,
+			       atomic_load(&s->listen_fd));
+	SUBCA_ENSURE(l != NULL, SUBCA_E_IO, "cannot listen on %s port %d: %s",
+		     s->host, s->port, strerror(errno));
+	w->bound = evhttp_bind_listener(w->http, l);
+	if (w->bound == NULL) {
+		evconnlistener_free(l);
+		SUBCA_BAIL(SUBCA_E_NOMEM, "cannot bind the listener");
+	}
+	atomic_fetch_add(&s->listeners, 1);
+	return subca_gate_attach(&s->gate, w->index, l, w->base);
 }
 
 /* The worker's plain-HTTP evhttp and socket on cfg.http_listen. */
@@ -1210,6 +1260,8 @@ static void subca__worker_free(struct subca__worker *w)
 		event_free(w->done_ev);
 	if (w->done_mu_init)
 		pthread_mutex_destroy(&w->done_mu);
+	if (w->srv != NULL)
+		subca_gate_release(&w->srv->gate, w->index);
 	if (w->base != NULL)
 		event_base_free(w->base);
 	if (w->store != NULL)
@@ -1432,17 +1484,14 @@ static subca_result subca__probe_addr(const struct sockaddr_storage *a,
 	return SUBCA_OK;
 }
 
+/* The plain-HTTP listener's address (the HTTPS one is bound once, by
+ * subca__listen_shared). */
 static subca_result subca__probe_port(struct subca__server *s)
 {
-	char what[INET6_ADDRSTRLEN + 16];
-
-	if (s->cfg.http_listen != NULL)
-		SUBCA_TRY(subca__probe_addr(&s->http_addr, s->http_addrlen,
-					    s->cfg.http_listen));
-	if (s->port == 0)
+	if (s->cfg.http_listen == NULL)
 		return SUBCA_OK;
-	snprintf(what, sizeof(what), "%s port %d", s->host, s->port);
-	return subca__probe_addr(&s->addr, s->addrlen, what);
+	return subca__probe_addr(&s->http_addr, s->http_addrlen,
+				 s->cfg.http_listen);
 }
 
 /* ---- TLS ------------------------------------------------------------------------- */
@@ -1630,6 +1679,8 @@ static subca_result subca__setup(struct subca__server *s,
 	s->workers = subca_calloc((size_t)s->cfg.workers, sizeof(*s->workers));
 	SUBCA_ENSURE(s->workers != NULL, SUBCA_E_NOMEM, "out of memory");
 	s->nworkers = s->cfg.workers;
+	SUBCA_TRY(subca_gate_init(&s->gate, s->nworkers));
+	SUBCA_TRY(subca__listen_shared(s));
 	for (int i = 0; i < s->nworkers; i++)
 		SUBCA_TRY(subca__worker_setup(s, i));
 	return subca__main_loop(s);
@@ -1680,9 +1731,13 @@ static void subca__free(struct subca__server *s)
 	subca__revocation_stop(s->revocation);
 	subca_acme_pool_stop();
 	subca__auth_admin_ca_free();
+	subca_gate_close(&s->gate); /* every worker thread has stopped */
 	for (int i = 0; s->workers != NULL && i < s->nworkers; i++)
 		subca__worker_free(&s->workers[i]);
 	subca_free(s->workers);
+	subca_gate_cleanup(&s->gate);
+	if (atomic_load(&s->listen_fd) >= 0)
+		close(atomic_exchange(&s->listen_fd, -1));
 	if (s->renew != NULL)
 		event_free(s->renew);
 	if (s->sig_term != NULL)
@@ -1765,6 +1820,8 @@ subca_result subca_server_run(const struct subca_server_config *cfg)
 	subca_result rv;
 
 	SUBCA_ENSURE(s != NULL, SUBCA_E_NOMEM, "out of memory");
+	atomic_init(&s->listen_fd, -1);
+	atomic_init(&s->listeners, 0);
 	/* a peer closing early must not kill the process */
 	signal(SIGPIPE, SIG_IGN);
 	subca__sched_batch();
