@@ -5,15 +5,28 @@
 
 #include "subca/alloc.h"
 
-/* Slot i accepts while no worker has fewer connections than it has. */
+/* Slot i accepts while no accepting worker has fewer connections than it
+ * has (a draining worker's do not count). */
 static bool subca__gate_open_for(struct subca_gate *g, int i)
 {
 	long mine = atomic_load(&g->slots[i].conns);
 
 	for (int j = 0; j < g->n; j++)
-		if (j != i && atomic_load(&g->slots[j].conns) < mine)
+		if (j != i && !atomic_load(&g->slots[j].gone) &&
+		    atomic_load(&g->slots[j].conns) < mine)
 			return false;
 	return true;
+}
+
+/* Slot i's counts changed, or it left: the held others look again. */
+static void subca__gate_wake_others(struct subca_gate *g, int i)
+{
+	if (atomic_load(&g->closed))
+		return;
+	for (int j = 0; j < g->n; j++)
+		if (j != i && atomic_load(&g->slots[j].held) &&
+		    g->slots[j].wake != NULL)
+			event_active(g->slots[j].wake, EV_READ, 0);
 }
 
 /* Slot i's thread: accept or not, by the counts as they are now. */
@@ -58,6 +71,7 @@ subca_result subca_gate_init(struct subca_gate *g, int n)
 		g->slots[i].index = i;
 		atomic_init(&g->slots[i].conns, 0);
 		atomic_init(&g->slots[i].held, false);
+		atomic_init(&g->slots[i].gone, false);
 	}
 	g->n = n;
 	return SUBCA_OK;
@@ -78,6 +92,9 @@ subca_result subca_gate_attach(struct subca_gate *g, int i,
 void subca_gate_detach(struct subca_gate *g, int i)
 {
 	g->slots[i].listener = NULL;
+	atomic_store(&g->slots[i].held, false);
+	atomic_store(&g->slots[i].gone, true);
+	subca__gate_wake_others(g, i);
 }
 
 void subca_gate_count(struct subca_gate *g, int i, long delta)
@@ -86,10 +103,7 @@ void subca_gate_count(struct subca_gate *g, int i, long delta)
 	if (atomic_load(&g->closed))
 		return;
 	subca__gate_apply(g, i);
-	for (int j = 0; j < g->n; j++)
-		if (j != i && atomic_load(&g->slots[j].held) &&
-		    g->slots[j].wake != NULL)
-			event_active(g->slots[j].wake, EV_READ, 0);
+	subca__gate_wake_others(g, i);
 }
 
 void subca_gate_close(struct subca_gate *g)

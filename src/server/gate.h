@@ -33,6 +33,7 @@ struct subca_gate_slot {
 	int index;
 	atomic_long conns;
 	atomic_bool held; /* not accepting: wake me when counts change */
+	atomic_bool gone; /* detached: no longer counts against the others */
 	struct evconnlistener *listener; /* the owner thread's; NULL: none */
 	struct event *wake;
 };
@@ -50,7 +51,8 @@ SUBCA_MUST_CHECK subca_result subca_gate_attach(struct subca_gate *g, int i,
 						struct evconnlistener *l,
 						struct event_base *base);
 
-/* Slot i stops accepting for good (its thread, before it frees l). */
+/* Slot i stops accepting for good (its thread, before it frees l); the
+ * others accept without regard to its connections from then on. */
 void subca_gate_detach(struct subca_gate *g, int i);
 
 /* Slot i opened (+1) or closed (-1) a connection (its thread). */

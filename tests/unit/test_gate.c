@@ -161,6 +161,24 @@ static void test_gate_reopens_after_its_connections_close(void **state)
 	assert_int_equal(x->accepted[0], 1);
 }
 
+/* A draining worker's connections do not hold the others: it left with
+ * none, the other has some, and the other is woken to accept. */
+static void test_gate_a_detached_worker_holds_nobody(void **state)
+{
+	struct gx *x = *state;
+
+	subca_gate_count(&x->gate, 1, 1);
+	assert_true(atomic_load(&x->gate.slots[1].held));
+	subca_gate_detach(&x->gate, 0);
+	assert_int_equal(evconnlistener_disable(x->l[0]), 0);
+	gx_run(x, 1); /* the wake-up */
+	assert_false(atomic_load(&x->gate.slots[1].held));
+	gx_connect(x);
+	gx_run(x, 1);
+	assert_int_equal(x->accepted[1], 1);
+	assert_int_equal(x->accepted[0], 0);
+}
+
 /* A detached slot (a draining worker) is never enabled again, and a
  * closed gate wakes nobody. */
 static void test_gate_leaves_detached_and_closed_alone(void **state)
@@ -194,6 +212,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_gate_reopens_after_its_connections_close,
 			gx_setup, gx_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_gate_a_detached_worker_holds_nobody, gx_setup,
+			gx_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_gate_leaves_detached_and_closed_alone, gx_setup,
 			gx_teardown),
