@@ -6,13 +6,12 @@
  *
  *     disklimit DIR [SECONDS]
  *
- * Appends 33 KiB (the WAL frames of a commit of one certificate: eight
+ * Appends 16 KiB (the WAL frames of a commit of one certificate: four
  * pages of 4 KiB with their 24-byte headers, counted with strace on the
- * committer: the certificate's row and its four index entries, its
- * audit-log row, that row's index entry and the AUTOINCREMENT counter) to
- * a new file in DIR and calls fdatasync(2), back to back, for SECONDS
- * (default 5); the file wraps at 4 MiB, as SQLite's WAL restarts. Prints
- * one line:
+ * committer: the certificate's row, its serial index entry, its audit-log
+ * row and that row's index entry) to a new file in DIR and calls
+ * fdatasync(2), back to back, for SECONDS (default 5); the file wraps at
+ * 4 MiB, as SQLite's WAL restarts. Prints one line:
  *
  *     disklimit commits=12345 seconds=5.00 per_sec=2469.0 p50_ms=0.20 p99_ms=1.50 max_ms=9.00
  */
@@ -24,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DL_WRITE (8 * (4096 + 24))
+#define DL_WRITE (4 * (4096 + 24))
 #define DL_WRAP (4 * 1024 * 1024)
 #define DL_MAX 1000000
 

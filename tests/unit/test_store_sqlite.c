@@ -930,6 +930,96 @@ static void test_store_migration_from_version_1_keeps_its_data(void **state)
 			 SQLITE_OK);
 }
 
+/* One integer from `sql` on the file at `path`. */
+static int64_t raw_int(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *stmt = NULL;
+	int64_t v;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+	v = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	return v;
+}
+
+/* Schema 7 drops three unused certificate indexes and audit_log's
+ * AUTOINCREMENT: the rows, their ids and the append-only triggers stay. */
+static void test_store_migration_7_keeps_the_audit_log_and_its_ids(void **state)
+{
+	struct fx *f = *state;
+	char path[600], err[256];
+	struct subca_store *st = NULL;
+	struct subca_audit_list l;
+	struct subca_audit_rec r = {.ts = 9, .authority = "acme",
+				    .action = "authority.update",
+				    .detail = "d4", .actor = "cli"};
+
+	snprintf(path, sizeof(path), "%s/v6.db", f->dir);
+	assert_int_equal(raw_exec(path, "PRAGMA journal_mode = WAL", NULL, 0),
+			 SQLITE_OK);
+	for (int v = 1; v <= 6; v++)
+		assert_int_equal(raw_exec(path, subca__sqlite_migration(v), NULL,
+					  0),
+				 SQLITE_OK);
+	/* ids 1 and 3: the gap a rolled-back insert would leave */
+	assert_int_equal(
+		raw_exec(path,
+			 "INSERT INTO audit_log (id, ts, authority, action, detail, actor)"
+			 " VALUES (1, 5, 'acme', 'authority.create', 'd1', 'cli'),"
+			 " (3, 6, 'beta', 'authority.create', 'd3', 'cli');"
+			 "PRAGMA user_version = 6;",
+			 NULL, 0),
+		SQLITE_OK);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM sqlite_sequence"
+				       " WHERE name = 'audit_log'"),
+			 1);
+
+	assert_int_equal(subca_store_sqlite_open(path, false, &st), SUBCA_OK);
+	assert_int_equal(subca_store_sqlite_check(st), SUBCA_OK);
+	assert_int_equal(st->ops->audit_append(st, &r), SUBCA_OK);
+	assert_int_equal(st->ops->audit_list(st, NULL, 0, &l), SUBCA_OK);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.v[0].detail, "d4");
+	assert_string_equal(l.v[1].detail, "d3");
+	assert_string_equal(l.v[2].detail, "d1");
+	subca_audit_list_cleanup(&l);
+	assert_int_equal(st->ops->audit_list(st, "beta", 0, &l), SUBCA_OK);
+	assert_int_equal(l.n, 1);
+	subca_audit_list_cleanup(&l);
+	st->ops->close(st);
+
+	assert_int_equal(raw_int(path, "PRAGMA user_version"),
+			 subca_store_sqlite_schema_version());
+	/* the next id is still the largest plus one */
+	assert_int_equal(raw_int(path, "SELECT id FROM audit_log WHERE detail = 'd4'"),
+			 4);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM sqlite_sequence"
+				       " WHERE name LIKE 'audit_log%'"),
+			 0);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM sqlite_schema"
+				       " WHERE name IN ('certificates_by_status',"
+				       " 'certificates_by_expiry',"
+				       " 'certificates_by_intermediate', 'audit_log_new')"),
+			 0);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM sqlite_schema"
+				       " WHERE type = 'index'"
+				       " AND name = 'audit_log_by_authority'"),
+			 1);
+	assert_int_equal(raw_exec(path, "DELETE FROM audit_log WHERE id = 1",
+				  err, sizeof(err)),
+			 SQLITE_CONSTRAINT);
+	assert_string_equal(err, "the audit log is append-only");
+	assert_int_equal(raw_exec(path, "UPDATE audit_log SET detail = 'x'",
+				  err, sizeof(err)),
+			 SQLITE_CONSTRAINT);
+	assert_string_equal(err, "the audit log is append-only");
+}
+
 /* ---- schema 2: admin tokens -------------------------------------------- */
 
 #define HASH_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -2299,6 +2389,7 @@ int main(void)
 		T(test_store_integrity_check_reports_foreign_key_violation),
 		T(test_store_allocation_failures_return_nomem_without_leaks),
 		T(test_store_migration_from_version_1_keeps_its_data),
+		T(test_store_migration_7_keeps_the_audit_log_and_its_ids),
 		T(test_store_admin_token_add_get_list_and_revoke),
 		T(test_store_admin_token_duplicate_hash_is_exists),
 		T(test_store_admin_token_unknown_is_not_found),
