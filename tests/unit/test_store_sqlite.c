@@ -71,6 +71,23 @@ static int raw_exec(const char *path, const char *sql, char *err, size_t n)
 	return rc;
 }
 
+/* One integer (a count, a pragma) from `sql` on the file at `path`. */
+static int64_t raw_int(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *stmt = NULL;
+	int64_t n;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+	n = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	return n;
+}
+
 static int64_t add_authority(struct subca_store *st, const char *name,
 			     const char *sub)
 {
@@ -930,23 +947,6 @@ static void test_store_migration_from_version_1_keeps_its_data(void **state)
 			 SQLITE_OK);
 }
 
-/* One integer from `sql` on the file at `path`. */
-static int64_t raw_int(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *stmt = NULL;
-	int64_t v;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL),
-			 SQLITE_OK);
-	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
-	v = sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
-	sqlite3_close(db);
-	return v;
-}
-
 /* Schema 7 drops three unused certificate indexes and audit_log's
  * AUTOINCREMENT: the rows, their ids and the append-only triggers stay. */
 static void test_store_migration_7_keeps_the_audit_log_and_its_ids(void **state)
@@ -996,7 +996,8 @@ static void test_store_migration_7_keeps_the_audit_log_and_its_ids(void **state)
 	assert_int_equal(raw_int(path, "PRAGMA user_version"),
 			 subca_store_sqlite_schema_version());
 	/* the next id is still the largest plus one */
-	assert_int_equal(raw_int(path, "SELECT id FROM audit_log WHERE detail = 'd4'"),
+	assert_int_equal(raw_int(path, "SELECT id FROM audit_log"
+				       " WHERE detail = 'd4'"),
 			 4);
 	assert_int_equal(raw_int(path, "SELECT count(*) FROM sqlite_sequence"
 				       " WHERE name LIKE 'audit_log%'"),
@@ -1275,22 +1276,6 @@ static void test_store_provisioner_type_names_round_trip(void **state)
 
 /* ---- schema 2: one-time token ids -------------------------------------- */
 
-static int64_t count_rows(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *stmt = NULL;
-	int64_t n;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL),
-			 SQLITE_OK);
-	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
-	n = sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
-	sqlite3_close(db);
-	return n;
-}
-
 static void test_store_jti_replay_is_refused_also_after_reopen(void **state)
 {
 	struct fx *f = *state;
@@ -1361,11 +1346,11 @@ static void test_store_provisioner_remove_forgets_its_token_ids(void **state)
 	int64_t p = add_prov(f->st, aid, "laptop", SUBCA_PROV_JWK, NULL);
 
 	assert_int_equal(f->st->ops->jti_use(f->st, p, "t", TH_NOW), SUBCA_OK);
-	assert_int_equal(count_rows(f->path, "SELECT count(*) FROM token_jti"),
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM token_jti"),
 			 1);
 	assert_int_equal(f->st->ops->provisioner_remove(f->st, aid, "laptop"),
 			 SUBCA_OK);
-	assert_int_equal(count_rows(f->path, "SELECT count(*) FROM token_jti"),
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM token_jti"),
 			 0);
 	assert_int_equal(subca_store_sqlite_check(f->st), SUBCA_OK);
 }
@@ -1896,7 +1881,7 @@ static void test_store_group_commit_off_inside_transaction_and_after_reopen(void
 	assert_int_equal(f->st->ops->group_commit(f->st, false), SUBCA_OK);
 	assert_int_equal(f->st->ops->group_commit_stats(f->st, &s), SUBCA_OK);
 	assert_int_equal(s.batches, 0);
-	assert_int_equal(count_rows(f->path, "SELECT count(*) FROM audit_log"),
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM audit_log"),
 			 1);
 	assert_int_equal(f->st->ops->group_commit(f->st, true), SUBCA_OK);
 	fx_reopen(f); /* close leaves the group */
@@ -2069,7 +2054,7 @@ static void test_store_async_submit_reports_each_record_its_own_result(void **st
 	assert_int_equal(f->st->ops->cert_count(f->st, aid, &n), SUBCA_OK);
 	assert_int_equal(n, AS_RECORDS + 1); /* 8 new and the first "dead" */
 	/* one audit entry per certificate written, none for the refused */
-	assert_int_equal(count_rows(f->path, "SELECT count(*) FROM audit_log"),
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM audit_log"),
 			 AS_RECORDS);
 	assert_int_equal(f->st->ops->group_commit(f->st, false), SUBCA_OK);
 	as_done_cleanup(&d);
