@@ -1133,16 +1133,21 @@ static subca_result subca__listen_shared(struct subca__server *s)
 	return SUBCA_OK;
 }
 
+/* Close the shared listening socket, once, from whichever thread. */
+static void subca__listen_close(struct subca__server *s)
+{
+	int fd = atomic_exchange(&s->listen_fd, -1);
+
+	if (fd >= 0)
+		close(fd);
+}
+
 /* A worker stopped accepting: the last one closes the socket, so that new
  * connections are refused rather than left in the backlog. */
 static void subca__listen_release(struct subca__server *s)
 {
-	if (atomic_fetch_sub(&s->listeners, 1) == 1) {
-		int fd = atomic_exchange(&s->listen_fd, -1);
-
-		if (fd >= 0)
-			close(fd);
-	}
+	if (atomic_fetch_sub(&s->listeners, 1) == 1)
+		subca__listen_close(s);
 }
 
 /* The worker's listener on the shared socket, under the gate. */
@@ -1736,8 +1741,7 @@ static void subca__free(struct subca__server *s)
 		subca__worker_free(&s->workers[i]);
 	subca_free(s->workers);
 	subca_gate_cleanup(&s->gate);
-	if (atomic_load(&s->listen_fd) >= 0)
-		close(atomic_exchange(&s->listen_fd, -1));
+	subca__listen_close(s);
 	if (s->renew != NULL)
 		event_free(s->renew);
 	if (s->sig_term != NULL)
