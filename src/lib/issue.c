@@ -642,15 +642,15 @@ subca_result subca_cert_check_names(X509 *x, STACK_OF(X509) *cas, bool leaf)
 		int rv;
 
 		ERR_clear_error();
+		if (nc == NULL && crit == -1)
+			continue; /* no name constraints */
+		rv = nc != NULL ? subca__nc_check(x, nc, leaf) : X509_V_OK;
+		if (nc != NULL && rv == X509_V_OK)
+			continue;
 		subca__name_text(X509_get_subject_name(ca), who, sizeof(who));
-		SUBCA_ENSURE(nc != NULL || crit == -1, SUBCA_E_NAME_CONSTRAINTS,
+		SUBCA_ENSURE(nc != NULL, SUBCA_E_NAME_CONSTRAINTS,
 			     "the name constraints of \"%s\" cannot be decoded",
 			     who);
-		if (nc == NULL)
-			continue;
-		rv = subca__nc_check(x, nc, leaf);
-		if (rv == X509_V_OK)
-			continue;
 		subca__culprit(x, nc, leaf, what, sizeof(what));
 		SUBCA_BAIL(SUBCA_E_NAME_CONSTRAINTS,
 			   "%s is outside the name constraints of \"%s\" (%s)",
@@ -664,12 +664,25 @@ subca_result subca_leaf_check_names(X509 *leaf, STACK_OF(X509) *cas)
 	return subca_cert_check_names(leaf, cas, true);
 }
 
+/* Whether any of `cas` carries a name constraints extension. */
+static bool subca__any_constraints(STACK_OF(X509) *cas)
+{
+	for (int i = 0; i < sk_X509_num(cas); i++)
+		if (X509_get_ext_by_NID(sk_X509_value(cas, i),
+					NID_name_constraints, -1) >= 0)
+			return true;
+	return false;
+}
+
 subca_result subca_names_check_constraints(const X509_NAME *subject,
 					   const GENERAL_NAMES *sans,
 					   STACK_OF(X509) *cas)
 {
-	SUBCA_AUTO(X509) X509 *probe = subca__probe(subject, NULL);
+	SUBCA_AUTO(X509) X509 *probe = NULL;
 
+	if (!subca__any_constraints(cas))
+		return SUBCA_OK; /* nothing to check: no probe to build */
+	probe = subca__probe(subject, NULL);
 	SUBCA_ENSURE(probe != NULL, SUBCA_E_NOMEM, "out of memory");
 	SUBCA_ENSURE(sk_GENERAL_NAME_num(sans) <= 0 ||
 			     X509_add1_ext_i2d(probe, NID_subject_alt_name,

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "json_text.h"
 #include "server_int.h"
 #include "subca/alloc.h"
 
@@ -119,17 +120,20 @@ subca_result subca_response_bytes(struct subca_request *r, int status,
 subca_result subca_response_json(struct subca_request *r, int status,
 				 json_t *v)
 {
-	char *text;
 	subca_result rv;
 
 	SUBCA_ENSURE(v != NULL, SUBCA_E_NOMEM, "out of memory");
-	text = json_dumps(v, JSON_COMPACT);
+	subca_buf_cleanup(&r->out);
+	subca_buf_init(&r->out, SUBCA_MAX_RESPONSE_BODY);
+	rv = subca_json_text(v, &r->out);
 	json_decref(v);
-	SUBCA_ENSURE(text != NULL, SUBCA_E_NOMEM, "out of memory");
-	rv = subca_response_bytes(r, status, "application/json", text,
-				  strlen(text));
-	free(text);
-	return rv;
+	if (rv != SUBCA_OK) {
+		subca_buf_cleanup(&r->out);
+		return rv;
+	}
+	r->status = status;
+	r->content_type = "application/json";
+	return SUBCA_OK;
 }
 
 subca_result subca_response_header(struct subca_request *r, const char *name,
@@ -202,14 +206,14 @@ subca_result subca__problem_render(subca_result code, const char *detail,
 				   const char *hint, struct subca_buf *out)
 {
 	json_t *o = subca__problem_json(code, detail ? detail : "", hint);
-	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	subca_result rv;
 
-	json_decref(o);
 	subca_buf_init(out, SUBCA_MAX_RESPONSE_BODY);
-	SUBCA_ENSURE(text != NULL, SUBCA_E_NOMEM, "out of memory");
-	rv = subca_buf_append_str(out, text);
-	free(text);
+	SUBCA_ENSURE(o != NULL, SUBCA_E_NOMEM, "out of memory");
+	rv = subca_json_text(o, out);
+	json_decref(o);
+	if (rv != SUBCA_OK)
+		subca_buf_cleanup(out);
 	return rv;
 }
 

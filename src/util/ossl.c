@@ -138,34 +138,47 @@ subca_result subca_der_x509(const X509 *x, struct subca_buf *out)
 	return rv;
 }
 
-static subca_result subca__bio_to_buf(BIO *bio, struct subca_buf *out)
+/*
+ * RFC 7468 2: the BEGIN line, the DER in base64 lines of 64 characters,
+ * the END line; byte for byte what PEM_write_bio_* writes, without a BIO
+ * and its encoder context (this is on every issuance).
+ */
+static subca_result subca__pem(const char *label, const unsigned char *der,
+			       int n, struct subca_buf *out)
 {
-	char *data = NULL;
-	long n = BIO_get_mem_data(bio, &data);
+	unsigned char line[66];
 
 	subca_buf_init(out, SUBCA_MAX_CERT_INPUT);
-	SUBCA_ENSURE(n > 0, SUBCA_E_CRYPTO, "PEM encoding failed");
-	return subca_buf_append(out, data, (size_t)n);
+	SUBCA_ENSURE(n > 0, SUBCA_E_CRYPTO, "cannot encode the %s", label);
+	SUBCA_TRY(subca_buf_printf(out, "-----BEGIN %s-----\n", label));
+	for (int off = 0; off < n; off += 48) {
+		int w = EVP_EncodeBlock(line, der + off,
+					n - off < 48 ? n - off : 48);
+
+		line[w] = '\n';
+		SUBCA_TRY(subca_buf_append(out, line, (size_t)w + 1));
+	}
+	return subca_buf_printf(out, "-----END %s-----\n", label);
 }
 
 subca_result subca_pem_x509(const X509 *x, struct subca_buf *out)
 {
-	SUBCA_AUTO(BIO) BIO *bio = BIO_new(BIO_s_mem());
+	unsigned char *der = NULL;
+	int n = i2d_X509(x, &der);
+	subca_result rv = subca__pem("CERTIFICATE", der, n, out);
 
-	SUBCA_OSSL(bio != NULL, SUBCA_E_NOMEM, "out of memory");
-	SUBCA_OSSL(PEM_write_bio_X509(bio, x) == 1, SUBCA_E_CRYPTO,
-		   "cannot PEM-encode certificate");
-	return subca__bio_to_buf(bio, out);
+	OPENSSL_free(der);
+	return rv;
 }
 
 subca_result subca_pem_x509_req(const X509_REQ *x, struct subca_buf *out)
 {
-	SUBCA_AUTO(BIO) BIO *bio = BIO_new(BIO_s_mem());
+	unsigned char *der = NULL;
+	int n = i2d_X509_REQ(x, &der);
+	subca_result rv = subca__pem("CERTIFICATE REQUEST", der, n, out);
 
-	SUBCA_OSSL(bio != NULL, SUBCA_E_NOMEM, "out of memory");
-	SUBCA_OSSL(PEM_write_bio_X509_REQ(bio, x) == 1, SUBCA_E_CRYPTO,
-		   "cannot PEM-encode certificate request");
-	return subca__bio_to_buf(bio, out);
+	OPENSSL_free(der);
+	return rv;
 }
 
 subca_result subca_x509_fingerprint(const X509 *x, char out[65])

@@ -1,6 +1,7 @@
-/* Unit tests of the util layer: errors, bounded buffers, reader, files. */
+/* Unit tests of the util layer: errors, bounded buffers, reader, files, PEM. */
 #include "helpers.h"
 
+#include <openssl/pem.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -193,6 +194,61 @@ static void test_der_decode_reads_a_bare_octet_string_and_nothing_more(void **st
 			SUBCA_E_GARBAGE, "not a DER-encoded OCTET STRING");
 }
 
+/* The PEM written without a BIO is PEM_write_bio_X509's, byte for byte,
+ * including DER a whole number of 48-byte lines long (no empty line). */
+static void test_pem_x509_matches_openssl_for_every_line_length(void **state)
+{
+	EVP_PKEY *k = th_key("ed25519");
+	char subject[128] = "/CN=";
+	bool whole = false;
+
+	for (int i = 0; i < 60; i++) {
+		SUBCA_BUF_AUTO struct subca_buf pem = {0};
+		X509 *x;
+		char *want;
+		size_t len;
+		unsigned char *der;
+
+		strcat(subject, "a");
+		x = th_cert(&(struct th_cert_opts){.subject = subject, .md = NULL},
+			    k, NULL, NULL);
+		want = th_pem(x);
+		der = th_der(x, &len);
+		whole = whole || len % 48 == 0;
+		assert_int_equal(subca_pem_x509(x, &pem), SUBCA_OK);
+		assert_int_equal(pem.len, strlen(want));
+		assert_memory_equal(pem.p, want, pem.len);
+		free(der);
+		free(want);
+		X509_free(x);
+	}
+	assert_true(whole);
+	EVP_PKEY_free(k);
+}
+
+static void test_pem_x509_req_matches_openssl(void **state)
+{
+	EVP_PKEY *k = th_key("ec-p256");
+	X509_REQ *req = X509_REQ_new();
+	BIO *bio = BIO_new(BIO_s_mem());
+	SUBCA_BUF_AUTO struct subca_buf pem = {0};
+	char *want = NULL;
+	long n;
+
+	assert_non_null(req);
+	assert_int_equal(X509_REQ_set_pubkey(req, k), 1);
+	assert_true(X509_REQ_sign(req, k, EVP_sha256()) > 0);
+	assert_int_equal(PEM_write_bio_X509_REQ(bio, req), 1);
+	n = BIO_get_mem_data(bio, &want);
+	assert_int_equal(subca_pem_x509_req(req, &pem), SUBCA_OK);
+	assert_int_equal(pem.len, (size_t)n);
+	assert_memory_equal(pem.p, want, pem.len);
+	assert_int_equal(memcmp(pem.p, "-----BEGIN CERTIFICATE REQUEST-----\n", 36), 0);
+	BIO_free(bio);
+	X509_REQ_free(req);
+	EVP_PKEY_free(k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -208,6 +264,8 @@ int main(void)
 		cmocka_unit_test(test_file_read_enforces_limit_and_names_path),
 		cmocka_unit_test(test_der_decode_rejects_trailing_bytes_and_garbage),
 		cmocka_unit_test(test_der_decode_reads_a_bare_octet_string_and_nothing_more),
+		cmocka_unit_test(test_pem_x509_matches_openssl_for_every_line_length),
+		cmocka_unit_test(test_pem_x509_req_matches_openssl),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
