@@ -221,6 +221,31 @@ static bool subca__may_be_key(struct subca_slice der)
 }
 
 /*
+ * Whether `der` opens as an EncryptedPrivateKeyInfo does: a SEQUENCE whose
+ * first element is a SEQUENCE (the AlgorithmIdentifier) that starts with
+ * an OBJECT IDENTIFIER. A CSR or a certificate (whose first inner SEQUENCE
+ * starts with an INTEGER or a [0] version) is told apart here without a
+ * decoding attempt.
+ */
+static bool subca__may_be_encrypted_key(struct subca_slice der)
+{
+	const unsigned char *p = der.p, *end = der.p + der.len;
+	long len = 0;
+	int tag = 0, xclass = 0;
+	bool ok = true;
+
+	for (int i = 0; i < 3 && ok; i++) {
+		int ret = ASN1_get_object(&p, &len, &tag, &xclass,
+					  (long)(end - p));
+
+		ok = !(ret & 0x80) && xclass == V_ASN1_UNIVERSAL &&
+		     tag == (i < 2 ? V_ASN1_SEQUENCE : V_ASN1_OBJECT);
+	}
+	ERR_clear_error();
+	return ok;
+}
+
+/*
  * An EncryptedPrivateKeyInfo (RFC 5958 3): a SEQUENCE of a password-based
  * encryption algorithm and an OCTET STRING. The algorithm must be one
  * OpenSSL knows as PBE, so that other two-element structures are not taken
@@ -233,6 +258,8 @@ static bool subca__is_der_encrypted_key(struct subca_slice der)
 	const ASN1_OBJECT *oid = NULL;
 	bool pbe;
 
+	if (!subca__may_be_encrypted_key(der))
+		return false;
 	if (subca_der_decode(SUBCA_DER_PKCS8_ENCRYPTED, der, &sig) != SUBCA_OK) {
 		subca_error_clear();
 		return false;

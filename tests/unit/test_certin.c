@@ -531,6 +531,34 @@ static void test_certin_refuses_an_encrypted_der_pkcs8_key(void **state)
 	free(der);
 }
 
+/* An encrypted PKCS#8 key under a certificate's or a CSR's PEM label. */
+static void test_certin_refuses_an_encrypted_key_under_another_label(void **state)
+{
+	static const char *labels[] = {"CERTIFICATE", "CERTIFICATE REQUEST"};
+	BIO *b = BIO_new(BIO_s_mem());
+	size_t len;
+	char *der;
+
+	i2d_PKCS8PrivateKey_bio(b, g_key, EVP_aes_256_cbc(), "secret", 6, NULL,
+				NULL);
+	der = bio_text(b, &len);
+	for (size_t i = 0; i < 2; i++) {
+		BIO *pem = BIO_new(BIO_s_mem());
+		size_t n;
+		char *text;
+
+		assert_true(PEM_write_bio(pem, labels[i], "",
+					  (unsigned char *)der, (long)len) > 0);
+		text = bio_text(pem, &n);
+		assert_key_refused(parse_bytes(text, n), text);
+		assert_key_refused(subca_certin_parse_csr(subca_slice_of(text, n),
+							  &(X509_REQ *){NULL}),
+				   text);
+		free(text);
+	}
+	free(der);
+}
+
 static void test_certin_refuses_der_private_keys(void **state)
 {
 	size_t len;
@@ -1122,6 +1150,7 @@ int main(void)
 		cmocka_unit_test(test_certin_refuses_a_private_key_appended_to_a_cert),
 		cmocka_unit_test(test_certin_refuses_an_encrypted_pkcs8_key),
 		cmocka_unit_test(test_certin_refuses_an_encrypted_der_pkcs8_key),
+		cmocka_unit_test(test_certin_refuses_an_encrypted_key_under_another_label),
 		cmocka_unit_test(test_certin_refuses_der_private_keys),
 		cmocka_unit_test(test_certin_refuses_other_private_key_formats),
 		cmocka_unit_test(test_certin_refuses_a_csr_as_not_yet_signed),
