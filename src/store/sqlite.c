@@ -720,12 +720,18 @@ void subca__sqlite_close(struct subca_store *st)
  * cache_size. Only possible before SQLite initialises, so it is done
  * before the process's first open; if something else initialised SQLite
  * first the call fails harmlessly (SQLITE_MISUSE) and the default stays.
+ *
+ * SQLite's memory statistics (sqlite3_memory_used, which subca never asks
+ * for) take one process-wide mutex on every allocation and free of every
+ * connection: the workers and the committer contended on it (futex calls
+ * under strace) on each request. Turned off the same way.
  */
 static pthread_once_t subca__sqlite_once = PTHREAD_ONCE_INIT;
 
 static void subca__sqlite_global(void)
 {
 	(void)sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
 static subca_result subca__open_db(struct subca__sqlite *s, const char *path)
