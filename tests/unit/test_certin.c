@@ -518,15 +518,22 @@ static void test_certin_refuses_an_encrypted_pkcs8_key(void **state)
 	free(key);
 }
 
-static void test_certin_refuses_an_encrypted_der_pkcs8_key(void **state)
+/* g_key as DER EncryptedPrivateKeyInfo (caller frees). */
+static char *key_der_encrypted(size_t *len)
 {
 	BIO *b = BIO_new(BIO_s_mem());
-	size_t len;
-	char *der;
 
-	i2d_PKCS8PrivateKey_bio(b, g_key, EVP_aes_256_cbc(), "secret", 6, NULL,
-				NULL);
-	der = bio_text(b, &len);
+	assert_int_equal(i2d_PKCS8PrivateKey_bio(b, g_key, EVP_aes_256_cbc(),
+						 "secret", 6, NULL, NULL),
+			 1);
+	return bio_text(b, len);
+}
+
+static void test_certin_refuses_an_encrypted_der_pkcs8_key(void **state)
+{
+	size_t len;
+	char *der = key_der_encrypted(&len);
+
 	assert_key_refused(parse_bytes(der, len), NULL);
 	free(der);
 }
@@ -535,13 +542,9 @@ static void test_certin_refuses_an_encrypted_der_pkcs8_key(void **state)
 static void test_certin_refuses_an_encrypted_key_under_another_label(void **state)
 {
 	static const char *labels[] = {"CERTIFICATE", "CERTIFICATE REQUEST"};
-	BIO *b = BIO_new(BIO_s_mem());
 	size_t len;
-	char *der;
+	char *der = key_der_encrypted(&len);
 
-	i2d_PKCS8PrivateKey_bio(b, g_key, EVP_aes_256_cbc(), "secret", 6, NULL,
-				NULL);
-	der = bio_text(b, &len);
 	for (size_t i = 0; i < 2; i++) {
 		BIO *pem = BIO_new(BIO_s_mem());
 		size_t n;
