@@ -191,21 +191,36 @@ static void run(const struct bench_issuer *iss, int threads, double seconds)
 	free(j);
 }
 
+/*
+ * cryptolimit [SECONDS] [THREADS] [TYPE]: for each key type, one thread and
+ * then THREADS (default: the CPUs); with TYPE (ec-p256 or rsa2048), that
+ * type only and THREADS only (bench/run measures the limit again right
+ * after the rows it compares with it).
+ */
 int main(int argc, char **argv)
 {
 	double seconds = argc > 1 ? atof(argv[1]) : 5.0;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	int threads = argc > 2 ? atoi(argv[2]) : (int)(cpus < 1 ? 1 : cpus);
+	const char *only = argc > 3 ? argv[3] : NULL;
 	const char *types[] = {"ec-p256", "rsa2048"};
 
-	if (seconds <= 0 || seconds > 3600 || threads < 1 || threads > 1024) {
-		fprintf(stderr, "usage: cryptolimit [SECONDS] [THREADS]\n");
+	if (seconds <= 0 || seconds > 3600 || threads < 1 || threads > 1024 ||
+	    (only != NULL && strcmp(only, types[0]) != 0 &&
+	     strcmp(only, types[1]) != 0)) {
+		fprintf(stderr,
+			"usage: cryptolimit [SECONDS] [THREADS] [ec-p256|rsa2048]\n");
 		return 2;
 	}
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-		EVP_PKEY *root_key = key_new("ec-p256");
-		X509 *root = cert_new(root_key, "Bench Root", NULL, true);
+		EVP_PKEY *root_key;
+		X509 *root;
 		struct bench_issuer iss = {.name = types[i]};
+
+		if (only != NULL && strcmp(only, types[i]) != 0)
+			continue;
+		root_key = key_new("ec-p256");
+		root = cert_new(root_key, "Bench Root", NULL, true);
 
 		if (X509_sign(root, root_key, EVP_sha256()) <= 0)
 			die("cannot sign the root");
@@ -213,9 +228,13 @@ int main(int argc, char **argv)
 		iss.cert = cert_new(iss.key, "Bench Intermediate", root, true);
 		if (X509_sign(iss.cert, root_key, EVP_sha256()) <= 0)
 			die("cannot sign the intermediate");
-		run(&iss, 1, seconds);
-		if (threads > 1)
+		if (only == NULL) {
+			run(&iss, 1, seconds);
+			if (threads > 1)
+				run(&iss, threads, seconds);
+		} else {
 			run(&iss, threads, seconds);
+		}
 		X509_free(iss.cert);
 		EVP_PKEY_free(iss.key);
 		X509_free(root);
