@@ -1103,7 +1103,9 @@ static subca_result subca__listen_shared(struct subca__server *s)
 
 	fd = socket(s->addr.ss_family,
 		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	SUBCA_ENSURE(fd >= 0, SUBCA_E_IO, "socket: %s", strerror(errno));
+	SUBCA_ENSURE(fd >= 0, SUBCA_E_IO,
+		     "cannot open a socket to listen on %s port %d: %s",
+		     s->host, s->port, strerror(errno));
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 	/* Accepted sockets inherit it: a response leaves in more than one

@@ -104,16 +104,20 @@ static void gx_run(struct gx *x, int i)
 	assert_true(event_base_loop(x->base[i], EVLOOP_NONBLOCK) >= 0);
 }
 
+/* A client connects, worker i runs once; i has then accepted `want` in all. */
+static void gx_offer(struct gx *x, int i, int want)
+{
+	gx_connect(x);
+	gx_run(x, i);
+	assert_int_equal(x->accepted[i], want);
+}
+
 static void test_gate_both_accept_while_even(void **state)
 {
 	struct gx *x = *state;
 
-	gx_connect(x);
-	gx_run(x, 1);
-	assert_int_equal(x->accepted[1], 1);
-	gx_connect(x);
-	gx_run(x, 0);
-	assert_int_equal(x->accepted[0], 1);
+	gx_offer(x, 1, 1);
+	gx_offer(x, 0, 1);
 }
 
 static void test_gate_holds_the_worker_with_more(void **state)
@@ -124,9 +128,7 @@ static void test_gate_holds_the_worker_with_more(void **state)
 	subca_gate_count(&x->gate, 0, 1);
 	assert_true(atomic_load(&x->gate.slots[0].held));
 	assert_false(atomic_load(&x->gate.slots[1].held));
-	gx_connect(x);
-	gx_run(x, 0);
-	assert_int_equal(x->accepted[0], 0);
+	gx_offer(x, 0, 0);
 	gx_run(x, 1);
 	assert_int_equal(x->accepted[1], 1);
 }
@@ -143,9 +145,7 @@ static void test_gate_wakes_the_held_worker_when_counts_even_out(void **state)
 	subca_gate_count(&x->gate, 1, 1);
 	gx_run(x, 0); /* the wake-up */
 	assert_false(atomic_load(&x->gate.slots[0].held));
-	gx_connect(x);
-	gx_run(x, 0);
-	assert_int_equal(x->accepted[0], 1);
+	gx_offer(x, 0, 1);
 }
 
 static void test_gate_reopens_after_its_connections_close(void **state)
@@ -156,9 +156,7 @@ static void test_gate_reopens_after_its_connections_close(void **state)
 	assert_true(atomic_load(&x->gate.slots[0].held));
 	subca_gate_count(&x->gate, 0, -1);
 	assert_false(atomic_load(&x->gate.slots[0].held));
-	gx_connect(x);
-	gx_run(x, 0);
-	assert_int_equal(x->accepted[0], 1);
+	gx_offer(x, 0, 1);
 }
 
 /* A draining worker's connections do not hold the others: it left with
@@ -173,9 +171,7 @@ static void test_gate_a_detached_worker_holds_nobody(void **state)
 	assert_int_equal(evconnlistener_disable(x->l[0]), 0);
 	gx_run(x, 1); /* the wake-up */
 	assert_false(atomic_load(&x->gate.slots[1].held));
-	gx_connect(x);
-	gx_run(x, 1);
-	assert_int_equal(x->accepted[1], 1);
+	gx_offer(x, 1, 1);
 	assert_int_equal(x->accepted[0], 0);
 }
 
@@ -189,9 +185,7 @@ static void test_gate_leaves_detached_and_closed_alone(void **state)
 	assert_int_equal(evconnlistener_disable(x->l[0]), 0);
 	subca_gate_count(&x->gate, 1, 1);
 	subca_gate_count(&x->gate, 1, -1);
-	gx_connect(x);
-	gx_run(x, 0);
-	assert_int_equal(x->accepted[0], 0);
+	gx_offer(x, 0, 0);
 	subca_gate_close(&x->gate);
 	subca_gate_count(&x->gate, 1, 5);
 	assert_false(atomic_load(&x->gate.slots[1].held));
