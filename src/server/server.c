@@ -9,6 +9,11 @@
  * Each connection has a `struct subca__conn`, hung on its SSL object as
  * ex_data so that it is freed exactly when libevent frees the SSL, whatever
  * path closed the connection (the count of open connections stays exact).
+ * The plain-HTTP listener's connections (--http-listen) have the same
+ * state and policing; their bufferevent has no free hook, so subca holds
+ * a reference on it and releases the state from evhttp's close callback
+ * or, for one that never sent a request, once evhttp has let go of it
+ * (subca__plain_gone).
  * Its deadline timer cuts off clients that do not send a complete request
  * in time: libevent 2.1 has one read timeout that restarts on every byte,
  * which a client trickling a byte at a time never trips.
@@ -25,10 +30,10 @@
  * lingers briefly, discarding what the client still sends, so that the
  * client reads the answer rather than a reset; then evhttp closes it.
  * evhttp closes the socket itself (shutdown, close) when it frees a
- * connection, and its close callback never runs for accepted connections,
- * so close_notify goes out just before each close subca causes or evhttp
- * announces (a response with Connection: close, a kept-alive connection
- * idle too long, draining on SIGTERM), once nothing is left unsent.
+ * connection, without writing to it first, so close_notify goes out just
+ * before each close subca causes or evhttp announces (a response with
+ * Connection: close, a kept-alive connection idle too long, draining on
+ * SIGTERM), once nothing is left unsent.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -45,6 +50,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -78,6 +84,13 @@
 /* After a refusal: time to send it, then to let the client read it. */
 #define SUBCA__FLUSH_SECONDS 10
 #define SUBCA__LINGER_SECONDS 2
+/* The plain-HTTP connections of a worker, by bufferevent (a power of 2). */
+#define SUBCA__PLAIN_BUCKETS 256
+#define SUBCA__SWEEP_MS 200
+/* Descriptors besides connections (store, WAL, listeners, logs), and the
+ * most the soft limit is raised to. */
+#define SUBCA__FD_RESERVE 64
+#define SUBCA__FD_MAX ((rlim_t)1 << 20)
 
 struct subca__worker;
 
@@ -86,6 +99,7 @@ struct subca__conn {
 	struct bufferevent *bev;
 	struct event *deadline;
 	struct evbuffer_cb_entry *out_cb;
+	struct evbuffer_cb_entry *in_entry; /* subca__input_cb's */
 	struct subca_framing f; /* the requests the client sent */
 	bool busy;     /* a request is being answered */
 	bool over_cap; /* accepted past max_connections: answer 503 */
@@ -97,11 +111,13 @@ struct subca__conn {
 	bool lingering;	     /* the refusal is sent */
 	bool shut;	     /* close_notify sent (or not to be sent) */
 	bool in_cb;
+	bool plain; /* the plain-HTTP listener's (no TLS) */
 	subca_result refuse_code;
 	char refuse_why[SUBCA_ERROR_REASON_MAX];
 	unsigned requests; /* handed to the pipeline */
 	unsigned answered; /* their answers sent */
 	struct subca__conn *prev, *next;
+	struct subca__conn *hnext; /* plain: the worker's table (plain_tab) */
 };
 
 struct subca__server;
@@ -133,6 +149,8 @@ struct subca__worker {
 	struct evhttp_bound_socket *bound;
 	struct evhttp *http_plain; /* --http-listen: public routes only */
 	struct evhttp_bound_socket *bound_plain;
+	struct subca__conn *plain_tab[SUBCA__PLAIN_BUCKETS];
+	struct event *sweep; /* subca__plain_sweep */
 	struct event *stop_ev, *drain_tick;
 	struct subca_store *store;
 	struct subca__conn *conns;
@@ -158,7 +176,8 @@ struct subca__server {
 	bool tls_init;
 	struct subca__worker *workers;
 	int nworkers;
-	atomic_long connections;
+	atomic_long connections;       /* the HTTPS listener's */
+	atomic_long plain_connections; /* the plain-HTTP listener's */
 	struct subca_gate gate; /* which workers accept (gate.h) */
 	atomic_int listen_fd; /* shared by the workers' listeners */
 	atomic_int listeners; /* workers still accepting from it */
@@ -182,12 +201,18 @@ struct subca__server {
 static int subca__conn_idx = -1;
 static pthread_once_t subca__conn_once = PTHREAD_ONCE_INIT;
 
-/* Runs when libevent frees the connection's SSL: the one place a
- * connection stops counting. */
-static void subca__conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad,
-			     int idx, long argl, void *argp)
+static struct subca__conn **subca__plain_slot(struct subca__worker *w,
+					      const struct bufferevent *bev)
 {
-	struct subca__conn *c = ptr;
+	uintptr_t h = (uintptr_t)bev >> 4;
+
+	return &w->plain_tab[(h ^ (h >> 8)) & (SUBCA__PLAIN_BUCKETS - 1)];
+}
+
+/* The one place a connection stops counting: when libevent frees its SSL
+ * (HTTPS) or its filter bufferevent (plain HTTP). */
+static void subca__conn_release(struct subca__conn *c)
+{
 	struct subca__worker *w;
 
 	if (c == NULL)
@@ -200,12 +225,56 @@ static void subca__conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad,
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	w->nconns--;
-	atomic_fetch_sub(&w->srv->connections, 1);
-	subca_gate_count(&w->srv->gate, w->index, -1);
+	if (c->plain) {
+		struct subca__conn **pp = subca__plain_slot(w, c->bev);
+
+		while (*pp != NULL && *pp != c)
+			pp = &(*pp)->hnext;
+		if (*pp == c)
+			*pp = c->hnext;
+		atomic_fetch_sub(&w->srv->plain_connections, 1);
+		if (c->bev != NULL) {
+			/* our reference was the last: this closes the socket */
+			if (c->in_entry != NULL)
+				evbuffer_remove_cb_entry(
+					bufferevent_get_input(c->bev),
+					c->in_entry);
+			if (c->out_cb != NULL)
+				evbuffer_remove_cb_entry(
+					bufferevent_get_output(c->bev), c->out_cb);
+			(void)bufferevent_decref(c->bev);
+		}
+	} else {
+		atomic_fetch_sub(&w->srv->connections, 1);
+		subca_gate_count(&w->srv->gate, w->index, -1);
+	}
 	if (c->deadline != NULL)
 		event_free(c->deadline);
 	subca_framing_cleanup(&c->f);
 	subca_free(c);
+}
+
+static void subca__conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad,
+			     int idx, long argl, void *argp)
+{
+	subca__conn_release(ptr);
+}
+
+/*
+ * A plain-HTTP connection's bufferevent has no free callback, so subca
+ * holds a reference on it (bufferevent_incref): evhttp's bufferevent_free
+ * then clears its callbacks and shuts the socket down for writing, and
+ * the memory and the descriptor stay until that reference is dropped.
+ * A connection evhttp let go of is "gone" (no event callback); the
+ * worker's sweep (subca__plain_sweep) releases it, and so does any byte
+ * that still arrives on it.
+ */
+static bool subca__plain_gone(struct subca__conn *c)
+{
+	bufferevent_event_cb ecb = NULL;
+
+	bufferevent_getcb(c->bev, NULL, NULL, &ecb, NULL);
+	return ecb == NULL;
 }
 
 static void subca__conn_index_init(void)
@@ -223,18 +292,36 @@ static struct subca__conn *subca__conn_of(struct evhttp_connection *evcon)
 	return ssl ? SSL_get_ex_data(ssl, subca__conn_idx) : NULL;
 }
 
+/* A plain-HTTP connection's state, found by its bufferevent. */
+static struct subca__conn *subca__plain_conn_of(struct subca__worker *w,
+						struct evhttp_connection *evcon)
+{
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon)
+					: NULL;
+	struct subca__conn *c = bev ? *subca__plain_slot(w, bev) : NULL;
+
+	while (c != NULL && c->bev != bev)
+		c = c->hnext;
+	return c;
+}
+
 static void subca__close_notify(struct subca__conn *c);
 
 /* Close through evhttp's own error path, as if the read timed out. */
 static void subca__conn_close(struct subca__conn *c)
 {
+	struct event *sweep = c->plain ? c->w->sweep : NULL;
+
 	if (c->closing)
 		return;
 	c->closing = true;
 	subca__close_notify(c);
 	evtimer_del(c->deadline);
+	/* a plain connection may be released (freed) in there */
 	bufferevent_trigger_event(c->bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT,
 				  0);
+	if (sweep != NULL) /* or it is gone, released by the sweep */
+		event_active(sweep, EV_TIMEOUT, 0);
 }
 
 /*
@@ -332,6 +419,12 @@ static void subca__input_cb(struct evbuffer *buf,
 
 	if (info->n_added == 0 || c->in_cb || info->n_added > len)
 		return;
+	if (c->plain && subca__plain_gone(c)) {
+		(void)bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+		evbuffer_drain(buf, len);
+		event_active(c->w->sweep, EV_TIMEOUT, 0);
+		return;
+	}
 	c->in_cb = true;
 	if (c->taken)
 		evbuffer_drain(buf, len); /* lingering: discard */
@@ -370,6 +463,10 @@ static void subca__deadline_cb(evutil_socket_t fd, short what, void *arg)
 	struct subca__conn *c = arg;
 	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 
+	if (c->plain && subca__plain_gone(c)) {
+		subca__conn_release(c);
+		return;
+	}
 	if (c->taken) {
 		if (c->kick) {
 			c->kick = false;
@@ -387,8 +484,8 @@ static void subca__deadline_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	/* a late request gets 408; an idle kept-alive connection (or one
 	 * that never finished its handshake) is simply closed */
-	if (c->head_timer && !c->busy && ssl != NULL &&
-	    SSL_is_init_finished(ssl) &&
+	if (c->head_timer && !c->busy &&
+	    (c->plain || (ssl != NULL && SSL_is_init_finished(ssl))) &&
 	    (subca_framing_started(&c->f) || c->f.complete == 0))
 		subca__late(c);
 	else
@@ -418,7 +515,8 @@ static struct bufferevent *subca__bev_fallback(struct event_base *base)
 	return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 }
 
-static struct subca__conn *subca__conn_new(struct subca__worker *w)
+static struct subca__conn *subca__conn_new(struct subca__worker *w,
+					   bool plain)
 {
 	struct subca__conn *c = subca_calloc(1, sizeof(*c));
 	long total;
@@ -426,6 +524,7 @@ static struct subca__conn *subca__conn_new(struct subca__worker *w)
 	if (c == NULL)
 		return NULL;
 	c->w = w;
+	c->plain = plain;
 	subca_framing_init(&c->f, subca__body_cap, w,
 			   SUBCA_MAX_REQUEST_HEADERS);
 	c->next = w->conns;
@@ -433,12 +532,35 @@ static struct subca__conn *subca__conn_new(struct subca__worker *w)
 		w->conns->prev = c;
 	w->conns = c;
 	w->nconns++;
-	total = atomic_fetch_add(&w->srv->connections, 1) + 1;
-	/* may stop this worker accepting, also in the middle of libevent's
-	 * accept loop, which checks after each connection */
-	subca_gate_count(&w->srv->gate, w->index, 1);
+	if (plain) {
+		/* counted apart: a flood of the public listener leaves the
+		 * HTTPS one its own connections */
+		total = atomic_fetch_add(&w->srv->plain_connections, 1) + 1;
+	} else {
+		total = atomic_fetch_add(&w->srv->connections, 1) + 1;
+		/* may stop this worker accepting, also in the middle of
+		 * libevent's accept loop, which checks after each one */
+		subca_gate_count(&w->srv->gate, w->index, 1);
+	}
 	c->over_cap = total > w->srv->cfg.max_connections;
 	return c;
+}
+
+/* The deadline timer and the input's observer of a new connection;
+ * false when it cannot be policed (then it is refused in gencb). */
+static bool subca__conn_police(struct subca__conn *c, struct event_base *base)
+{
+	c->deadline = evtimer_new(base, subca__deadline_cb, c);
+	if (c->deadline != NULL)
+		c->in_entry = evbuffer_add_cb(bufferevent_get_input(c->bev),
+					      subca__input_cb, c);
+	if (c->deadline == NULL || c->in_entry == NULL) {
+		c->closing = true;
+		return false;
+	}
+	/* the handshake (if any) and the first request head in time */
+	subca__deadline_arm(c, c->w->srv->cfg.header_timeout, true);
+	return true;
 }
 
 /* evhttp asks for each accepted connection's bufferevent (no fd yet). */
@@ -446,7 +568,7 @@ static struct bufferevent *subca__bevcb(struct event_base *base, void *arg)
 {
 	struct subca__worker *w = arg;
 	SSL *ssl = subca__tls_ssl_new(&w->srv->tls);
-	struct subca__conn *c = ssl ? subca__conn_new(w) : NULL;
+	struct subca__conn *c = ssl ? subca__conn_new(w, false) : NULL;
 	struct bufferevent *bev;
 
 	if (c == NULL || SSL_set_ex_data(ssl, subca__conn_idx, c) != 1) {
@@ -463,16 +585,55 @@ static struct bufferevent *subca__bevcb(struct event_base *base, void *arg)
 		return subca__bev_fallback(base);
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 	c->bev = bev;
-	c->deadline = evtimer_new(base, subca__deadline_cb, c);
-	if (c->deadline == NULL ||
-	    evbuffer_add_cb(bufferevent_get_input(bev), subca__input_cb, c) ==
-		    NULL) {
-		c->closing = true; /* cannot police it: refuse in gencb */
-		return bev;
-	}
-	/* the handshake and the first request head within the timeout */
-	subca__deadline_arm(c, w->srv->cfg.header_timeout, true);
+	(void)subca__conn_police(c, base);
 	return bev;
+}
+
+/*
+ * The plain-HTTP listener's bufferevent for a new connection, with a
+ * reference of ours (see subca__plain_gone); its connection state is
+ * found by the bufferevent (subca__plain_conn_of).
+ */
+static struct bufferevent *subca__plain_bevcb(struct event_base *base,
+					      void *arg)
+{
+	struct subca__worker *w = arg;
+	struct bufferevent *bev = bufferevent_socket_new(base, -1,
+							 BEV_OPT_CLOSE_ON_FREE);
+	struct subca__conn *c = bev ? subca__conn_new(w, true) : NULL;
+	struct subca__conn **slot;
+
+	if (c == NULL)
+		return bev; /* no state: subca__gencb_plain refuses it */
+	bufferevent_incref(bev);
+	c->bev = bev;
+	slot = subca__plain_slot(w, bev);
+	c->hnext = *slot;
+	*slot = c;
+	(void)subca__conn_police(c, base);
+	return bev;
+}
+
+/* evhttp frees a plain connection that has had a request (the callback
+ * runs before its bufferevent_free, whose reference is then the last). */
+static void subca__plain_closecb(struct evhttp_connection *evcon, void *arg)
+{
+	subca__conn_release(arg);
+}
+
+/* Release the plain connections evhttp let go of (every worker with a
+ * plain listener, each SUBCA__SWEEP_MS, and at once when a byte arrives
+ * on one). */
+static void subca__plain_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct subca__worker *w = arg;
+	struct subca__conn *c, *next;
+
+	for (c = w->conns; c != NULL; c = next) {
+		next = c->next;
+		if (c->plain && subca__plain_gone(c))
+			subca__conn_release(c);
+	}
 }
 
 /* ---- requests --------------------------------------------------------------- */
@@ -676,6 +837,8 @@ static void subca__complete_cb(struct evhttp_request *evreq, void *arg)
 	     c->answered == c->f.complete)) {
 		/* evhttp closes the connection now; all is sent */
 		subca__close_notify(c);
+		if (c->plain)
+			event_active(c->w->sweep, EV_TIMEOUT, 0);
 		return;
 	}
 	if (c->refuse_pending && subca__caught_up(c)) {
@@ -958,25 +1121,36 @@ static void subca__gencb(struct evhttp_request *evreq, void *arg)
 
 /*
  * The plain-HTTP listener: only routes marked SUBCA_CRED_PUBLIC_HTTP (the
- * pipeline answers 404 for the rest). Its connections are bounded by
- * evhttp's own timeouts, header and body caps, not by the per-connection
- * deadline of the TLS listener.
+ * pipeline answers 404 for the rest). Its connections are policed as the
+ * HTTPS ones are (deadlines, framing limits, their own cap), and nothing
+ * of theirs waits for a commit: every answer is given at once.
  */
 static void subca__gencb_plain(struct evhttp_request *evreq, void *arg)
 {
 	struct subca__worker *w = arg;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(evreq);
+	struct subca__conn *c = subca__plain_conn_of(w, evcon);
 	struct subca_request r;
 	struct timespec t0;
 	char peer[80];
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (c == NULL || c->closing) {
+		subca__refuse_unpoliced(evreq);
+		return;
+	}
+	evtimer_del(c->deadline);
+	c->head_timer = false;
+	c->busy = true;
+	c->requests++;
+	evhttp_request_set_on_complete_cb(evreq, subca__complete_cb, c);
+	evhttp_connection_set_closecb(evcon, subca__plain_closecb, c);
 	subca_request_init(&r, &w->srv->env, w->store, w->srv->keys,
 			   time(NULL));
-	subca__request_fill(&r, evreq, evhttp_request_get_connection(evreq),
-			    peer, sizeof(peer));
+	subca__request_fill(&r, evreq, evcon, peer, sizeof(peer));
 	r.peer_cert = NULL;
 	r.plain = true;
-	if (subca__store_ready(w, &r))
+	if (subca__precheck(&r, c) && subca__store_ready(w, &r))
 		subca__pipeline_run(&r);
 	subca__reply(w, evreq, &r);
 	subca__account(&r, &t0);
@@ -1067,6 +1241,19 @@ static size_t subca__max_body(void)
 	return max;
 }
 
+/* evhttp's own limits, above ours: framing.c holds requests to the real
+ * limits first, so that evhttp's (plain-text) refusals stay out of reach,
+ * and the deadline timer cuts connections off before its timeout. */
+static void subca__http_limits(struct evhttp *http,
+			       const struct subca_server_config *cfg)
+{
+	evhttp_set_max_headers_size(http, 2 * SUBCA_MAX_REQUEST_HEADERS);
+	evhttp_set_max_body_size(http, (ev_ssize_t)subca__max_body());
+	evhttp_set_timeout(http, (cfg->idle_timeout > cfg->header_timeout
+					  ? cfg->idle_timeout
+					  : cfg->header_timeout) + 1);
+}
+
 static subca_result subca__worker_http(struct subca__worker *w)
 {
 	const struct subca_server_config *cfg = &w->srv->cfg;
@@ -1075,13 +1262,7 @@ static subca_result subca__worker_http(struct subca__worker *w)
 	SUBCA_ENSURE(w->http != NULL, SUBCA_E_NOMEM, "cannot create evhttp");
 	evhttp_set_bevcb(w->http, subca__bevcb, w);
 	evhttp_set_gencb(w->http, subca__gencb, w);
-	/* framing.c holds requests to the real limits first: evhttp's
-	 * own (plain-text) refusals stay out of reach */
-	evhttp_set_max_headers_size(w->http, 2 * SUBCA_MAX_REQUEST_HEADERS);
-	evhttp_set_max_body_size(w->http, (ev_ssize_t)subca__max_body());
-	evhttp_set_timeout(w->http, (cfg->idle_timeout > cfg->header_timeout
-					     ? cfg->idle_timeout
-					     : cfg->header_timeout) + 1);
+	subca__http_limits(w->http, cfg);
 	/* every method reaches the router, which answers 405 itself */
 	evhttp_set_allowed_methods(w->http,
 				   EVHTTP_REQ_GET | EVHTTP_REQ_POST |
@@ -1177,16 +1358,20 @@ static subca_result subca__worker_plain(struct subca__worker *w)
 {
 	struct subca__server *s = w->srv;
 	struct evconnlistener *l;
+	struct timeval sweep = {0, SUBCA__SWEEP_MS * 1000};
 
 	if (s->cfg.http_listen == NULL)
 		return SUBCA_OK;
 	w->http_plain = evhttp_new(w->base);
 	SUBCA_ENSURE(w->http_plain != NULL, SUBCA_E_NOMEM,
 		     "cannot create evhttp");
+	w->sweep = event_new(w->base, -1, EV_PERSIST, subca__plain_sweep, w);
+	SUBCA_ENSURE(w->sweep != NULL &&
+			     event_add(w->sweep, &sweep) == 0,
+		     SUBCA_E_NOMEM, "out of memory");
+	evhttp_set_bevcb(w->http_plain, subca__plain_bevcb, w);
 	evhttp_set_gencb(w->http_plain, subca__gencb_plain, w);
-	evhttp_set_max_headers_size(w->http_plain, SUBCA_MAX_REQUEST_HEADERS);
-	evhttp_set_max_body_size(w->http_plain, SUBCA_MAX_REQUEST_BODY);
-	evhttp_set_timeout(w->http_plain, s->cfg.header_timeout);
+	subca__http_limits(w->http_plain, &s->cfg);
 	evhttp_set_allowed_methods(w->http_plain, EVHTTP_REQ_GET |
 							  EVHTTP_REQ_POST |
 							  EVHTTP_REQ_HEAD);
@@ -1259,6 +1444,10 @@ static void subca__worker_free(struct subca__worker *w)
 		evhttp_free(w->http);
 	if (w->http_plain != NULL)
 		evhttp_free(w->http_plain);
+	/* every plain connection is gone now: drop our references */
+	subca__plain_sweep(-1, 0, w);
+	if (w->sweep != NULL)
+		event_free(w->sweep);
 	if (w->stop_ev != NULL)
 		event_free(w->stop_ev);
 	if (w->drain_tick != NULL)
@@ -1625,7 +1814,44 @@ static long subca__connections(const struct subca_server_env *env)
 {
 	const struct subca__server *s = env->server;
 
-	return atomic_load(&((struct subca__server *)s)->connections);
+	struct subca__server *m = (struct subca__server *)s;
+
+	return atomic_load(&m->connections) +
+	       atomic_load(&m->plain_connections);
+}
+
+/*
+ * Descriptors for every connection the caps allow: the soft limit is
+ * raised to the hard one (1024 is a common soft default, below one
+ * listener's default cap). Short of that, accept(2) would fail with
+ * EMFILE before a cap answers 503; the log says so at start.
+ */
+static void subca__nofile(const struct subca__server *s)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)s->cfg.max_connections *
+			      (s->cfg.http_listen != NULL ? 2 : 1) +
+		      SUBCA__FD_RESERVE;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < rl.rlim_max) {
+		rlim_t was = rl.rlim_cur;
+
+		rl.rlim_cur = rl.rlim_max;
+		if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > SUBCA__FD_MAX)
+			rl.rlim_cur = SUBCA__FD_MAX > was ? SUBCA__FD_MAX : was;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			rl.rlim_cur = was;
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+		subca_log_event("server.limit",
+				"open files are limited to %llu, fewer than "
+				"the %llu that --max-connections %d needs; "
+				"raise the limit (ulimit -n, LimitNOFILE=)",
+				(unsigned long long)rl.rlim_cur,
+				(unsigned long long)need,
+				s->cfg.max_connections);
 }
 
 static subca_result subca__open(struct subca__server *s)
@@ -1670,6 +1896,7 @@ static subca_result subca__setup(struct subca__server *s,
 	pthread_once(&subca__conn_once, subca__conn_index_init);
 	SUBCA_ENSURE(subca__conn_idx >= 0, SUBCA_E_NOMEM, "out of memory");
 	SUBCA_TRY(subca__cfg(s, cfg));
+	subca__nofile(s);
 	SUBCA_TRY(subca__probe_port(s));
 	SUBCA_TRY(subca__open(s));
 	SUBCA_TRY(subca_metrics_init(subca__routes, subca__nroutes));

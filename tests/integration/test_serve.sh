@@ -525,6 +525,124 @@ bad_reload() {
 }
 step "a failed reload keeps the current certificate; SIGTERM exits 0" bad_reload
 
+# ------------------------------------------- the plain-HTTP listener
+
+# The public listener (--http-listen) is policed as the HTTPS one is: its
+# own connection cap, the header and idle deadlines, and the framing limits
+# answered as problems.
+cat >"$W/plain.py" <<'EOF'
+import socket, sys, time
+mode, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+s = socket.create_connection(("127.0.0.1", port))
+if mode == "hold":
+    print("held", flush=True)
+    time.sleep(float(sys.argv[4]))
+    sys.exit(0)
+if mode == "slow":
+    s.sendall(b"GET /a/de")             # half a request line, then nothing
+elif mode == "idle":
+    s.sendall(b"GET /a/demo/roots HTTP/1.1\r\nHost: localhost\r\n\r\n")
+else:
+    s.sendall(sys.argv[4].encode().decode("unicode_escape").encode("latin-1"))
+s.settimeout(30)
+t0 = time.monotonic()
+data = b""
+try:
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        data += d
+except ConnectionError:
+    pass
+print("%.1f %d" % (time.monotonic() - t0, len(data)))
+open(out, "wb").write(data)
+EOF
+
+plain_server() {
+	PORT4=$(free_port)
+	HPORT4=$(free_port)
+	start_server "$T/serve4.log" --listen "127.0.0.1:$PORT4" --workers 2 \
+		--tls-authority server-tls --tls-root-out "$W/ca4.pem" \
+		--http-listen "127.0.0.1:$HPORT4" --max-connections 1 \
+		--header-timeout 3 --idle-timeout 2
+	echo "$PORT4 $HPORT4" >"$W/server4"
+	curl -sS -o "$W/p.body" -w '%{http_code}' \
+		"http://127.0.0.1:$HPORT4/a/demo/roots" >"$W/p.code"
+	[ "$(cat "$W/p.code")" = 200 ]
+	has "$W/p.body" "BEGIN CERTIFICATE"
+}
+step "serve with --http-listen: the public routes over plain HTTP" plain_server
+read -r PORT4 HPORT4 <"$W/server4" || true
+
+# plain_get PATH: status and body of a plain-HTTP GET in $W/p.code, $W/p.body
+plain_get() {
+	curl -sS -D "$W/p.headers" -o "$W/p.body" -w '%{http_code}' \
+		"http://127.0.0.1:$HPORT4$1" >"$W/p.code"
+}
+
+plain_slow() {
+	"$PY" "$W/plain.py" slow "$HPORT4" "$W/pslow.body" >"$W/pslow.out" &
+	local slow=$! secs bytes
+	sleep 0.5
+	kill -0 "$slow" # held open, not yet cut off
+	wait "$slow"
+	read -r secs bytes <"$W/pslow.out"
+	log "slow plain client answered after ${secs}s (header timeout 3 s)"
+	[ "$(statuses "$W/pslow.body")" = "408 " ]
+	has "$W/pslow.body" '"type":"urn:subca:error:request_timeout"'
+	has "$W/pslow.body" "Connection: close"
+	"$PY" -c "import sys; sys.exit(0 if 2.5 < float('$secs') < 8 else 1)"
+}
+step "plain HTTP: a request line never finished gets 408 after the header timeout" plain_slow
+
+plain_over_cap() {
+	"$PY" "$W/plain.py" hold "$HPORT4" - 2 >"$W/phold.out" &
+	local hold=$! i
+	for i in $(seq 1 50); do grep -q held "$W/phold.out" && break; sleep 0.1; done
+	sleep 0.2
+	plain_get /a/demo/roots
+	[ "$(cat "$W/p.code")" = 503 ]
+	has "$W/p.body" '"type":"urn:subca:error:overloaded"'
+	grep -qi '^retry-after: 1' "$W/p.headers"
+	# the HTTPS listener counts its connections apart
+	URL=https://127.0.0.1:$PORT4 CA=$W/ca4.pem get /healthz
+	[ "$(cat "$W/meta")" = "200 application/json" ]
+	wait "$hold"
+	for i in $(seq 1 50); do
+		plain_get /a/demo/roots
+		[ "$(cat "$W/p.code")" = 200 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+step "plain HTTP: past --max-connections 503 with Retry-After (HTTPS still served)" plain_over_cap
+
+plain_idle() {
+	local secs bytes
+	"$PY" "$W/plain.py" idle "$HPORT4" "$W/pidle.body" >"$W/pidle.out"
+	read -r secs bytes <"$W/pidle.out"
+	log "kept-alive plain connection closed after ${secs}s (idle timeout 2 s)"
+	[ "$(statuses "$W/pidle.body")" = "200 " ]
+	"$PY" -c "import sys; sys.exit(0 if 1.5 < float('$secs') < 6 else 1)"
+}
+step "plain HTTP: a kept-alive connection idle past --idle-timeout is closed, no 408" plain_idle
+
+plain_limits() {
+	local big
+	big=$(head -c 17000 /dev/zero | tr '\0' a)
+	"$PY" "$W/plain.py" raw "$HPORT4" "$W/pbig.body" \
+		"GET /a/demo/roots HTTP/1.1\r\nHost: localhost\r\nX-Big: $big\r\n\r\n" >/dev/null
+	[ "$(statuses "$W/pbig.body")" = "431 " ]
+	has "$W/pbig.body" "application/problem+json"
+	"$PY" "$W/plain.py" raw "$HPORT4" "$W/plen.body" \
+		"POST /a/demo/ocsp HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10000000000\r\n\r\n" >/dev/null
+	[ "$(statuses "$W/plen.body")" = "413 " ]
+	has "$W/plen.body" '"type":"urn:subca:error:too_large"'
+	stop_server "$T/serve4.log"
+}
+step "plain HTTP: a head over 16 KiB is 431, a huge body 413, both problems" plain_limits
+
 refusals() {
 	expect_fail USAGE 64 "--tls-authority" -- "$SUBCA" serve
 	expect_fail USAGE 64 "go together" -- "$SUBCA" serve --tls-cert x
