@@ -87,6 +87,8 @@
 /* The plain-HTTP connections of a worker, by bufferevent (a power of 2). */
 #define SUBCA__PLAIN_BUCKETS 256
 #define SUBCA__SWEEP_MS 200
+/* accept(2) out of descriptors or memory: the listeners pause this long */
+#define SUBCA__ACCEPT_PAUSE_MS 100
 /* Descriptors besides connections (store, WAL, listeners, logs), and the
  * most the soft limit is raised to. */
 #define SUBCA__FD_RESERVE 64
@@ -151,6 +153,7 @@ struct subca__worker {
 	struct evhttp_bound_socket *bound_plain;
 	struct subca__conn *plain_tab[SUBCA__PLAIN_BUCKETS];
 	struct event *sweep; /* subca__plain_sweep */
+	struct event *resume; /* accepting again after accept(2) failed */
 	struct event *stop_ev, *drain_tick;
 	struct subca_store *store;
 	struct subca__conn *conns;
@@ -199,6 +202,8 @@ struct subca__server {
 /* ---- connections ---------------------------------------------------------- */
 
 static int subca__conn_idx = -1;
+/* The worker whose thread this is (NULL on the main thread). */
+static _Thread_local struct subca__worker *subca__self;
 static pthread_once_t subca__conn_once = PTHREAD_ONCE_INIT;
 
 static struct subca__conn **subca__plain_slot(struct subca__worker *w,
@@ -1221,6 +1226,7 @@ static void *subca__worker_main(void *arg)
 {
 	struct subca__worker *w = arg;
 
+	subca__self = w;
 	subca__worker_name(w->index);
 	/* a worker the gate holds and that has no connection has no event
 	 * pending, and must wait for one (gate.h); it leaves by the drain */
@@ -1333,6 +1339,51 @@ static void subca__listen_release(struct subca__server *s)
 		subca__listen_close(s);
 }
 
+/* The pause is over: accept again (the HTTPS listener as the gate says). */
+static void subca__accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct subca__worker *w = arg;
+
+	if (w->bound_plain != NULL)
+		(void)evconnlistener_enable(
+			evhttp_bound_socket_get_listener(w->bound_plain));
+	if (w->bound != NULL)
+		subca_gate_count(&w->srv->gate, w->index, 0);
+}
+
+/*
+ * accept(2) failed. Out of descriptors (or kernel memory), the pending
+ * connection stays in the backlog and the listening socket stays
+ * readable: accepting again at once would spin. This worker's listeners
+ * pause for SUBCA__ACCEPT_PAUSE_MS, while connections close.
+ */
+static void subca__accept_error(struct evconnlistener *l, void *arg)
+{
+	struct subca__worker *w = subca__self; /* arg is evhttp's */
+	int err = EVUTIL_SOCKET_ERROR();
+	struct timeval pause = {0, SUBCA__ACCEPT_PAUSE_MS * 1000};
+
+	if (w == NULL)
+		return;
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM) {
+		subca_log_event("server.accept", "worker %d: accept: %s",
+				w->index, strerror(err));
+		return;
+	}
+	if (evtimer_pending(w->resume, NULL))
+		return;
+	subca_log_event("server.accept",
+			"worker %d: accept: %s; not accepting for %d ms",
+			w->index, strerror(err), SUBCA__ACCEPT_PAUSE_MS);
+	if (w->bound_plain != NULL)
+		(void)evconnlistener_disable(
+			evhttp_bound_socket_get_listener(w->bound_plain));
+	if (w->bound != NULL)
+		(void)evconnlistener_disable(
+			evhttp_bound_socket_get_listener(w->bound));
+	evtimer_add(w->resume, &pause);
+}
+
 /* The worker's listener on the shared socket, under the gate. */
 static subca_result subca__worker_listen(struct subca__worker *w)
 {
@@ -1349,6 +1400,7 @@ static subca_result subca__worker_listen(struct subca__worker *w)
 		evconnlistener_free(l);
 		SUBCA_BAIL(SUBCA_E_NOMEM, "cannot bind the listener");
 	}
+	evconnlistener_set_error_cb(l, subca__accept_error);
 	atomic_fetch_add(&s->listeners, 1);
 	return subca_gate_attach(&s->gate, w->index, l, w->base);
 }
@@ -1389,6 +1441,7 @@ static subca_result subca__worker_plain(struct subca__worker *w)
 		evconnlistener_free(l);
 		SUBCA_BAIL(SUBCA_E_NOMEM, "cannot bind the listener");
 	}
+	evconnlistener_set_error_cb(l, subca__accept_error);
 	return SUBCA_OK;
 }
 
@@ -1426,8 +1479,9 @@ static subca_result subca__worker_setup(struct subca__server *s, int i)
 	w->drain_tick = event_new(w->base, -1, EV_PERSIST, subca__drain_tick,
 				  w);
 	w->done_ev = event_new(w->base, -1, 0, subca__done_cb, w);
+	w->resume = evtimer_new(w->base, subca__accept_resume, w);
 	SUBCA_ENSURE(w->stop_ev != NULL && w->drain_tick != NULL &&
-			     w->done_ev != NULL,
+			     w->done_ev != NULL && w->resume != NULL,
 		     SUBCA_E_NOMEM, "out of memory");
 	pthread_mutex_init(&w->done_mu, NULL);
 	w->done_mu_init = true;
@@ -1448,6 +1502,8 @@ static void subca__worker_free(struct subca__worker *w)
 	subca__plain_sweep(-1, 0, w);
 	if (w->sweep != NULL)
 		event_free(w->sweep);
+	if (w->resume != NULL)
+		event_free(w->resume);
 	if (w->stop_ev != NULL)
 		event_free(w->stop_ev);
 	if (w->drain_tick != NULL)

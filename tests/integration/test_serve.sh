@@ -643,6 +643,40 @@ plain_limits() {
 }
 step "plain HTTP: a head over 16 KiB is 431, a huge body 413, both problems" plain_limits
 
+# Out of descriptors, accept(2) fails and the pending connection stays:
+# the listeners pause (a server.accept line at most every 100 ms per
+# worker) instead of spinning, and serve again once connections close.
+fd_exhaustion() {
+	local port hport n
+	port=$(free_port)
+	hport=$(free_port)
+	(ulimit -n 48
+	 start_server "$T/serve5.log" --listen "127.0.0.1:$port" --workers 2 \
+		--tls-authority server-tls --tls-root-out "$W/ca5.pem" \
+		--http-listen "127.0.0.1:$hport")
+	has "$T/serve5.log" '"event":"server.limit"'
+	"$PY" - "$port" "$hport" <<'EOF'
+import socket, sys, time
+socks = [socket.create_connection(("127.0.0.1", int(sys.argv[1 + i % 2])))
+         for i in range(60)]
+time.sleep(1.5)
+for s in socks:
+    s.close()
+EOF
+	n=$(grep -c '"event":"server.accept"' "$T/serve5.log" || true)
+	log "accept paused $n times"
+	[ "$n" -ge 1 ] && [ "$n" -le 100 ]
+	grep -q 'Too many open files; not accepting for 100 ms' "$T/serve5.log"
+	lacks "$T/serve5.log" "Error from accept"
+	sleep 0.3
+	[ "$(curl -sS -o /dev/null -w '%{http_code}' \
+		"http://127.0.0.1:$hport/a/demo/roots")" = 200 ]
+	URL=https://127.0.0.1:$port CA=$W/ca5.pem get /healthz
+	[ "$(cat "$W/meta")" = "200 application/json" ]
+	stop_server "$T/serve5.log"
+}
+step "out of descriptors: accept pauses (no spin), both listeners serve again after" fd_exhaustion
+
 refusals() {
 	expect_fail USAGE 64 "--tls-authority" -- "$SUBCA" serve
 	expect_fail USAGE 64 "go together" -- "$SUBCA" serve --tls-cert x
