@@ -166,6 +166,7 @@ int subca__problem_status(subca_result code)
 	case SUBCA_E_OVERLOADED: return 503;
 	case SUBCA_E_REQUEST_TIMEOUT: return 408;
 	case SUBCA_E_HEADERS_TOO_LARGE: return 431; /* RFC 6585 5 */
+	case SUBCA_E_URI_TOO_LONG: return 414; /* RFC 9110 15.5.15 */
 	case SUBCA_E_NOT_IMPLEMENTED: return 501;
 	default: return subca_error_http_status(code);
 	}

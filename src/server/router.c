@@ -34,7 +34,7 @@ static subca_result subca__path_check(const char *path)
 	SUBCA_ENSURE(path != NULL && path[0] == '/', SUBCA_E_INVALID_ARGUMENT,
 		     "the request path must start with /");
 	n = strnlen(path, SUBCA_MAX_REQUEST_PATH + 1);
-	SUBCA_ENSURE(n <= SUBCA_MAX_REQUEST_PATH, SUBCA_E_INVALID_ARGUMENT,
+	SUBCA_ENSURE(n <= SUBCA_MAX_REQUEST_PATH, SUBCA_E_URI_TOO_LONG,
 		     "the request path is longer than %u bytes",
 		     SUBCA_MAX_REQUEST_PATH);
 	for (size_t i = 0; i < n; i++) {

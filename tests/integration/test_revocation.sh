@@ -182,8 +182,13 @@ ocsp_errors() {
 	openssl ocsp -issuer "$W/other-int.pem" -serial 0x01 -url "$HURL/a/demo/ocsp" \
 		>"$W/ocsp.out" 2>&1 || true
 	grep -i "Responder Error: unauthorized" "$W/ocsp.out" >/dev/null
+	# a GET path over 2 KiB: 414 (RFC 9110), such requests go by POST
+	curl -sS -o "$W/long.body" -w '%{http_code}' \
+		"$HURL/a/demo/ocsp/$(head -c 2100 /dev/zero | tr '\0' A)" >"$W/long.code"
+	[ "$(cat "$W/long.code")" = 414 ]
+	has "$W/long.body" '"type":"urn:subca:error:uri_too_long"'
 }
-step "garbage and oversized requests get malformedRequest, another authority's issuer unauthorized" ocsp_errors
+step "garbage and oversized requests get malformedRequest, a GET over 2 KiB 414, another authority's issuer unauthorized" ocsp_errors
 
 plain_only_public() {
 	[ "$(curl -sS -o /dev/null -w '%{http_code}' "$HURL/admin/v1/authorities")" = 404 ]

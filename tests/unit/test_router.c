@@ -320,7 +320,7 @@ static void test_router_path_cap_at_limit_and_one_past(void **state)
 	path[SUBCA_MAX_REQUEST_PATH] = 'x';
 	path[SUBCA_MAX_REQUEST_PATH + 1] = '\0';
 	th_assert_error(subca__router_match(&th_router, "GET", NULL, path, &m),
-			SUBCA_E_INVALID_ARGUMENT, "longer than 2048 bytes");
+			SUBCA_E_URI_TOO_LONG, "longer than 2048 bytes");
 	free(path);
 }
 
@@ -613,6 +613,7 @@ static void test_problem_cuts_untrusted_bytes_to_printable(void **state)
 	assert_int_equal(subca__problem_status(SUBCA_E_TOO_LARGE), 413);
 	assert_int_equal(subca__problem_status(SUBCA_E_REQUEST_TIMEOUT), 408);
 	assert_int_equal(subca__problem_status(SUBCA_E_HEADERS_TOO_LARGE), 431);
+	assert_int_equal(subca__problem_status(SUBCA_E_URI_TOO_LONG), 414);
 	assert_int_equal(subca__problem_status(SUBCA_E_NOT_IMPLEMENTED), 501);
 	assert_int_equal(subca__problem_status(SUBCA_E_BAD_HTTP), 400);
 }
