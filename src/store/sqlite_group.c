@@ -126,13 +126,16 @@ static int subca__wal_hook(void *arg, sqlite3 *db, const char *name,
  * The writer does not checkpoint inside COMMIT (SQLite's automatic
  * checkpoint runs there, writing and syncing the database file while
  * every record of the batch waits for its answer): once the WAL has grown
- * past 4000 pages (16 MiB; SQLite's own threshold is 1000), the
+ * past 4000 pages (16 MiB; SQLite's own threshold is 1000 pages), the
  * checkpointer copies it in the background (see the top of this file).
  * The larger WAL means fewer of the committer's short copies, each of
  * which holds one batch back, and pages written again and again (index
  * pages) copied once per WAL rather than four times.
  */
 #define SUBCA__WAL_CHECKPOINT_FRAMES 4000
+/* SQLite's own automatic checkpoint threshold, in pages
+ * (SQLITE_DEFAULT_WAL_AUTOCHECKPOINT, not in its public header) */
+#define SUBCA__SQLITE_AUTOCHECKPOINT 1000
 
 static void subca__wal_setup(struct subca__group *g)
 {
@@ -389,8 +392,8 @@ void subca__sqlite_group_leave(struct subca__sqlite *s)
 	if (g == NULL)
 		return;
 	s->group = NULL;
-	/* SQLite's own automatic checkpoint again (its default threshold) */
-	sqlite3_wal_autocheckpoint(s->db, 1000);
+	/* SQLite's own automatic checkpoint again */
+	sqlite3_wal_autocheckpoint(s->db, SUBCA__SQLITE_AUTOCHECKPOINT);
 	pthread_mutex_lock(&subca__groups_mu);
 	if (--g->refs > 0) {
 		pthread_mutex_unlock(&subca__groups_mu);
