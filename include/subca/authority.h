@@ -161,6 +161,20 @@ SUBCA_MUST_CHECK subca_result subca_authority_request_next(
 	struct subca_buf *csr_pem, int *days_out);
 
 /*
+ * Discard a pending intermediate request that was never certified (one
+ * made by mistake, or superseded by a newer request): its record goes and
+ * its key is destroyed, audited as intermediate.discard. `id` 0 names the
+ * newest pending one. An authority left without any intermediate needs
+ * one again. SUBCA_E_NO_PENDING when there is none, SUBCA_E_NOT_FOUND
+ * for an unknown id, SUBCA_E_STATE for an intermediate that has a
+ * certificate (ready, active, retired). The discarded record is returned
+ * in `out` when not NULL (free with subca_intermediate_rec_cleanup).
+ */
+SUBCA_MUST_CHECK subca_result subca_authority_discard_pending(
+	const struct subca_ctx *c, const char *name, int64_t id,
+	struct subca_intermediate_rec *out);
+
+/*
  * Issue a leaf from the intermediate that issues now (see
  * subca_intermediate_issuing; a due switch is recorded first; `r` without
  * issuer fields),

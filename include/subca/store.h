@@ -360,6 +360,11 @@ struct subca_store_ops {
 					 struct subca_intermediate_rec *r); /* sets id; EXISTS for a second active one */
 	subca_result (*intermediate_update)(struct subca_store *st,
 					    const struct subca_intermediate_rec *r); /* state, cert, fingerprint, validity, activate_at, retired_at; at most one active per authority: retire the old one first, in the same transaction; a ready one needs its cert */
+	/* Delete a pending request that has no certificate (a discarded
+	 * one): NOT_FOUND unless intermediate `id` of the authority is
+	 * exactly that. */
+	subca_result (*intermediate_discard)(struct subca_store *st,
+					     int64_t authority_id, int64_t id);
 	subca_result (*intermediate_list)(struct subca_store *st,
 					  int64_t authority_id,
 					  struct subca_intermediate_list *out); /* oldest first */

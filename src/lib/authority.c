@@ -471,6 +471,99 @@ subca_result subca_authority_request_next(const struct subca_ctx *c,
 	return SUBCA_OK;
 }
 
+/* The pending request `id` (0: the newest) in `l`, or an error. */
+static subca_result subca__discardable(const struct subca_intermediate_list *l,
+				       const char *name, int64_t id,
+				       size_t *idx)
+{
+	bool found = false;
+
+	for (size_t i = 0; i < l->n; i++) {
+		if (id != 0 ? l->v[i].id == id
+			    : l->v[i].state == SUBCA_INT_PENDING) {
+			*idx = i;
+			found = true;
+		}
+	}
+	if (!found && id == 0)
+		SUBCA_BAIL(SUBCA_E_NO_PENDING,
+			   "authority \"%s\" has no pending intermediate "
+			   "request",
+			   name);
+	SUBCA_ENSURE(found, SUBCA_E_NOT_FOUND,
+		     "authority \"%s\" has no intermediate %lld", name,
+		     (long long)id);
+	SUBCA_ENSURE(l->v[*idx].state == SUBCA_INT_PENDING, SUBCA_E_STATE,
+		     "intermediate %lld of \"%s\" is %s: only a pending "
+		     "request, never certified, can be discarded",
+		     (long long)id, name,
+		     subca_intermediate_state_name(l->v[*idx].state));
+	return SUBCA_OK;
+}
+
+/* The record of `l` and the authority's state after discarding `idx`. */
+static subca_result subca__discard_record(const struct subca_ctx *c,
+					  const struct subca_authority_rec *a,
+					  const struct subca_intermediate_list *l,
+					  size_t idx)
+{
+	const struct subca_intermediate_rec *d = &l->v[idx];
+	bool others = false;
+
+	SUBCA_TRY(c->store->ops->intermediate_discard(c->store, a->id, d->id));
+	for (size_t i = 0; i < l->n; i++)
+		others = others || (i != idx && l->v[i].state != SUBCA_INT_RETIRED);
+	if (a->state == SUBCA_AUTH_PENDING && !others) {
+		struct subca_authority_rec upd = *a;
+
+		upd.state = SUBCA_AUTH_NEEDS_INTERMEDIATE;
+		SUBCA_TRY(c->store->ops->authority_update(c->store, &upd));
+	}
+	return subca_audit(c, a->name, "intermediate.discard",
+			   "pending intermediate %lld \"%s\" discarded, key %s "
+			   "destroyed",
+			   (long long)d->id, d->subject, d->key_id);
+}
+
+subca_result subca_authority_discard_pending(const struct subca_ctx *c,
+					     const char *name, int64_t id,
+					     struct subca_intermediate_rec *out)
+{
+	SUBCA_AUTO_AUTHORITY struct subca_authority_rec a;
+	SUBCA_AUTO_INTERMEDIATES struct subca_intermediate_list l = {0};
+	size_t idx = 0;
+	subca_result rv;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	SUBCA_TRY(subca_authority_get(c, name, &a));
+	SUBCA_TRY(subca__begin(c));
+	rv = c->store->ops->intermediate_list(c->store, a.id, &l);
+	if (rv == SUBCA_OK)
+		rv = subca__discardable(&l, name, id, &idx);
+	if (rv == SUBCA_OK)
+		rv = subca__discard_record(c, &a, &l, idx);
+	SUBCA_TRY(subca__finish(c, rv));
+	/* the record is gone: nothing can use the key any more */
+	rv = c->keys->ops->destroy(c->keys, l.v[idx].key_id);
+	if (rv != SUBCA_OK) {
+		char why[SUBCA_ERROR_REASON_MAX];
+
+		snprintf(why, sizeof(why), "%s", subca_error_reason());
+		SUBCA_BAIL(rv,
+			   "pending intermediate %lld was discarded, but its "
+			   "key %s could not be destroyed: %s",
+			   (long long)l.v[idx].id, l.v[idx].key_id, why);
+	}
+	if (out != NULL) {
+		*out = l.v[idx];
+		/* the record now belongs to `out` */
+		memmove(&l.v[idx], &l.v[l.n - 1], sizeof(l.v[0]));
+		l.n--;
+	}
+	return SUBCA_OK;
+}
+
 /* ---- intermediate import ------------------------------------------------ */
 
 /* Index of the newest pending intermediate whose key is in `upload`

@@ -330,6 +330,23 @@ static subca_result subca__intermediate_update(struct subca_store *st,
 	return subca__changed(s, "intermediate", r->id);
 }
 
+static subca_result subca__intermediate_discard(struct subca_store *st,
+						int64_t authority_id,
+						int64_t id)
+{
+	static const char sql[] =
+		"DELETE FROM intermediates WHERE id = ? AND authority_id = ?"
+		" AND state = 'pending' AND cert_pem IS NULL";
+	struct subca__sqlite *s = subca__sqlite_of(st);
+	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
+	int64_t ints[] = {id, authority_id};
+
+	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
+	SUBCA_TRY(subca__sqlite_bind_ints(s, stmt, 1, ints, 2));
+	SUBCA_TRY(subca__sqlite_done(s, stmt, NULL, NULL));
+	return subca__changed(s, "pending intermediate request", id);
+}
+
 static subca_result subca__intermediate_list(struct subca_store *st,
 					     int64_t authority_id,
 					     struct subca_intermediate_list *out)
@@ -848,6 +865,7 @@ const struct subca_store_ops subca__sqlite_ops = {
 	.root_get = subca__root_get,
 	.intermediate_add = subca__intermediate_add,
 	.intermediate_update = subca__intermediate_update,
+	.intermediate_discard = subca__intermediate_discard,
 	.intermediate_list = subca__intermediate_list,
 	.cert_add = subca__cert_add,
 	.cert_get = subca__cert_get,

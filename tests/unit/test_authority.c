@@ -457,6 +457,82 @@ static enum subca_intermediate_state fx_int_state(struct th_afx *f, size_t i,
 	return s;
 }
 
+/* The key of `key_id` is gone from the key store. */
+static void fx_assert_key_gone(struct th_afx *f, const char *key_id)
+{
+	EVP_PKEY *key = NULL;
+
+	assert_int_not_equal(f->c.keys->ops->load(f->c.keys, key_id, &key), SUBCA_OK);
+	assert_null(key);
+	subca_error_clear();
+}
+
+static void test_discard_pending_destroys_its_key_and_record(void **state)
+{
+	struct th_afx *f = *state;
+	struct subca_intermediate_rec d = {0};
+	struct subca_intermediate_list l = {0};
+	struct subca_audit_list audit = {0};
+	char *pem;
+
+	assert_int_equal(subca_authority_create(&f->c, "corp", NULL), SUBCA_OK);
+	assert_int_equal(subca_authority_import_root(&f->c, "corp", fx_root_slice(f), NULL),
+			 SUBCA_OK);
+	free(fx_request_and_sign(f, "corp", 0));
+	pem = fx_request_and_sign(f, "corp", 0); /* supersedes the first */
+	free(pem);
+	/* 0: the newest pending request */
+	assert_int_equal(subca_authority_discard_pending(&f->c, "corp", 0, &d), SUBCA_OK);
+	assert_int_equal(d.id, 2);
+	fx_assert_key_gone(f, d.key_id);
+	/* the older request still waits: the authority stays pending */
+	assert_int_equal(fx_state(f, "corp"), SUBCA_AUTH_PENDING);
+	assert_int_equal(f->store->ops->audit_list(f->store, "corp", 1, &audit), SUBCA_OK);
+	assert_int_equal(audit.n, 1);
+	assert_string_equal(audit.v[0].action, "intermediate.discard");
+	assert_non_null(strstr(audit.v[0].detail, d.key_id));
+	subca_audit_list_cleanup(&audit);
+	subca_intermediate_rec_cleanup(&d);
+	/* by id: the last one, and the authority needs an intermediate */
+	th_assert_error(subca_authority_discard_pending(&f->c, "corp", 99, NULL),
+			SUBCA_E_NOT_FOUND, "has no intermediate 99");
+	assert_int_equal(subca_authority_discard_pending(&f->c, "corp", 1, &d), SUBCA_OK);
+	fx_assert_key_gone(f, d.key_id);
+	subca_intermediate_rec_cleanup(&d);
+	assert_int_equal(fx_state(f, "corp"), SUBCA_AUTH_NEEDS_INTERMEDIATE);
+	assert_int_equal(f->store->ops->intermediate_list(f->store, 1, &l), SUBCA_OK);
+	assert_int_equal(l.n, 0);
+	subca_intermediate_list_cleanup(&l);
+	th_assert_error(subca_authority_discard_pending(&f->c, "corp", 0, NULL),
+			SUBCA_E_NO_PENDING, "has no pending intermediate request");
+	th_assert_error(subca_authority_discard_pending(&f->c, "nope", 0, NULL),
+			SUBCA_E_NOT_FOUND, "no authority named");
+	/* a new request works as before */
+	pem = fx_request_and_sign(f, "corp", 0);
+	free(pem);
+	assert_int_equal(fx_state(f, "corp"), SUBCA_AUTH_PENDING);
+}
+
+static void test_discard_refuses_certified_intermediates(void **state)
+{
+	struct th_afx *f = *state;
+	struct subca_intermediate_rec d = {0};
+
+	fx_activate(f, "corp");
+	th_assert_error(subca_authority_discard_pending(&f->c, "corp", 1, NULL),
+			SUBCA_E_STATE, "is active: only a pending request");
+	th_assert_error(subca_authority_discard_pending(&f->c, "corp", 0, NULL),
+			SUBCA_E_NO_PENDING, "no pending");
+	/* the next request, discarded while the current one issues */
+	free(fx_request_and_sign(f, "corp", 0));
+	assert_int_equal(subca_authority_discard_pending(&f->c, "corp", 0, &d), SUBCA_OK);
+	assert_int_equal(d.id, 2);
+	subca_intermediate_rec_cleanup(&d);
+	assert_int_equal(fx_state(f, "corp"), SUBCA_AUTH_ACTIVE);
+	assert_int_equal(fx_int_state(f, 0, NULL), SUBCA_INT_ACTIVE);
+	assert_int_equal(fx_issue_from(f, "corp"), 1);
+}
+
 static void test_request_while_active_keeps_the_current_one_issuing(void **state)
 {
 	struct th_afx *f = *state;
@@ -771,6 +847,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_activation_too_far_ahead_or_expired_by_then_is_refused, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_request_next_asks_for_what_the_current_one_asked, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_request_next_needs_an_issuing_intermediate, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_discard_pending_destroys_its_key_and_record, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_discard_refuses_certified_intermediates, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_expired_root_still_loads_its_stored_chain, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_issuing_cas_are_the_intermediate_then_the_chain, fx_setup, fx_teardown),
 	};
