@@ -111,6 +111,7 @@ int cmd_authority_rotation(struct cli *cli, int argc, char **argv);
 int cmd_root_import(struct cli *cli, int argc, char **argv);
 int cmd_intermediate_request(struct cli *cli, int argc, char **argv);
 int cmd_intermediate_csr(struct cli *cli, int argc, char **argv);
+int cmd_intermediate_discard(struct cli *cli, int argc, char **argv);
 int cmd_intermediate_instructions(struct cli *cli, int argc, char **argv);
 int cmd_intermediate_import(struct cli *cli, int argc, char **argv);
 int cmd_intermediate_list(struct cli *cli, int argc, char **argv);

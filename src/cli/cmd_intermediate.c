@@ -1,4 +1,7 @@
-/* subca intermediate request | csr | instructions | import */
+/* subca intermediate request | csr | discard | instructions | import | rotate */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -304,6 +307,70 @@ int cmd_intermediate_csr(struct cli *cli, int argc, char **argv)
 	rv = subca_file_write(out, p.rec.csr_pem, strlen(p.rec.csr_pem), 0644);
 	subca_pending_cleanup(&p);
 	return rv == SUBCA_OK ? 0 : cli_fail(rv);
+}
+
+/* subca intermediate discard NAME [--id ID]: the newest pending request
+ * (or request ID) and its key. */
+int cmd_intermediate_discard(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"id", required_argument, NULL, 'i'},
+		{NULL, 0, NULL, 0},
+	};
+	struct subca_intermediate_rec d = {0};
+	const char *id_text = NULL;
+	long long id = 0;
+	char rest[64], *end = NULL;
+	subca_result rv;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch != 'i')
+			return cli_usage(cli_current, "unknown option");
+		id_text = optarg;
+	}
+	if (optind + 1 != argc)
+		return cli_usage(cli_current, "expected one NAME");
+	if (id_text != NULL) {
+		errno = 0;
+		id = id_text[0] >= '1' && id_text[0] <= '9'
+			     ? strtoll(id_text, &end, 10)
+			     : 0;
+		if (id <= 0 || errno != 0 || *end != '\0')
+			return cli_usage(cli_current,
+					 "--id takes an intermediate's id "
+					 "(see `subca intermediate list`)");
+	}
+	if (cli->server != NULL) {
+		json_t *res = NULL;
+		char path[4 * SUBCA_MAX_LABEL + 160];
+
+		if (id > 0)
+			snprintf(rest, sizeof(rest), "/intermediates/%lld", id);
+		else
+			snprintf(rest, sizeof(rest), "/intermediates/pending");
+		rv = cli_path(argv[optind], rest, path, sizeof(path));
+		if (rv == SUBCA_OK)
+			rv = cli_remote_json(cli, "DELETE", path, NULL, &res,
+					     NULL);
+		if (rv != SUBCA_OK)
+			return cli_fail(rv);
+		id = (long long)json_integer_value(json_object_get(
+			json_object_get(res, "discarded"), "id"));
+		json_decref(res);
+	} else {
+		rv = subca_authority_discard_pending(&cli->ctx, argv[optind],
+						     (int64_t)id, &d);
+		if (rv != SUBCA_OK)
+			return cli_fail(rv);
+		id = (long long)d.id;
+		subca_intermediate_rec_cleanup(&d);
+	}
+	fprintf(stderr,
+		"subca: pending intermediate %lld of \"%s\" discarded; its key "
+		"is destroyed\n",
+		id, argv[optind]);
+	return 0;
 }
 
 struct cli_instr_files {

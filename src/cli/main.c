@@ -50,6 +50,9 @@ static const struct cli_command cli_commands[] = {
 	 "(now or at TIME: +2h, RFC 3339)"},
 	{"intermediate", "list", CLI_NEEDS_DATA | CLI_REMOTE, cmd_intermediate_list,
 	 "NAME [--json]", "list the authority's intermediates"},
+	{"intermediate", "discard", CLI_NEEDS_DATA | CLI_REMOTE,
+	 cmd_intermediate_discard, "NAME [--id ID]",
+	 "discard a pending request never certified, destroying its key"},
 	{"intermediate", "rotate", CLI_NEEDS_DATA, cmd_intermediate_rotate,
 	 "NAME", "request, sign with the signer command, verify and activate "
 	 "the next intermediate once"},

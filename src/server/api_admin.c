@@ -658,6 +658,49 @@ subca_result subca__admin_intermediate_list(struct subca_request *req)
 	return subca_response_json(req, 200, body);
 }
 
+/* {id} of .../intermediates/{id}: a number, or "pending" (0: the newest
+ * pending request). */
+static subca_result subca__int_id_param(const struct subca_request *req,
+					int64_t *id)
+{
+	char text[24], *end = NULL;
+	long long v;
+
+	if (subca_request_param(req, 1, text, sizeof(text)) != SUBCA_OK)
+		SUBCA_BAIL(SUBCA_E_NOT_FOUND, "no intermediate with such an id");
+	if (strcmp(text, "pending") == 0) {
+		*id = 0;
+		return SUBCA_OK;
+	}
+	errno = 0;
+	v = text[0] >= '1' && text[0] <= '9' ? strtoll(text, &end, 10) : 0;
+	SUBCA_ENSURE(v > 0 && errno == 0 && end != NULL && *end == '\0',
+		     SUBCA_E_NOT_FOUND,
+		     "no intermediate with such an id (a number, or pending)");
+	*id = (int64_t)v;
+	return SUBCA_OK;
+}
+
+/* DELETE .../intermediates/{id}: discard a pending request and its key */
+subca_result subca__admin_intermediate_discard(struct subca_request *req)
+{
+	struct subca_authority_rec a = {0};
+	struct subca_intermediate_rec d = {0};
+	char name[SUBCA_MAX_LABEL + 1];
+	int64_t id = 0;
+	json_t *item;
+
+	SUBCA_TRY(subca__name_param(req, name));
+	SUBCA_TRY(subca__int_id_param(req, &id));
+	SUBCA_TRY(subca__authority_get(req, name, &a));
+	subca_authority_rec_cleanup(&a);
+	SUBCA_TRY(subca_authority_discard_pending(&req->ctx, name, id, &d));
+	item = subca_view_intermediate(&d);
+	subca_intermediate_rec_cleanup(&d);
+	return subca_response_json(req, 200,
+				   json_pack("{s:o}", "discarded", item));
+}
+
 /* GET .../intermediates/pending/csr: RFC 5967 application/pkcs10 */
 subca_result subca__admin_pending_csr(struct subca_request *req)
 {

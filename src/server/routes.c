@@ -192,6 +192,8 @@ const struct subca_route subca__routes[] = {
 	 subca__admin_pending_instructions},
 	{"PUT", "/admin/v1/authorities/{name}/intermediates/pending/certificate", SUBCA_SCOPE_SERVER, SUBCA_CRED_ADMIN, SUBCA_MAX_CERT_INPUT,
 	 subca__admin_pending_certificate},
+	{"DELETE", "/admin/v1/authorities/{name}/intermediates/{id}", SUBCA_SCOPE_SERVER, SUBCA_CRED_ADMIN, 0,
+	 subca__admin_intermediate_discard},
 	{"GET", "/admin/v1/authorities/{name}/certificates", SUBCA_SCOPE_SERVER, SUBCA_CRED_ADMIN, 0,
 	 subca__admin_certificates},
 	{"POST", "/admin/v1/authorities/{name}/certificates/{serial}/revoke", SUBCA_SCOPE_SERVER, SUBCA_CRED_ADMIN, 0,

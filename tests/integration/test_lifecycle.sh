@@ -77,6 +77,29 @@ step "state pending" authority_is life pending
 step "intermediate csr prints the same CSR" eval \
 	'sc intermediate csr life >"$W/again.csr" && cmp "$W/life.csr" "$W/again.csr"'
 
+# A request made by mistake (or superseded) is discarded with its key.
+discard_superseded() {
+	local before
+	before=$(ls "$D"/keys | wc -l)
+	sc intermediate request life --cn "Life Mistake" --out "$W/mistake.csr" 2>/dev/null
+	[ "$(ls "$D"/keys | wc -l)" = $((before + 1)) ]
+	sc intermediate discard life 2>"$W/discard.err"
+	has "$W/discard.err" "discarded; its key is destroyed"
+	[ "$(ls "$D"/keys | wc -l)" = "$before" ]
+	# the first request is the pending one again
+	sc intermediate csr life >"$W/again2.csr"
+	cmp "$W/life.csr" "$W/again2.csr"
+	sc audit life >"$W/audit.txt"
+	has "$W/audit.txt" "intermediate.discard"
+	has "$W/audit.txt" "Life Mistake"
+}
+step "intermediate discard: the newest request and its key file go, the first is pending again" \
+	discard_superseded
+step "intermediate discard --id of an unknown id: NOT_FOUND (5)" \
+	expect_fail NOT_FOUND 5 "has no intermediate 999" -- sc intermediate discard life --id 999
+step "intermediate discard --id 0: usage (64)" \
+	expect_fail USAGE 64 -- sc intermediate discard life --id 0
+
 all_instructions() {
 	local t
 	for t in openssl openssl-ca cfssl certtool step vault adcs aws-pca subca; do
@@ -107,6 +130,20 @@ step "root signs the intermediate (python)" "$PY" "$TOOLS/sign_intermediate.py" 
 	--path-len 0 --days 365 --out "$W/life.crt"
 step "intermediate import (audited)" audited sc intermediate import life "$W/life.crt"
 step "state active" authority_is life active
+
+# active_id NAME: the id of NAME's active intermediate
+active_id() {
+	sc intermediate list "$1" --json | "$PY" -c '
+import json, sys
+print([i["id"] for i in json.load(sys.stdin) if i["state"] == "active"][0])'
+}
+discard_refused() {
+	expect_fail STATE 6 "is active: only a pending request" -- \
+		sc intermediate discard life --id "$(active_id life)"
+	expect_fail NO_PENDING 6 -- sc intermediate discard life
+	authority_is life active
+}
+step "an active intermediate cannot be discarded: STATE (6); none pending: NO_PENDING (6)" discard_refused
 step "intermediate list --json is valid JSON" eval \
 	'sc intermediate list life --json >"$W/il.json" && "$PY" -m json.tool "$W/il.json" >/dev/null'
 

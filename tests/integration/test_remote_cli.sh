@@ -69,6 +69,23 @@ byor() {
 }
 step "remote: authority create, root import, request, openssl signs, import" byor
 
+remote_discard() {
+	local before
+	before=$(ls "$DATA"/keys | wc -l)
+	remote intermediate request acme --cn "Acme Mistake" --out "$W/mistake.csr" 2>/dev/null
+	[ "$(ls "$DATA"/keys | wc -l)" = $((before + 1)) ]
+	remote intermediate discard acme 2>"$W/rdiscard.err"
+	has "$W/rdiscard.err" "discarded; its key is destroyed"
+	[ "$(ls "$DATA"/keys | wc -l)" = "$before" ]
+	local_sc audit acme >"$W/raudit.txt"
+	has "$W/raudit.txt" "intermediate.discard"
+	remote authority show acme >"$W/show2.txt"
+	has "$W/show2.txt" "state:         active"
+}
+step "remote: intermediate discard of a new request destroys its key; acme stays active" remote_discard
+step "remote: nothing pending to discard is NO_PENDING (exit 6), as locally" \
+	expect_fail NO_PENDING 6 -- remote intermediate discard acme
+
 same() {
 	remote "$@" >"$W/remote.out" 2>"$W/remote.err"
 	local_sc "$@" >"$W/local.out" 2>/dev/null

@@ -658,6 +658,55 @@ static void test_admin_api_refuses_bad_json(void **state)
 	subca_request_cleanup(&r);
 }
 
+static void test_pending_request_discarded_through_the_admin_api(void **state)
+{
+	struct fx *f = *state;
+	static const char *bad_ids[] = {"0", "-1", "abc", "1x", "99999999999999999999"};
+	struct subca_request r;
+	char *cert = byor(f); /* intermediate 1 pending for demo */
+	json_t *j;
+
+	free(cert);
+	for (size_t i = 0; i < sizeof(bad_ids) / sizeof(bad_ids[0]); i++) {
+		char path[128];
+
+		snprintf(path, sizeof(path), "/admin/v1/authorities/demo/intermediates/%s",
+			 bad_ids[i]);
+		run(f, &r, f->global, "DELETE", path, NULL, NULL, 0);
+		assert_problem(&r, 404, "urn:subca:error:not_found", "no intermediate");
+		subca_request_cleanup(&r);
+	}
+	run(f, &r, f->global, "DELETE", "/admin/v1/authorities/demo/intermediates/7", NULL,
+	    NULL, 0);
+	assert_problem(&r, 404, "urn:subca:error:not_found", "has no intermediate 7");
+	subca_request_cleanup(&r);
+	run(f, &r, f->global, "DELETE", "/admin/v1/authorities/demo/intermediates/pending",
+	    NULL, NULL, 0);
+	assert_int_equal(r.status, 200);
+	j = body_json(&r);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "discarded"),
+							    "id")),
+			 1);
+	assert_non_null(strstr(json_string_value(json_object_get(
+				       json_object_get(j, "discarded"), "subject")),
+			       "Demo Issuing CA"));
+	json_decref(j);
+	subca_request_cleanup(&r);
+	j = get_json(f, "/admin/v1/authorities/demo", NULL);
+	assert_string_equal(json_string_value(json_object_get(j, "state")),
+			    "needs-intermediate");
+	json_decref(j);
+	run(f, &r, f->global, "DELETE", "/admin/v1/authorities/demo/intermediates/pending",
+	    NULL, NULL, 0);
+	assert_problem(&r, 409, "urn:subca:error:no_pending", "no pending intermediate");
+	subca_request_cleanup(&r);
+	/* a scoped credential of another authority does not see it */
+	run(f, &r, f->scoped, "DELETE", "/admin/v1/authorities/other/intermediates/pending",
+	    NULL, NULL, 0);
+	assert_int_equal(r.status, 404);
+	subca_request_cleanup(&r);
+}
+
 static void test_intermediate_request_json_is_strict(void **state)
 {
 	struct fx *f = *state;
@@ -1202,6 +1251,7 @@ int main(void)
 		T(test_create_authority_and_token),
 		T(test_admin_api_refuses_bad_json),
 		T(test_intermediate_request_json_is_strict),
+		T(test_pending_request_discarded_through_the_admin_api),
 		T(test_admin_api_body_caps),
 		T(test_provisioners_add_list_and_remove_through_the_admin_api),
 		T(test_provisioner_routes_keep_to_the_token_scope),
