@@ -344,6 +344,7 @@ int cmd_intermediate_list(struct cli *cli, int argc, char **argv)
 
 struct cli_rotation_opts {
 	struct subca_rotation_rec r;
+	const char *before, *timeout; /* as given: the API parses them */
 	bool off, json, set;
 };
 
@@ -366,6 +367,7 @@ static subca_result cli_rotation_parse(struct cli_rotation_opts *o, int argc,
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'b':
+			o->before = optarg;
 			SUBCA_TRY(subca_duration_parse(
 				optarg, (int64_t)SUBCA_MAX_LEAF_DAYS * 86400,
 				&o->r.rotate_before));
@@ -373,6 +375,7 @@ static subca_result cli_rotation_parse(struct cli_rotation_opts *o, int argc,
 			break;
 		case 'c': o->r.signer_command = optarg; o->set = true; break;
 		case 't':
+			o->timeout = optarg;
 			SUBCA_TRY(subca_duration_parse(optarg,
 						       SUBCA_MAX_HOOK_TIMEOUT,
 						       &secs));
@@ -398,28 +401,70 @@ static subca_result cli_rotation_parse(struct cli_rotation_opts *o, int argc,
 	return SUBCA_OK;
 }
 
-static void cli_rotation_print(const struct subca_rotation_rec *r, bool json)
+/* The settings as subca_view_rotation gives them (local) or the API
+ * answers them (remote): the same output either way. */
+static subca_result cli_rotation_print(const json_t *v, bool json)
 {
-	json_t *t;
+	json_int_t before = json_integer_value(
+		json_object_get(v, "rotate_before_seconds"));
+	json_int_t timeout = json_integer_value(
+		json_object_get(v, "hook_timeout_seconds"));
+	json_int_t days = json_integer_value(json_object_get(v, "days"));
+	const char *cmd = json_string_value(json_object_get(v, "signer_command"));
+	const char *updated = json_string_value(json_object_get(v, "updated"));
 
+	SUBCA_ENSURE(cmd != NULL, SUBCA_E_INTERNAL,
+		     "the rotation settings lack the signer command");
 	if (json) {
 		(void)cli_print_json(json_pack(
-			"{s:I, s:s, s:i, s:i}", "rotate_before_seconds",
-			(json_int_t)r->rotate_before, "signer_command",
-			r->signer_command, "hook_timeout_seconds",
-			r->hook_timeout, "days", r->days));
-		return;
+			"{s:I, s:s, s:I, s:I}", "rotate_before_seconds", before,
+			"signer_command", cmd, "hook_timeout_seconds", timeout,
+			"days", days));
+		return SUBCA_OK;
 	}
-	t = subca_view_time(r->updated);
 	printf("rotate before:  %lld s before expiry\n"
 	       "signer command: %s\n"
-	       "hook timeout:   %d s\n"
-	       "lifetime:       %s%d\n"
+	       "hook timeout:   %lld s\n"
+	       "lifetime:       %s%lld\n"
 	       "updated:        %s\n",
-	       (long long)r->rotate_before, r->signer_command, r->hook_timeout,
-	       r->days ? "" : "as the current one ", r->days,
-	       json_is_string(t) ? json_string_value(t) : "-");
-	json_decref(t);
+	       (long long)before, cmd, (long long)timeout,
+	       days ? "" : "as the current one ", (long long)days,
+	       updated != NULL ? updated : "-");
+	return SUBCA_OK;
+}
+
+/* The same through the admin API (global token): DELETE, PUT, GET
+ * .../rotation. */
+static subca_result cli_rotation_remote(struct cli *cli, const char *name,
+					const struct cli_rotation_opts *o)
+{
+	char esc[4 * SUBCA_MAX_LABEL + 1], path[4 * SUBCA_MAX_LABEL + 64];
+	json_t *res = NULL, *body;
+	subca_result rv;
+
+	SUBCA_TRY(cli_remote_escape(name, esc, sizeof(esc)));
+	snprintf(path, sizeof(path), "/authorities/%s/rotation", esc);
+	if (o->off) {
+		SUBCA_TRY(cli_remote_json(cli, "DELETE", path, NULL, &res, NULL));
+		json_decref(res);
+		fprintf(stderr, "subca: unattended rotation of \"%s\" is off\n",
+			name);
+		return SUBCA_OK;
+	}
+	if (o->set) {
+		body = json_pack("{s:s, s:s, s:s?, s:i}", "rotate_before",
+				 o->before, "signer_command",
+				 o->r.signer_command, "hook_timeout",
+				 o->timeout, "days", o->r.days);
+		SUBCA_ENSURE(body != NULL, SUBCA_E_NOMEM, "out of memory");
+		SUBCA_TRY(cli_remote_json(cli, "PUT", path, body, &res, NULL));
+		json_decref(res);
+		res = NULL;
+	}
+	SUBCA_TRY(cli_remote_json(cli, "GET", path, NULL, &res, NULL));
+	rv = cli_rotation_print(res, o->json);
+	json_decref(res);
+	return rv;
 }
 
 /* subca authority rotation NAME [--rotate-before D --signer-command CMD
@@ -428,6 +473,7 @@ int cmd_authority_rotation(struct cli *cli, int argc, char **argv)
 {
 	struct cli_rotation_opts o = {0};
 	struct subca_rotation_rec cur = {0};
+	json_t *view;
 	const char *name;
 	subca_result rv;
 
@@ -437,6 +483,10 @@ int cmd_authority_rotation(struct cli *cli, int argc, char **argv)
 	if (rv != SUBCA_OK)
 		return cli_fail(rv);
 	name = argv[optind];
+	if (cli->server != NULL) {
+		rv = cli_rotation_remote(cli, name, &o);
+		return rv == SUBCA_OK ? 0 : cli_fail(rv);
+	}
 	if (o.off) {
 		rv = subca_rotation_disable(&cli->ctx, name);
 		if (rv == SUBCA_OK)
@@ -452,7 +502,11 @@ int cmd_authority_rotation(struct cli *cli, int argc, char **argv)
 	rv = subca_rotation_get(&cli->ctx, name, &cur);
 	if (rv != SUBCA_OK)
 		return cli_fail(rv);
-	cli_rotation_print(&cur, o.json);
+	view = subca_view_rotation(&cur);
 	subca_rotation_rec_cleanup(&cur);
-	return 0;
+	rv = view != NULL ? cli_rotation_print(view, o.json)
+			  : subca_error_set(SUBCA_E_NOMEM, __FILE__, __LINE__,
+					    "out of memory");
+	json_decref(view);
+	return rv == SUBCA_OK ? 0 : cli_fail(rv);
 }

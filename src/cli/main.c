@@ -24,10 +24,10 @@ static const struct cli_command cli_commands[] = {
 	 "list authorities and their state"},
 	{"authority", "show", CLI_NEEDS_DATA | CLI_REMOTE, cmd_authority_show, "NAME [--json]",
 	 "show one authority, its root and intermediates"},
-	{"authority", "rotation", CLI_NEEDS_DATA, cmd_authority_rotation,
+	{"authority", "rotation", CLI_NEEDS_DATA | CLI_REMOTE, cmd_authority_rotation,
 	 "NAME [--rotate-before 30d --signer-command CMD [--hook-timeout 60s] "
 	 "[--days N] | --off] [--json]",
-	 "show or set unattended rotation (a signer command on this host)"},
+	 "show or set unattended rotation (a signer command on the server's host)"},
 	{"root", "import", CLI_NEEDS_DATA | CLI_REMOTE, cmd_root_import, "NAME FILE",
 	 "import the authority's root certificate (PEM, DER or PKCS#7)"},
 	{"intermediate", "request", CLI_NEEDS_DATA | CLI_REMOTE, cmd_intermediate_request,

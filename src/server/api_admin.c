@@ -1509,15 +1509,6 @@ subca_result subca__admin_provisioner_remove(struct subca_request *req)
 
 /* ---- unattended rotation (global admin: the command runs on this host) -- */
 
-static json_t *subca__rotation_json(const struct subca_rotation_rec *r)
-{
-	return json_pack("{s:I, s:s, s:i, s:i, s:o}", "rotate_before_seconds",
-			 (json_int_t)r->rotate_before, "signer_command",
-			 r->signer_command, "hook_timeout_seconds",
-			 r->hook_timeout, "days", r->days, "updated",
-			 subca_view_time(r->updated));
-}
-
 /* GET /admin/v1/authorities/{name}/rotation */
 subca_result subca__admin_rotation_get(struct subca_request *req)
 {
@@ -1527,7 +1518,7 @@ subca_result subca__admin_rotation_get(struct subca_request *req)
 
 	SUBCA_TRY(subca__name_param(req, name));
 	SUBCA_TRY(subca_rotation_get(&req->ctx, name, &r));
-	o = subca__rotation_json(&r);
+	o = subca_view_rotation(&r);
 	subca_rotation_rec_cleanup(&r);
 	return subca_response_json(req, 200, o);
 }
@@ -1576,7 +1567,7 @@ subca_result subca__admin_rotation_put(struct subca_request *req)
 	if (rv == SUBCA_OK)
 		rv = subca_rotation_configure(&req->ctx, name, &r);
 	if (rv == SUBCA_OK)
-		rv = subca_response_json(req, 200, subca__rotation_json(&r));
+		rv = subca_response_json(req, 200, subca_view_rotation(&r));
 	json_decref(o);
 	return rv;
 }

@@ -106,6 +106,15 @@ json_t *subca_view_report(const struct subca_report *r)
 			 refusals, "warnings", warnings);
 }
 
+json_t *subca_view_rotation(const struct subca_rotation_rec *r)
+{
+	return json_pack("{s:I, s:s, s:i, s:i, s:o}", "rotate_before_seconds",
+			 (json_int_t)r->rotate_before, "signer_command",
+			 r->signer_command, "hook_timeout_seconds",
+			 r->hook_timeout, "days", r->days, "updated",
+			 subca_view_time(r->updated));
+}
+
 json_t *subca_view_audit(const struct subca_audit_rec *r)
 {
 	return json_pack("{s:I, s:o, s:s?, s:s, s:s, s:s}", "id",

@@ -35,6 +35,9 @@ json_t *subca_view_intermediate_of(const struct subca_authority_view *v,
 				   size_t i);
 /* {result: accepted|refused, refusals: [{code, message, hint?}], warnings} */
 json_t *subca_view_report(const struct subca_report *r);
+/* Unattended rotation settings, as GET .../rotation answers them. */
+struct subca_rotation_rec;
+json_t *subca_view_rotation(const struct subca_rotation_rec *r);
 /* {id, time, authority, action, actor, detail} */
 json_t *subca_view_audit(const struct subca_audit_rec *r);
 /* {serial, subject, sans[], status, not_before, not_after, issued_by,

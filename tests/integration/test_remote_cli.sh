@@ -98,6 +98,31 @@ step "intermediate list --json: remote == local" same intermediate list acme --j
 step "intermediate list (text): remote == local" same intermediate list acme
 step "audit --json of an authority: remote == local" same audit acme --json
 
+remote_rotation() {
+	remote authority rotation acme --rotate-before 30d \
+		--signer-command /usr/local/bin/sign-next --hook-timeout 90s \
+		--days 40 >"$W/rot.out"
+	has "$W/rot.out" "rotate before:  2592000 s before expiry"
+	has "$W/rot.out" "signer command: /usr/local/bin/sign-next"
+	has "$W/rot.out" "hook timeout:   90 s"
+	has "$W/rot.out" "lifetime:       40"
+	local_sc audit acme --limit 1 >"$W/rot.audit"
+	has "$W/rot.audit" "rotation.configure"
+}
+step "remote: authority rotation sets unattended rotation (audited on the server)" remote_rotation
+step "authority rotation --json: remote == local" same authority rotation acme --json
+step "authority rotation (text): remote == local" same authority rotation acme
+step "remote: a bad duration is a usage error, as locally" \
+	expect_fail USAGE 64 "must end with one unit" -- \
+	remote authority rotation acme --rotate-before 30x --signer-command /bin/true
+remote_rotation_off() {
+	remote authority rotation acme --off 2>"$W/rotoff.err"
+	has "$W/rotoff.err" 'unattended rotation of "acme" is off'
+	expect_fail NOT_FOUND 5 -- local_sc authority rotation acme
+	expect_fail NOT_FOUND 5 -- remote authority rotation acme
+}
+step "remote: authority rotation --off; showing it then is NOT_FOUND, as locally" remote_rotation_off
+
 # The server's own TLS authority is not a tenant: the API does not list it.
 list_same() {
 	remote authority list --json >"$W/remote.json"
@@ -231,6 +256,9 @@ step "the scoped token gets 404 (NOT_FOUND) for another authority" \
 step "the scoped token cannot make tokens (global only)" \
 	expect_fail POLICY 4 "only a global admin credential" -- \
 	remote_as "$W/scoped.tok" admin token create
+step "the scoped token cannot see or set unattended rotation (global only)" \
+	expect_fail POLICY 4 "only a global admin credential" -- \
+	remote_as "$W/scoped.tok" authority rotation acme --off
 step "remote: a token scoped to a missing authority is NOT_FOUND, as locally" \
 	expect_fail NOT_FOUND 5 'no authority named "nope"' -- \
 	remote admin token create --authorities nope
