@@ -1086,6 +1086,18 @@ static bool subca__store_ready(struct subca__worker *w, struct subca_request *r)
 	return true;
 }
 
+/* A request of connection c is handed to the pipeline: no deadline while
+ * it is answered; subca__complete_cb runs once its answer is sent. */
+static void subca__conn_request(struct subca__conn *c,
+				struct evhttp_request *evreq)
+{
+	evtimer_del(c->deadline);
+	c->head_timer = false;
+	c->busy = true;
+	c->requests++;
+	evhttp_request_set_on_complete_cb(evreq, subca__complete_cb, c);
+}
+
 static void subca__gencb(struct evhttp_request *evreq, void *arg)
 {
 	struct subca__worker *w = arg;
@@ -1104,11 +1116,7 @@ static void subca__gencb(struct evhttp_request *evreq, void *arg)
 		subca__refuse_unpoliced(evreq);
 		return;
 	}
-	evtimer_del(c->deadline);
-	c->head_timer = false;
-	c->busy = true;
-	c->requests++;
-	evhttp_request_set_on_complete_cb(evreq, subca__complete_cb, c);
+	subca__conn_request(c, evreq);
 	subca_request_init(&p->r, &w->srv->env, w->store, w->srv->keys,
 			   time(NULL));
 	p->w = w;
@@ -1144,11 +1152,7 @@ static void subca__gencb_plain(struct evhttp_request *evreq, void *arg)
 		subca__refuse_unpoliced(evreq);
 		return;
 	}
-	evtimer_del(c->deadline);
-	c->head_timer = false;
-	c->busy = true;
-	c->requests++;
-	evhttp_request_set_on_complete_cb(evreq, subca__complete_cb, c);
+	subca__conn_request(c, evreq);
 	evhttp_connection_set_closecb(evcon, subca__plain_closecb, c);
 	subca_request_init(&r, &w->srv->env, w->store, w->srv->keys,
 			   time(NULL));

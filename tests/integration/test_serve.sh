@@ -277,29 +277,49 @@ huge_length() {
 }
 step "a huge Content-Length is 413 at once (also pipelined), bad framing 400, TRACE 501" huge_length
 
-cat >"$W/slow.py" <<'EOF'
+# client.py [--tls CA] MODE PORT OUT [REQUEST]: connect to 127.0.0.1:PORT
+# (over TLS verified by CA), send per MODE, read until the server closes;
+# prints the seconds that took and the bytes read, written to OUT.
+#   slow: half a request line, then nothing   idle: one whole request
+#   hold: nothing, close after REQUEST seconds   raw: REQUEST (\r\n escapes)
+cat >"$W/client.py" <<'EOF'
 import socket, ssl, sys, time
-ctx = ssl.create_default_context(cafile=sys.argv[2])
-t = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))),
-                    server_hostname="localhost")
-t.sendall(b"GET /heal")           # half a request line, then nothing
-t.settimeout(30)
+args = sys.argv[1:]
+ca = None
+if args[0] == "--tls":
+    ca, args = args[1], args[2:]
+mode, port, out = args[0], int(args[1]), args[2]
+s = socket.create_connection(("127.0.0.1", port))
+if ca is not None:
+    s = ssl.create_default_context(cafile=ca).wrap_socket(
+        s, server_hostname="localhost")
+if mode == "hold":
+    print("held", flush=True)
+    time.sleep(float(args[3]))
+    sys.exit(0)
+if mode == "slow":
+    s.sendall(b"GET /heal")
+elif mode == "idle":
+    s.sendall(b"GET /a/demo/roots HTTP/1.1\r\nHost: localhost\r\n\r\n")
+else:
+    s.sendall(args[3].encode().decode("unicode_escape").encode("latin-1"))
+s.settimeout(30)
 t0 = time.monotonic()
 data = b""
 try:
     while True:
-        d = t.recv(4096)
+        d = s.recv(65536)
         if not d:
             break
         data += d
 except (ConnectionError, ssl.SSLError):
     pass
 print("%.1f %d" % (time.monotonic() - t0, len(data)))
-open(sys.argv[3], "wb").write(data)
+open(out, "wb").write(data)
 EOF
 
 slow_client() {
-	"$PY" "$W/slow.py" "$PORT" "$CA" "$W/slow.body" >"$W/slow.out" &
+	"$PY" "$W/client.py" --tls "$CA" slow "$PORT" "$W/slow.body" >"$W/slow.out" &
 	local slow=$! i
 	sleep 0.3
 	for i in 1 2 3; do healthz; done
@@ -456,18 +476,9 @@ files_server() {
 step "serve with --tls-cert/--tls-key (a leaf of demo, chain included)" files_server
 read -r PID2 PORT2 <"$W/server2" || true
 
-cat >"$W/hold.py" <<'EOF'
-import socket, ssl, sys, time
-ctx = ssl.create_default_context(cafile=sys.argv[2])
-t = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))),
-                    server_hostname="localhost")
-print("held", flush=True)
-time.sleep(float(sys.argv[3]))
-t.close()
-EOF
 
 over_cap() {
-	"$PY" "$W/hold.py" "$PORT2" "$W/demo-roots-path.pem" 1.5 >"$W/hold.out" &
+	"$PY" "$W/client.py" --tls "$W/demo-roots-path.pem" hold "$PORT2" - 1.5 >"$W/hold.out" &
 	local hold=$! i
 	for i in $(seq 1 50); do grep -q held "$W/hold.out" && break; sleep 0.1; done
 	URL=https://localhost:$PORT2 CA=$W/demo-roots-path.pem get /healthz
@@ -530,35 +541,6 @@ step "a failed reload keeps the current certificate; SIGTERM exits 0" bad_reload
 # The public listener (--http-listen) is policed as the HTTPS one is: its
 # own connection cap, the header and idle deadlines, and the framing limits
 # answered as problems.
-cat >"$W/plain.py" <<'EOF'
-import socket, sys, time
-mode, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-s = socket.create_connection(("127.0.0.1", port))
-if mode == "hold":
-    print("held", flush=True)
-    time.sleep(float(sys.argv[4]))
-    sys.exit(0)
-if mode == "slow":
-    s.sendall(b"GET /a/de")             # half a request line, then nothing
-elif mode == "idle":
-    s.sendall(b"GET /a/demo/roots HTTP/1.1\r\nHost: localhost\r\n\r\n")
-else:
-    s.sendall(sys.argv[4].encode().decode("unicode_escape").encode("latin-1"))
-s.settimeout(30)
-t0 = time.monotonic()
-data = b""
-try:
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        data += d
-except ConnectionError:
-    pass
-print("%.1f %d" % (time.monotonic() - t0, len(data)))
-open(out, "wb").write(data)
-EOF
-
 plain_server() {
 	PORT4=$(free_port)
 	HPORT4=$(free_port)
@@ -582,7 +564,7 @@ plain_get() {
 }
 
 plain_slow() {
-	"$PY" "$W/plain.py" slow "$HPORT4" "$W/pslow.body" >"$W/pslow.out" &
+	"$PY" "$W/client.py" slow "$HPORT4" "$W/pslow.body" >"$W/pslow.out" &
 	local slow=$! secs bytes
 	sleep 0.5
 	kill -0 "$slow" # held open, not yet cut off
@@ -597,7 +579,7 @@ plain_slow() {
 step "plain HTTP: a request line never finished gets 408 after the header timeout" plain_slow
 
 plain_over_cap() {
-	"$PY" "$W/plain.py" hold "$HPORT4" - 2 >"$W/phold.out" &
+	"$PY" "$W/client.py" hold "$HPORT4" - 2 >"$W/phold.out" &
 	local hold=$! i
 	for i in $(seq 1 50); do grep -q held "$W/phold.out" && break; sleep 0.1; done
 	sleep 0.2
@@ -620,7 +602,7 @@ step "plain HTTP: past --max-connections 503 with Retry-After (HTTPS still serve
 
 plain_idle() {
 	local secs bytes
-	"$PY" "$W/plain.py" idle "$HPORT4" "$W/pidle.body" >"$W/pidle.out"
+	"$PY" "$W/client.py" idle "$HPORT4" "$W/pidle.body" >"$W/pidle.out"
 	read -r secs bytes <"$W/pidle.out"
 	log "kept-alive plain connection closed after ${secs}s (idle timeout 2 s)"
 	[ "$(statuses "$W/pidle.body")" = "200 " ]
@@ -631,11 +613,11 @@ step "plain HTTP: a kept-alive connection idle past --idle-timeout is closed, no
 plain_limits() {
 	local big
 	big=$(head -c 17000 /dev/zero | tr '\0' a)
-	"$PY" "$W/plain.py" raw "$HPORT4" "$W/pbig.body" \
+	"$PY" "$W/client.py" raw "$HPORT4" "$W/pbig.body" \
 		"GET /a/demo/roots HTTP/1.1\r\nHost: localhost\r\nX-Big: $big\r\n\r\n" >/dev/null
 	[ "$(statuses "$W/pbig.body")" = "431 " ]
 	has "$W/pbig.body" "application/problem+json"
-	"$PY" "$W/plain.py" raw "$HPORT4" "$W/plen.body" \
+	"$PY" "$W/client.py" raw "$HPORT4" "$W/plen.body" \
 		"POST /a/demo/ocsp HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10000000000\r\n\r\n" >/dev/null
 	[ "$(statuses "$W/plen.body")" = "413 " ]
 	has "$W/plen.body" '"type":"urn:subca:error:too_large"'
