@@ -239,7 +239,7 @@ static void subca__conn_release(struct subca__conn *c)
 			*pp = c->hnext;
 		atomic_fetch_sub(&w->srv->plain_connections, 1);
 		if (c->bev != NULL) {
-			/* our reference was the last: this closes the socket */
+			/* drop our reference; the last one closes the socket */
 			if (c->in_entry != NULL)
 				evbuffer_remove_cb_entry(
 					bufferevent_get_input(c->bev),

@@ -15,6 +15,7 @@
 #include <openssl/pem.h>
 
 #include "helpers.h"
+#include "helpers/authority_fx.h"
 #include "subca/alloc.h"
 #include "subca/authority.h"
 #include "subca/keystore_soft.h"
@@ -72,13 +73,8 @@ static int64_t fx_token(struct fx *f, const char *scope, int64_t expires,
 static int fx_setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	char db[512];
 
-	f->dir = th_tmpdir();
-	snprintf(db, sizeof(db), "%s/subca.db", f->dir);
-	assert_int_equal(subca_keystore_soft_create(f->dir, NULL, 0), SUBCA_OK);
-	assert_int_equal(subca_keystore_soft_open(f->dir, NULL, 0, &f->keys), SUBCA_OK);
-	assert_int_equal(subca_store_sqlite_open(db, true, &f->store), SUBCA_OK);
+	th_data_open(&f->dir, &f->keys, &f->store);
 	f->c.store = f->store;
 	f->c.keys = f->keys;
 	f->c.actor = "test";
@@ -104,10 +100,7 @@ static int fx_teardown(void **state)
 {
 	struct fx *f = *state;
 
-	f->store->ops->close(f->store);
-	f->keys->ops->close(f->keys);
-	th_rmrf(f->dir);
-	free(f->dir);
+	th_data_close(f->dir, f->keys, f->store);
 	X509_free(f->root);
 	EVP_PKEY_free(f->root_key);
 	free(f);

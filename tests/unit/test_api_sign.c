@@ -11,6 +11,7 @@
 #include <openssl/x509v3.h>
 
 #include "helpers.h"
+#include "helpers/authority_fx.h"
 #include "subca/alloc.h"
 #include "subca/authority.h"
 #include "subca/keystore_soft.h"
@@ -465,16 +466,11 @@ static int fx_setup(void **state)
 	struct fx *f = calloc(1, sizeof(*f));
 	struct subca_ctx c = {0};
 	struct subca_generated_root_opts o = {0};
-	char db[512], hash[SUBCA_CREDENTIAL_HASH_SIZE];
+	char hash[SUBCA_CREDENTIAL_HASH_SIZE];
 	const char *pol = "{\"version\":1,\"dns\":[\".example.test\"],"
 			  "\"max_days\":30}";
 
-	f->dir = th_tmpdir();
-	snprintf(db, sizeof(db), "%s/subca.db", f->dir);
-	assert_int_equal(subca_store_sqlite_open(db, true, &f->store), SUBCA_OK);
-	assert_int_equal(subca_keystore_soft_create(f->dir, NULL, 0), SUBCA_OK);
-	assert_int_equal(subca_keystore_soft_open(f->dir, NULL, 0, &f->keys),
-			 SUBCA_OK);
+	th_data_open(&f->dir, &f->keys, &f->store);
 	c.store = f->store;
 	c.keys = f->keys;
 	c.actor = "test";
@@ -510,10 +506,7 @@ static int fx_teardown(void **state)
 
 	EVP_PKEY_free(f->prov_key);
 	EVP_PKEY_free(f->evil_key);
-	f->keys->ops->close(f->keys);
-	f->store->ops->close(f->store);
-	th_rmrf(f->dir);
-	free(f->dir);
+	th_data_close(f->dir, f->keys, f->store);
 	free(f);
 	return 0;
 }

@@ -5,6 +5,7 @@
  * server-derived URLs in issued leaves.
  */
 #include "helpers.h"
+#include "helpers/authority_fx.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,14 +60,8 @@ static int fx_setup(void **state)
 						      SUBCA_KEY_EC_P256};
 	struct subca_authority_rec a = {0};
 	struct subca_intermediate_list l = {0};
-	char db[512];
 
-	f->dir = th_tmpdir();
-	snprintf(db, sizeof(db), "%s/subca.db", f->dir);
-	assert_int_equal(subca_keystore_soft_create(f->dir, NULL, 0), SUBCA_OK);
-	assert_int_equal(subca_keystore_soft_open(f->dir, NULL, 0, &f->keys),
-			 SUBCA_OK);
-	assert_int_equal(subca_store_sqlite_open(db, true, &f->store), SUBCA_OK);
+	th_data_open(&f->dir, &f->keys, &f->store);
 	f->c = (struct subca_ctx){.store = f->store, .keys = f->keys,
 				  .actor = "test", .now = TH_NOW,
 				  .public_url = "http://ca.test/"};
@@ -99,10 +94,7 @@ static int fx_teardown(void **state)
 		X509_free(f->leaf[i]);
 	X509_free(f->im_cert);
 	subca_intermediate_rec_cleanup(&f->im);
-	f->store->ops->close(f->store);
-	f->keys->ops->close(f->keys);
-	th_rmrf(f->dir);
-	free(f->dir);
+	th_data_close(f->dir, f->keys, f->store);
 	free(f);
 	return 0;
 }

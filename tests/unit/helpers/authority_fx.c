@@ -7,18 +7,35 @@
 #include "subca/keystore_soft.h"
 #include "subca/store_sqlite.h"
 
+void th_data_open(char **dir, struct subca_keystore **keys,
+		  struct subca_store **store)
+{
+	char db[512];
+
+	*dir = th_tmpdir();
+	assert_non_null(*dir);
+	snprintf(db, sizeof(db), "%s/subca.db", *dir);
+	assert_int_equal(subca_keystore_soft_create(*dir, NULL, 0), SUBCA_OK);
+	assert_int_equal(subca_keystore_soft_open(*dir, NULL, 0, keys),
+			 SUBCA_OK);
+	assert_int_equal(subca_store_sqlite_open(db, true, store), SUBCA_OK);
+}
+
+void th_data_close(char *dir, struct subca_keystore *keys,
+		   struct subca_store *store)
+{
+	store->ops->close(store);
+	keys->ops->close(keys);
+	th_rmrf(dir);
+	free(dir);
+}
+
 struct th_afx *th_afx_new(long root_not_before)
 {
 	struct th_afx *f = calloc(1, sizeof(*f));
-	char db[512];
 
 	assert_non_null(f);
-	f->dir = th_tmpdir();
-	snprintf(db, sizeof(db), "%s/subca.db", f->dir);
-	assert_int_equal(subca_keystore_soft_create(f->dir, NULL, 0), SUBCA_OK);
-	assert_int_equal(subca_keystore_soft_open(f->dir, NULL, 0, &f->keys),
-			 SUBCA_OK);
-	assert_int_equal(subca_store_sqlite_open(db, true, &f->store), SUBCA_OK);
+	th_data_open(&f->dir, &f->keys, &f->store);
 	f->c.store = f->store;
 	f->c.keys = f->keys;
 	f->c.actor = "test";
@@ -34,10 +51,7 @@ struct th_afx *th_afx_new(long root_not_before)
 
 void th_afx_free(struct th_afx *f)
 {
-	f->store->ops->close(f->store);
-	f->keys->ops->close(f->keys);
-	th_rmrf(f->dir);
-	free(f->dir);
+	th_data_close(f->dir, f->keys, f->store);
 	free(f->root_pem);
 	X509_free(f->root);
 	EVP_PKEY_free(f->root_key);

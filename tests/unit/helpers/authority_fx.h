@@ -21,6 +21,14 @@ struct th_afx {
 	char *root_pem;
 };
 
+/* A temporary data directory with a software key store (development
+ * master key) and a SQLite store, for fixtures of their own; undone by
+ * th_data_close. */
+void th_data_open(char **dir, struct subca_keystore **keys,
+		  struct subca_store **store);
+void th_data_close(char *dir, struct subca_keystore *keys,
+		   struct subca_store *store);
+
 /* root_not_before: as th_cert_opts.not_before (0: one day before TH_NOW). */
 struct th_afx *th_afx_new(long root_not_before);
 void th_afx_free(struct th_afx *f);
