@@ -192,7 +192,33 @@ def change(args):
     write_values(path, values)
 
 
+def change_args(argv):
+    """present|cleanup [--dir D] FQDN VALUE, set [--dir D] FQDN [VALUE...].
+    Parsed by hand: a TXT value (base64url) may begin with "-", which
+    argparse would take for an option (lego's exec provider passes it as
+    it is)."""
+    cmd, directory, pos, i = argv[0], None, [], 1
+    while i < len(argv):
+        if argv[i] == "--dir" and i + 1 < len(argv):
+            directory, i = argv[i + 1], i + 2
+            continue
+        if argv[i].startswith("--dir="):
+            directory = argv[i][len("--dir="):]
+        else:
+            pos.append(argv[i])
+        i += 1
+    if len(pos) < 1 or (cmd != "set" and len(pos) != 2):
+        sys.exit("usage: acme_dns.py %s [--dir DIR] fqdn %s"
+                 % (cmd, "[value...]" if cmd == "set" else "value"))
+    return argparse.Namespace(cmd=cmd, dir=directory, fqdn=pos[0],
+                              value=pos[1] if cmd != "set" else None,
+                              values=pos[1:])
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] in ("present", "cleanup", "set"):
+        change(change_args(sys.argv[1:]))
+        return
     p = argparse.ArgumentParser(description="DNS server for ACME dns-01 tests")
     sub = p.add_subparsers(dest="cmd", required=True)
     sv = sub.add_parser("serve")
@@ -201,20 +227,7 @@ def main():
     sv.add_argument("--port", type=int, required=True)
     sv.add_argument("--a", help="address for A queries")
     sv.add_argument("--pidfile")
-    for cmd in ("present", "cleanup"):
-        c = sub.add_parser(cmd)
-        c.add_argument("--dir")
-        c.add_argument("fqdn")
-        c.add_argument("value")
-    st = sub.add_parser("set")
-    st.add_argument("--dir")
-    st.add_argument("fqdn")
-    st.add_argument("values", nargs="*")
-    args = p.parse_args()
-    if args.cmd == "serve":
-        serve(args)
-    else:
-        change(args)
+    serve(p.parse_args())
 
 
 if __name__ == "__main__":
