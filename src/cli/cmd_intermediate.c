@@ -207,6 +207,43 @@ static int cli_fail_usage(subca_result rv)
 	return cli_fail(rv);
 }
 
+/* Pending requests of `name` besides the newest: each still holds a key. */
+static size_t cli_older_pending(struct cli *cli, const char *name)
+{
+	size_t n = 0;
+
+	if (cli->server != NULL) {
+		char path[4 * SUBCA_MAX_LABEL + 160];
+		json_t *res = NULL, *v;
+		size_t i;
+
+		if (cli_path(name, "/intermediates", path, sizeof(path)) ==
+			    SUBCA_OK &&
+		    cli_remote_json(cli, "GET", path, NULL, &res, NULL) ==
+			    SUBCA_OK)
+			json_array_foreach(json_object_get(res, "intermediates"),
+					   i, v)
+				n += json_is_string(json_object_get(v, "state")) &&
+				     strcmp(json_string_value(json_object_get(
+						    v, "state")),
+					    "pending") == 0;
+		json_decref(res);
+	} else {
+		struct subca_authority_rec a = {0};
+		struct subca_intermediate_list l = {0};
+
+		if (subca_authority_get(&cli->ctx, name, &a) == SUBCA_OK &&
+		    cli->ctx.store->ops->intermediate_list(cli->ctx.store, a.id,
+							   &l) == SUBCA_OK)
+			for (size_t i = 0; i < l.n; i++)
+				n += l.v[i].state == SUBCA_INT_PENDING;
+		subca_intermediate_list_cleanup(&l);
+		subca_authority_rec_cleanup(&a);
+	}
+	subca_error_clear(); /* only a note: a failure here changes nothing */
+	return n > 0 ? n - 1 : 0;
+}
+
 int cmd_intermediate_request(struct cli *cli, int argc, char **argv)
 {
 	struct cli_request_opts o = {.r.key = SUBCA_KEY_EC_P256};
@@ -214,6 +251,7 @@ int cmd_intermediate_request(struct cli *cli, int argc, char **argv)
 	const char *name;
 	json_t *res = NULL;
 	int days = 0, status;
+	size_t older;
 	subca_result rv;
 
 	o.r.params.path_len = 0;
@@ -261,6 +299,15 @@ int cmd_intermediate_request(struct cli *cli, int argc, char **argv)
 		"\nOther tools: subca intermediate instructions %s --tool "
 		"openssl-ca|cfssl|certtool|step|vault|adcs|aws-pca|subca\n",
 		name);
+	older = cli_older_pending(cli, name);
+	if (older > 0)
+		fprintf(stderr,
+			"\nNote: %zu earlier pending request%s of \"%s\" still "
+			"hold%s a key until imported or discarded: subca "
+			"intermediate discard %s --id ID (ids: subca "
+			"intermediate list %s).\n",
+			older, older == 1 ? "" : "s", name,
+			older == 1 ? "s" : "", name, name);
 	return 0;
 }
 

@@ -81,7 +81,8 @@ step "intermediate csr prints the same CSR" eval \
 discard_superseded() {
 	local before
 	before=$(ls "$D"/keys | wc -l)
-	sc intermediate request life --cn "Life Mistake" --out "$W/mistake.csr" 2>/dev/null
+	sc intermediate request life --cn "Life Mistake" --out "$W/mistake.csr" 2>"$W/mistake.err"
+	has "$W/mistake.err" 'Note: 1 earlier pending request of "life" still holds a key'
 	[ "$(ls "$D"/keys | wc -l)" = $((before + 1)) ]
 	sc intermediate discard life 2>"$W/discard.err"
 	has "$W/discard.err" "discarded; its key is destroyed"

@@ -72,8 +72,13 @@ step "remote: authority create, root import, request, openssl signs, import" byo
 remote_discard() {
 	local before
 	before=$(ls "$DATA"/keys | wc -l)
-	remote intermediate request acme --cn "Acme Mistake" --out "$W/mistake.csr" 2>/dev/null
+	remote intermediate request acme --cn "Acme Mistake" --out "$W/mistake.csr" 2>"$W/mistake.err"
+	lacks "$W/mistake.err" "earlier pending" # the only pending one
 	[ "$(ls "$DATA"/keys | wc -l)" = $((before + 1)) ]
+	remote intermediate request acme --cn "Acme Mistake 2" --out "$W/mistake2.csr" 2>"$W/mistake2.err"
+	has "$W/mistake2.err" 'Note: 1 earlier pending request of "acme" still holds a key'
+	remote intermediate discard acme --id "$(local_sc intermediate list acme --json |
+		"$PY" -c 'import json,sys; print([i["id"] for i in json.load(sys.stdin) if i["state"] == "pending"][0])')" 2>/dev/null
 	remote intermediate discard acme 2>"$W/rdiscard.err"
 	has "$W/rdiscard.err" "discarded; its key is destroyed"
 	[ "$(ls "$DATA"/keys | wc -l)" = "$before" ]
