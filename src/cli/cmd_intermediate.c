@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "cli_remote.h"
@@ -628,7 +629,123 @@ int cmd_intermediate_import(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
-/* subca intermediate rotate NAME: the unattended flow once, here. */
+/* Seconds a remote rotation may take beyond its hook's timeout. */
+#define CLI_ROTATE_GRACE 120
+
+/* In an audit answer (newest first): how the run after audit id `after`
+ * ended. 1: rotation.done; -1: rotation.fail (its detail in *detail);
+ * 0: not yet. */
+static int cli_rotation_outcome(const json_t *res, json_int_t after,
+				const char **detail)
+{
+	const json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(res, "entries"), i, e) {
+		const char *action = json_string_value(json_object_get(e, "action"));
+
+		if (json_integer_value(json_object_get(e, "id")) <= after ||
+		    action == NULL)
+			continue;
+		if (strcmp(action, "rotation.done") == 0)
+			return 1;
+		if (strcmp(action, "rotation.fail") == 0) {
+			*detail = json_string_value(json_object_get(e, "detail"));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* A rotation.fail detail, "unattended rotation failed [CODE]: ...", as the
+ * error it names. */
+static subca_result cli_rotation_failed(const char *detail)
+{
+	char code[64] = "";
+	const char *open = detail ? strchr(detail, '[') : NULL;
+	const char *close = open ? strchr(open, ']') : NULL;
+	subca_result rv = SUBCA_E_INTERNAL;
+
+	if (close != NULL && (size_t)(close - open - 1) < sizeof(code)) {
+		memcpy(code, open + 1, (size_t)(close - open - 1));
+		code[close - open - 1] = '\0';
+		rv = subca_error_from_name(code);
+		if (rv == SUBCA_OK)
+			rv = SUBCA_E_INTERNAL;
+	}
+	return subca_error_set(rv, __FILE__, __LINE__, "%s",
+			       detail ? detail : "the rotation failed");
+}
+
+/*
+ * Remotely: the server's rotation thread runs the flow (POST
+ * .../rotation/run, a global token), and its audit log says how it ended.
+ */
+static subca_result cli_rotate_remote(struct cli *cli, const char *name)
+{
+	char path[4 * SUBCA_MAX_LABEL + 160], audit[4 * SUBCA_MAX_LABEL + 64];
+	const char *detail = NULL;
+	json_t *res = NULL;
+	json_int_t after, timeout;
+	time_t deadline;
+	int outcome = 0;
+
+	SUBCA_TRY(cli_path(name, "/rotation", path, sizeof(path)));
+	SUBCA_TRY(cli_remote_json(cli, "GET", path, NULL, &res, NULL));
+	timeout = json_integer_value(json_object_get(res, "hook_timeout_seconds"));
+	json_decref(res);
+	SUBCA_TRY(cli_path(name, "/rotation/run", path, sizeof(path)));
+	SUBCA_TRY(cli_remote_json(cli, "POST", path, NULL, &res, NULL));
+	after = json_integer_value(json_object_get(res, "audit_after"));
+	json_decref(res);
+	SUBCA_TRY(cli_remote_escape(name, path, sizeof(path)));
+	snprintf(audit, sizeof(audit), "/audit?authority=%s&limit=100", path);
+	deadline = time(NULL) + (time_t)timeout + CLI_ROTATE_GRACE;
+	while (outcome == 0) {
+		struct timespec pause = {0, 250 * 1000 * 1000};
+
+		SUBCA_ENSURE(time(NULL) <= deadline, SUBCA_E_IO,
+			     "the rotation of \"%s\" has not ended within %lld "
+			     "s; see `subca audit %s`",
+			     name, (long long)(timeout + CLI_ROTATE_GRACE), name);
+		nanosleep(&pause, NULL);
+		SUBCA_TRY(cli_remote_json(cli, "GET", audit, NULL, &res, NULL));
+		outcome = cli_rotation_outcome(res, after, &detail);
+		if (outcome < 0) {
+			subca_result rv = cli_rotation_failed(detail);
+
+			json_decref(res);
+			return rv;
+		}
+		json_decref(res);
+	}
+	return SUBCA_OK;
+}
+
+/* No rotation settings: say what sets them. */
+static subca_result cli_no_signer(subca_result rv, const char *name)
+{
+	if (rv == SUBCA_E_NOT_FOUND &&
+	    strstr(subca_error_reason(), "no unattended rotation"))
+		return subca_error_set(SUBCA_E_NOT_FOUND, __FILE__, __LINE__,
+				       "authority \"%s\" has no signer "
+				       "command: run `subca authority rotation "
+				       "%s --rotate-before 30d --signer-command "
+				       "CMD` first",
+				       name, name);
+	return rv;
+}
+
+static int cli_rotated(void)
+{
+	fprintf(stderr, "subca: the signer command signed the next "
+			"intermediate; verified against the root and "
+			"activated. The previous one is retired.\n");
+	return 0;
+}
+
+/* subca intermediate rotate NAME: the unattended flow once (here, or by
+ * the server's rotation thread). */
 int cmd_intermediate_rotate(struct cli *cli, int argc, char **argv)
 {
 	struct subca_rotation_rec set = {0};
@@ -642,14 +759,13 @@ int cmd_intermediate_rotate(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli_current, "unknown option");
 	if (optind + 1 != argc)
 		return cli_usage(cli_current, "expected one NAME");
-	rv = subca_rotation_get(&cli->ctx, argv[optind], &set);
-	if (rv == SUBCA_E_NOT_FOUND && strstr(subca_error_reason(),
-					      "no unattended rotation"))
-		subca_error_set(SUBCA_E_NOT_FOUND, __FILE__, __LINE__,
-				"authority \"%s\" has no signer command: run "
-				"`subca authority rotation %s --rotate-before "
-				"30d --signer-command CMD` first",
-				argv[optind], argv[optind]);
+	if (cli->server != NULL) {
+		rv = cli_no_signer(cli_rotate_remote(cli, argv[optind]),
+				   argv[optind]);
+		return rv == SUBCA_OK ? cli_rotated() : cli_fail(rv);
+	}
+	rv = cli_no_signer(subca_rotation_get(&cli->ctx, argv[optind], &set),
+			   argv[optind]);
 	if (rv != SUBCA_OK)
 		return cli_fail(rv);
 	subca_report_init(&report);
@@ -663,8 +779,5 @@ int cmd_intermediate_rotate(struct cli *cli, int argc, char **argv)
 		return status;
 	}
 	json_decref(rep);
-	fprintf(stderr, "subca: the signer command signed the next "
-			"intermediate; verified against the root and "
-			"activated. The previous one is retired.\n");
-	return 0;
+	return cli_rotated();
 }

@@ -53,7 +53,7 @@ static const struct cli_command cli_commands[] = {
 	{"intermediate", "discard", CLI_NEEDS_DATA | CLI_REMOTE,
 	 cmd_intermediate_discard, "NAME [--id ID]",
 	 "discard a pending request never certified, destroying its key"},
-	{"intermediate", "rotate", CLI_NEEDS_DATA, cmd_intermediate_rotate,
+	{"intermediate", "rotate", CLI_NEEDS_DATA | CLI_REMOTE, cmd_intermediate_rotate,
 	 "NAME", "request, sign with the signer command, verify and activate "
 	 "the next intermediate once"},
 	{"serve", NULL, CLI_NEEDS_DATA, cmd_serve,

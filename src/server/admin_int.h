@@ -43,6 +43,7 @@ subca_result subca__admin_intermediate_request(struct subca_request *req);
 subca_result subca__admin_intermediate_list(struct subca_request *req);
 subca_result subca__admin_pending_csr(struct subca_request *req);
 subca_result subca__admin_intermediate_discard(struct subca_request *req);
+subca_result subca__admin_rotation_run(struct subca_request *req);
 subca_result subca__admin_pending_instructions(struct subca_request *req);
 subca_result subca__admin_pending_certificate(struct subca_request *req);
 subca_result subca__admin_certificates(struct subca_request *req);

@@ -1572,6 +1572,40 @@ subca_result subca__admin_rotation_put(struct subca_request *req)
 	return rv;
 }
 
+/*
+ * POST /admin/v1/authorities/{name}/rotation/run: the server's rotation
+ * thread runs the flow now, due or not; 202 with the newest audit id, after
+ * which rotation.done or rotation.fail tells how it went.
+ */
+subca_result subca__admin_rotation_run(struct subca_request *req)
+{
+	struct subca_store *st = req->ctx.store;
+	struct subca_rotation_rec r = {0};
+	struct subca_audit_list l = {0};
+	char name[SUBCA_MAX_LABEL + 1];
+	int64_t after = 0;
+	subca_result rv;
+
+	SUBCA_TRY(subca__name_param(req, name));
+	SUBCA_ENSURE(req->env != NULL && req->env->rotate_now != NULL,
+		     SUBCA_E_OVERLOADED, "no rotation thread runs here");
+	SUBCA_TRY(subca_rotation_get(&req->ctx, name, &r));
+	rv = st->ops->audit_list(st, name, 1, &l);
+	if (rv == SUBCA_OK && l.n > 0)
+		after = l.v[0].id;
+	subca_audit_list_cleanup(&l);
+	if (rv == SUBCA_OK)
+		rv = subca_audit(&req->ctx, name, "rotation.run",
+				 "unattended rotation asked to run now");
+	if (rv == SUBCA_OK)
+		rv = req->env->rotate_now(req->env, r.authority_id);
+	subca_rotation_rec_cleanup(&r);
+	SUBCA_TRY(rv);
+	return subca_response_json(req, 202,
+				   json_pack("{s:s, s:I}", "rotation", "started",
+					     "audit_after", (json_int_t)after));
+}
+
 /* DELETE /admin/v1/authorities/{name}/rotation */
 subca_result subca__admin_rotation_delete(struct subca_request *req)
 {

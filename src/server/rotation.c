@@ -383,6 +383,9 @@ struct subca_rotator {
 	struct subca_keystore *keys;
 	struct subca__attempt *att;
 	size_t natt;
+	/* authorities to run now (subca_rotator_run_now), under mu */
+	int64_t queue[SUBCA_ROTATION_QUEUE_MAX];
+	size_t nqueue;
 };
 
 static struct subca__attempt *subca__attempt_of(struct subca_rotator *r,
@@ -485,26 +488,102 @@ static void subca__tick(struct subca_rotator *r)
 	subca_authority_list_cleanup(&al);
 }
 
+/* A run asked for by subca_rotator_run_now: the flow, due or not. */
+static void subca__run_now(struct subca_rotator *r, int64_t authority_id)
+{
+	struct subca_authority_list al = {0};
+	struct subca_ctx c = {.store = r->store, .keys = r->keys,
+			      .actor = SUBCA__ACTOR, .now = time(NULL)};
+	SUBCA__AUTO_ROTATION struct subca_rotation_rec set = {0};
+	struct subca_report report;
+	struct subca__attempt *att;
+	const struct subca_authority_rec *a = NULL;
+
+	if (r->store->ops->authority_list(r->store, &al) == SUBCA_OK)
+		for (size_t i = 0; i < al.n && a == NULL; i++)
+			if (al.v[i].id == authority_id)
+				a = &al.v[i];
+	subca_report_init(&report);
+	if (a == NULL ||
+	    r->store->ops->rotation_get(r->store, a->id, &set) != SUBCA_OK) {
+		subca_error_clear(); /* gone or turned off meanwhile */
+	} else if (subca_rotation_run(&c, a->name, &set, &report) == SUBCA_OK) {
+		att = subca__attempt_of(r, a->id);
+		if (att != NULL)
+			*att = (struct subca__attempt){.authority_id = a->id};
+		subca_log_event("rotation", "authority %s: the next "
+					    "intermediate is active (asked)",
+				a->name);
+	} else {
+		subca_metrics_rotation_failure(a->name);
+		subca_log_event("rotation-failed",
+				"authority %s: rotation asked for failed [%s]: "
+				"%s; the current intermediate stays active",
+				a->name, subca_error_name(subca_error_code()),
+				subca_error_reason());
+		subca_error_clear();
+	}
+	subca_authority_list_cleanup(&al);
+}
+
 static void *subca__rotator_main(void *arg)
 {
 	struct subca_rotator *r = arg;
+	struct timespec next;
 
 	(void)pthread_setname_np(pthread_self(), "subca-rotate");
+	clock_gettime(CLOCK_REALTIME, &next);
 	pthread_mutex_lock(&r->mu);
 	while (!r->stop) {
-		struct timespec until;
+		struct timespec now;
 
-		pthread_mutex_unlock(&r->mu);
-		subca__tick(r);
-		pthread_mutex_lock(&r->mu);
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += r->interval;
-		while (!r->stop &&
-		       pthread_cond_timedwait(&r->cv, &r->mu, &until) == 0)
-			;
+		if (r->nqueue > 0) {
+			int64_t id = r->queue[0];
+
+			memmove(r->queue, r->queue + 1,
+				--r->nqueue * sizeof(r->queue[0]));
+			pthread_mutex_unlock(&r->mu);
+			subca__run_now(r, id);
+			pthread_mutex_lock(&r->mu);
+			continue;
+		}
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (now.tv_sec >= next.tv_sec) {
+			pthread_mutex_unlock(&r->mu);
+			subca__tick(r);
+			pthread_mutex_lock(&r->mu);
+			clock_gettime(CLOCK_REALTIME, &next);
+			next.tv_sec += r->interval;
+			continue;
+		}
+		/* until the next pass, a run asked for, or stop */
+		(void)pthread_cond_timedwait(&r->cv, &r->mu, &next);
 	}
 	pthread_mutex_unlock(&r->mu);
 	return NULL;
+}
+
+subca_result subca_rotator_run_now(struct subca_rotator *r,
+				   int64_t authority_id)
+{
+	subca_result rv = SUBCA_OK;
+	bool queued = false;
+
+	SUBCA_ENSURE(r != NULL, SUBCA_E_OVERLOADED,
+		     "the rotation thread is not running");
+	pthread_mutex_lock(&r->mu);
+	for (size_t i = 0; i < r->nqueue; i++)
+		queued = queued || r->queue[i] == authority_id;
+	if (!queued && r->nqueue == SUBCA_ROTATION_QUEUE_MAX)
+		rv = subca_error_set(SUBCA_E_OVERLOADED, __FILE__, __LINE__,
+				     "%d rotations are waiting already; try "
+				     "again later",
+				     SUBCA_ROTATION_QUEUE_MAX);
+	else if (!queued)
+		r->queue[r->nqueue++] = authority_id;
+	pthread_cond_signal(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	return rv;
 }
 
 subca_result subca_rotator_start(const char *db, struct subca_keystore *keys,

@@ -113,4 +113,15 @@ SUBCA_MUST_CHECK subca_result subca_rotator_start(const char *db,
 /* Stop and join it (waits for a running hook); NULL is fine. */
 void subca_rotator_stop(struct subca_rotator *r);
 
+/*
+ * Ask it to run the flow of authority `authority_id` now, due or not, as
+ * `subca intermediate rotate` does (audited rotation.done or
+ * rotation.fail); it runs before the next scheduled pass. An authority
+ * already waiting is not queued twice. SUBCA_E_OVERLOADED when
+ * SUBCA_ROTATION_QUEUE_MAX others wait.
+ */
+#define SUBCA_ROTATION_QUEUE_MAX 64
+SUBCA_MUST_CHECK subca_result subca_rotator_run_now(struct subca_rotator *r,
+						    int64_t authority_id);
+
 #endif

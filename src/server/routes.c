@@ -221,6 +221,8 @@ const struct subca_route subca__routes[] = {
 	 subca__admin_rotation_put},
 	{"DELETE", "/admin/v1/authorities/{name}/rotation", SUBCA_SCOPE_SERVER, SUBCA_CRED_ADMIN_GLOBAL, 0,
 	 subca__admin_rotation_delete},
+	{"POST", "/admin/v1/authorities/{name}/rotation/run", SUBCA_SCOPE_SERVER, SUBCA_CRED_ADMIN_GLOBAL, 0,
+	 subca__admin_rotation_run},
 	/* sign API (api_sign.c) */
 	{"POST", "/sign", SUBCA_SCOPE_AUTHORITY, SUBCA_CRED_PROVISIONER,
 	 SUBCA_MAX_REQUEST_BODY, subca__api_sign},

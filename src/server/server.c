@@ -1914,6 +1914,15 @@ static void subca__nofile(const struct subca__server *s)
 				s->cfg.max_connections);
 }
 
+static subca_result subca__rotate_now(const struct subca_server_env *env,
+				      int64_t authority_id)
+{
+	const struct subca__server *s = env->server;
+
+	/* set once the workers run: a request before is told to retry */
+	return subca_rotator_run_now(s->rotator, authority_id);
+}
+
 static subca_result subca__open(struct subca__server *s)
 {
 	const struct subca_server_config *c = &s->cfg;
@@ -1968,6 +1977,7 @@ static subca_result subca__setup(struct subca__server *s,
 	s->env.auth = subca__auth_ops;
 	s->env.tls_authority = s->cfg.tls_authority;
 	s->env.connections = subca__connections;
+	s->env.rotate_now = subca__rotate_now;
 	s->env.defer = subca__defer;
 	s->env.server = s;
 	s->workers = subca_calloc((size_t)s->cfg.workers, sizeof(*s->workers));

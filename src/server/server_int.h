@@ -320,6 +320,11 @@ struct subca_server_env {
 			      const struct subca_audit_rec *audit);
 	/* Connections open right now (for /metrics), or NULL. */
 	long (*connections)(const struct subca_server_env *env);
+	/* Ask the rotation thread to run authority `authority_id`'s
+	 * unattended rotation now (subca_rotator_run_now), or NULL: no
+	 * rotation thread here. */
+	subca_result (*rotate_now)(const struct subca_server_env *env,
+				   int64_t authority_id);
 	void *server; /* server.c's state */
 };
 

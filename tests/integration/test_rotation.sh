@@ -355,4 +355,41 @@ by_hand() {
 step "intermediate rotate runs the flow once (reusing the pending one the failures left)" by_hand
 step "and the rotated intermediate issues" issue_now 3
 
+# remote CMD...: subca against the server with the global admin token.
+remote() {
+	SUBCA_SERVER=$URL SUBCA_TOKEN=$ADMIN SUBCA_CACERT=$CA sc "$@"
+}
+
+remote_rotate() {
+	local before
+	sc authority rotation corp --rotate-before 60s --signer-command "$W/hook.sh" >/dev/null
+	before=$(active_fp)
+	remote intermediate rotate corp 2>"$W/rrotate.err" ||
+		{ cat "$W/rrotate.err" >&2; return 1; }
+	has "$W/rrotate.err" "activated"
+	[ "$(active_fp)" != "$before" ]
+	sqlite3 "$DB" "SELECT actor FROM audit_log WHERE action='rotation.run' ORDER BY id DESC LIMIT 1" >"$W/run.txt"
+	grep '^token:' "$W/run.txt" >/dev/null
+	sqlite3 "$DB" "SELECT actor FROM audit_log WHERE action='rotation.done' ORDER BY id DESC LIMIT 1" >"$W/done.txt"
+	has "$W/done.txt" "server:rotation"
+}
+step "remote intermediate rotate: the server's rotation thread runs the flow now, audited" remote_rotate
+step "and the remotely rotated intermediate issues" issue_now 4
+
+remote_rotate_refused() {
+	local before
+	sc authority rotation corp --rotate-before 60s \
+		--signer-command "echo 'root HSM offline' >&2; exit 3" >/dev/null
+	before=$(active_fp)
+	expect_fail HOOK_FAILED 10 "root HSM offline" -- remote intermediate rotate corp
+	[ "$(active_fp)" = "$before" ]
+	expect_fail POLICY 4 "only a global admin credential" -- \
+		env SUBCA_SERVER="$URL" SUBCA_TOKEN="$(cat "$W/scoped")" SUBCA_CACERT="$CA" \
+		"$SUBCA" intermediate rotate corp
+	sc authority rotation corp --off 2>/dev/null
+	expect_fail NOT_FOUND 5 "has no signer command" -- remote intermediate rotate corp
+}
+step "remote intermediate rotate: a failing hook's error and exit, global token only, none set: NOT_FOUND" \
+	remote_rotate_refused
+
 finish

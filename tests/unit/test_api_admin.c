@@ -700,6 +700,56 @@ static void test_pending_request_discarded_through_the_admin_api(void **state)
 	subca_request_cleanup(&r);
 }
 
+static int64_t fx_rotated; /* the authority id fx_rotate_now was given */
+
+static subca_result fx_rotate_now(const struct subca_server_env *env, int64_t id)
+{
+	fx_rotated = id;
+	return SUBCA_OK;
+}
+
+static void test_rotation_run_is_queued_with_the_audit_id_to_watch_after(void **state)
+{
+	struct fx *f = *state;
+	static const char set[] = "{\"rotate_before\":\"30d\",\"signer_command\":\"/bin/true\"}";
+	struct subca_request r;
+	struct subca_audit_list l = {0};
+	json_t *j;
+
+	/* no settings yet */
+	f->env.rotate_now = fx_rotate_now;
+	run(f, &r, f->global, "POST", "/admin/v1/authorities/demo/rotation/run", NULL, NULL, 0);
+	assert_problem(&r, 404, "urn:subca:error:not_found", "no unattended rotation");
+	subca_request_cleanup(&r);
+	run(f, &r, f->global, "PUT", "/admin/v1/authorities/demo/rotation", NULL, set,
+	    strlen(set));
+	assert_int_equal(r.status, 200);
+	subca_request_cleanup(&r);
+	/* a scoped token may not run a command on the server's host */
+	run(f, &r, f->scoped, "POST", "/admin/v1/authorities/demo/rotation/run", NULL, NULL, 0);
+	assert_problem(&r, 403, "urn:subca:error:policy", "only a global admin credential");
+	subca_request_cleanup(&r);
+	assert_int_equal(f->store->ops->audit_list(f->store, "demo", 1, &l), SUBCA_OK);
+	run(f, &r, f->global, "POST", "/admin/v1/authorities/demo/rotation/run", NULL, NULL, 0);
+	assert_int_equal(r.status, 202);
+	j = body_json(&r);
+	assert_string_equal(json_string_value(json_object_get(j, "rotation")), "started");
+	/* rotation.done or .fail come after the newest entry before the ask */
+	assert_int_equal(json_integer_value(json_object_get(j, "audit_after")), l.v[0].id);
+	json_decref(j);
+	subca_audit_list_cleanup(&l);
+	subca_request_cleanup(&r);
+	assert_int_equal(fx_rotated, 1);
+	assert_int_equal(f->store->ops->audit_list(f->store, "demo", 1, &l), SUBCA_OK);
+	assert_string_equal(l.v[0].action, "rotation.run");
+	subca_audit_list_cleanup(&l);
+	/* no rotation thread: 503 */
+	f->env.rotate_now = NULL;
+	run(f, &r, f->global, "POST", "/admin/v1/authorities/demo/rotation/run", NULL, NULL, 0);
+	assert_problem(&r, 503, "urn:subca:error:overloaded", "no rotation thread");
+	subca_request_cleanup(&r);
+}
+
 static void test_intermediate_request_json_is_strict(void **state)
 {
 	struct fx *f = *state;
@@ -1245,6 +1295,7 @@ int main(void)
 		T(test_admin_api_refuses_bad_json),
 		T(test_intermediate_request_json_is_strict),
 		T(test_pending_request_discarded_through_the_admin_api),
+		T(test_rotation_run_is_queued_with_the_audit_id_to_watch_after),
 		T(test_admin_api_body_caps),
 		T(test_provisioners_add_list_and_remove_through_the_admin_api),
 		T(test_provisioner_routes_keep_to_the_token_scope),
