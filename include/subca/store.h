@@ -380,6 +380,12 @@ struct subca_store_ops {
 				     const struct subca_audit_rec *r); /* sets nothing; ts given */
 	subca_result (*audit_list)(struct subca_store *st, const char *authority,
 				   size_t limit, struct subca_audit_list *out); /* newest first; authority NULL = all; limit 0 = no limit */
+	/* The same, narrowed to entries with an id above `after` (0: any)
+	 * whose action begins with `action` (NULL: any). */
+	subca_result (*audit_query)(struct subca_store *st,
+				    const char *authority, int64_t after,
+				    const char *action, size_t limit,
+				    struct subca_audit_list *out);
 
 	subca_result (*meta_get)(struct subca_store *st, const char *key,
 				 char **value); /* NOT_FOUND when unset */

@@ -2,24 +2,31 @@
 #include "cli.h"
 #include "cli_remote.h"
 #include "../server/views.h"
+#include "subca/authority.h"
 #include "subca/limits.h"
 
 /* The entries as [{id, time, authority, action, actor, detail}]. */
 static subca_result cli_audit_load(struct cli *cli, const char *name,
-				   int limit, json_t **out)
+				   const char *action, int limit, json_t **out)
 {
 	struct subca_audit_list l = {0};
-	char esc[3 * SUBCA_MAX_LABEL + 1], path[4 * SUBCA_MAX_LABEL + 64];
+	char esc[3 * SUBCA_MAX_LABEL + 1], aesc[3 * 64 + 1];
+	char path[4 * SUBCA_MAX_LABEL + 3 * 64 + 64];
 	json_t *res = NULL;
 
 	*out = NULL;
 	if (cli->server != NULL) {
+		aesc[0] = '\0';
+		if (action != NULL)
+			SUBCA_TRY(cli_remote_escape(action, aesc, sizeof(aesc)));
 		if (name != NULL) {
 			SUBCA_TRY(cli_remote_escape(name, esc, sizeof(esc)));
 			snprintf(path, sizeof(path),
-				 "/audit?authority=%s&limit=%d", esc, limit);
+				 "/audit?authority=%s&limit=%d%s%s", esc, limit,
+				 action ? "&action=" : "", aesc);
 		} else {
-			snprintf(path, sizeof(path), "/audit?limit=%d", limit);
+			snprintf(path, sizeof(path), "/audit?limit=%d%s%s",
+				 limit, action ? "&action=" : "", aesc);
 		}
 		SUBCA_TRY(cli_remote_json(cli, "GET", path, NULL, &res, NULL));
 		*out = json_incref(json_object_get(res, "entries"));
@@ -28,8 +35,8 @@ static subca_result cli_audit_load(struct cli *cli, const char *name,
 			     "the server's answer has no entries");
 		return SUBCA_OK;
 	}
-	SUBCA_TRY(cli->store->ops->audit_list(cli->store, name, (size_t)limit,
-					      &l));
+	SUBCA_TRY(cli->store->ops->audit_query(cli->store, name, 0, action,
+					       (size_t)limit, &l));
 	*out = json_array();
 	for (size_t i = 0; *out != NULL && i < l.n; i++)
 		json_array_append_new(*out, subca_view_audit(&l.v[i]));
@@ -43,9 +50,10 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 		{"json", no_argument, NULL, 'j'},
 		{"limit", required_argument, NULL, 'l'},
+		{"action", required_argument, NULL, 'a'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *name = NULL;
+	const char *name = NULL, *action = NULL;
 	bool json = false;
 	int ch, limit = 100;
 	const json_t *r;
@@ -55,6 +63,12 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'j': json = true; break;
+		case 'a':
+			action = optarg;
+			if (subca_audit_action_check(action) != SUBCA_OK)
+				return cli_usage(cli_current, "%s",
+						 subca_error_reason());
+			break;
 		case 'l':
 			if (cli_parse_int("--limit", optarg, 1, 100000, &limit) !=
 			    SUBCA_OK)
@@ -68,7 +82,7 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
 		name = argv[optind];
 	else if (optind != argc)
 		return cli_usage(cli_current, "expected at most one NAME");
-	if (cli_audit_load(cli, name, limit, &arr) != SUBCA_OK) {
+	if (cli_audit_load(cli, name, action, limit, &arr) != SUBCA_OK) {
 		json_decref(arr);
 		return cli_fail(subca_error_code());
 	}

@@ -699,7 +699,10 @@ static subca_result cli_rotate_remote(struct cli *cli, const char *name)
 	after = json_integer_value(json_object_get(res, "audit_after"));
 	json_decref(res);
 	SUBCA_TRY(cli_remote_escape(name, path, sizeof(path)));
-	snprintf(audit, sizeof(audit), "/audit?authority=%s&limit=100", path);
+	/* only rotation entries after the ask: few, whatever else happens */
+	snprintf(audit, sizeof(audit),
+		 "/audit?authority=%s&after=%lld&action=rotation.&limit=100",
+		 path, (long long)after);
 	deadline = time(NULL) + (time_t)timeout + CLI_ROTATE_GRACE;
 	while (outcome == 0) {
 		struct timespec pause = {0, 250 * 1000 * 1000};

@@ -85,7 +85,8 @@ static const struct cli_command cli_commands[] = {
 	{"revoke", NULL, CLI_NEEDS_DATA | CLI_REMOTE, cmd_revoke,
 	 "AUTHORITY SERIAL [--reason R] [--json]",
 	 "revoke an issued certificate (again: kept as first revoked)"},
-	{"audit", NULL, CLI_NEEDS_DATA | CLI_REMOTE, cmd_audit, "[NAME] [--json] [--limit N]",
+	{"audit", NULL, CLI_NEEDS_DATA | CLI_REMOTE, cmd_audit,
+	 "[NAME] [--json] [--limit N] [--action PREFIX]",
 	 "show the audit log, newest first"},
 	{"admin", "token", CLI_NEEDS_DATA | CLI_REMOTE, cmd_admin_token,
 	 "create [--authorities A,B] [--expires 90d] [--description TEXT] | "

@@ -67,6 +67,24 @@ static subca_result subca__vaudit(const struct subca_ctx *c,
 	return c->store->ops->audit_append(c->store, &rec);
 }
 
+subca_result subca_audit_action_check(const char *action)
+{
+	size_t n = strlen(action);
+
+	SUBCA_ENSURE(n >= 1 && n <= SUBCA_AUDIT_ACTION_MAX,
+		     SUBCA_E_INVALID_ARGUMENT,
+		     "an audit action filter has 1 to %d characters",
+		     SUBCA_AUDIT_ACTION_MAX);
+	for (const char *c = action; *c != '\0'; c++)
+		SUBCA_ENSURE((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+				     *c == '.' || *c == '_' || *c == '-',
+			     SUBCA_E_INVALID_ARGUMENT,
+			     "an audit action filter takes lower-case letters, "
+			     "digits, '.', '_' and '-' (an action or its "
+			     "beginning, like rotation.)");
+	return SUBCA_OK;
+}
+
 subca_result subca_audit(const struct subca_ctx *c, const char *authority,
 			 const char *action, const char *fmt, ...)
 {

@@ -968,13 +968,15 @@ subca_result subca__admin_certificate_revoke(struct subca_request *req)
 /* GET /admin/v1/audit?authority=&limit= (newest first) */
 subca_result subca__admin_audit(struct subca_request *req)
 {
-	static const char *const known[] = {"authority", "limit", NULL};
+	static const char *const known[] = {"authority", "limit", "after",
+					    "action", NULL};
 	struct subca_store *st = req->ctx.store;
 	const struct subca_admin_principal *p = subca__admin_principal(req);
 	struct subca_audit_list l = {0};
 	char authority[SUBCA_MAX_LABEL + 1], v[32];
-	int64_t limit = 100;
-	bool has_auth, found;
+	char action[SUBCA_AUDIT_ACTION_MAX + 1];
+	int64_t limit = 100, after = 0;
+	bool has_auth, found, has_action;
 	json_t *arr;
 	size_t kept = 0;
 
@@ -983,6 +985,13 @@ subca_result subca__admin_audit(struct subca_request *req)
 	if (found)
 		SUBCA_TRY(subca__parse_i64("limit", v, 1, SUBCA_MAX_LIST_PAGE,
 					   &limit));
+	SUBCA_TRY(subca__query_get(req, "after", v, sizeof(v), &found));
+	if (found)
+		SUBCA_TRY(subca__parse_i64("after", v, 0, INT64_MAX, &after));
+	SUBCA_TRY(subca__query_get(req, "action", action, sizeof(action),
+				   &has_action));
+	if (has_action)
+		SUBCA_TRY(subca_audit_action_check(action));
 	if (subca__query_get(req, "authority", authority, sizeof(authority),
 			     &has_auth) != SUBCA_OK ||
 	    (has_auth && (subca_label_validate("authority", authority) !=
@@ -991,11 +1000,12 @@ subca_result subca__admin_audit(struct subca_request *req)
 		SUBCA_BAIL(SUBCA_E_NOT_FOUND, "no authority with such a name");
 	/* A scoped credential reads the whole log and keeps its own
 	 * authorities' entries: read without a limit then. */
-	SUBCA_TRY(st->ops->audit_list(st, has_auth ? authority : NULL,
-				      has_auth || p->scope == NULL
-					      ? (size_t)limit
-					      : 0,
-				      &l));
+	SUBCA_TRY(st->ops->audit_query(st, has_auth ? authority : NULL, after,
+				       has_action ? action : NULL,
+				       has_auth || p->scope == NULL
+					       ? (size_t)limit
+					       : 0,
+				       &l));
 	arr = json_array();
 	for (size_t i = 0; arr != NULL && i < l.n && kept < (size_t)limit;
 	     i++) {

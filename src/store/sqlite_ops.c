@@ -695,31 +695,47 @@ static subca_result subca__audit_row(sqlite3_stmt *stmt,
 	return subca__sqlite_texts(stmt, 2, texts, 4);
 }
 
-static subca_result subca__audit_list(struct subca_store *st,
-				      const char *authority, size_t limit,
-				      struct subca_audit_list *out)
+static subca_result subca__audit_query(struct subca_store *st,
+				       const char *authority, int64_t after,
+				       const char *action, size_t limit,
+				       struct subca_audit_list *out)
 {
-	static const char all[] =
-		"SELECT id, ts, authority, action, detail, actor FROM audit_log"
-		" ORDER BY id DESC LIMIT ?";
-	static const char one[] =
-		"SELECT id, ts, authority, action, detail, actor FROM audit_log"
-		" WHERE authority = ? ORDER BY id DESC LIMIT ?";
+	/* every condition is a placeholder: no caller text in the SQL */
+	char sql[320];
 	struct subca__sqlite *s = subca__sqlite_of(st);
 	SUBCA_AUTO_STMT sqlite3_stmt *stmt = NULL;
 	int64_t lim = limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit;
+	int i = 1;
 	subca_result rv;
 
 	out->v = NULL;
 	out->n = 0;
-	SUBCA_TRY(subca__sqlite_prepare(s, authority ? one : all, &stmt));
+	snprintf(sql, sizeof(sql),
+		 "SELECT id, ts, authority, action, detail, actor FROM audit_log"
+		 " WHERE id > ?%s%s ORDER BY id DESC LIMIT ?",
+		 authority != NULL ? " AND authority = ?" : "",
+		 action != NULL ? " AND substr(action, 1, ?) = ?" : "");
+	SUBCA_TRY(subca__sqlite_prepare(s, sql, &stmt));
+	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, i++, after));
 	if (authority != NULL)
-		SUBCA_TRY(subca__sqlite_bind_text(s, stmt, 1, authority));
-	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, authority ? 2 : 1, lim));
+		SUBCA_TRY(subca__sqlite_bind_text(s, stmt, i++, authority));
+	if (action != NULL) {
+		SUBCA_TRY(subca__sqlite_bind_int(s, stmt, i++,
+						 (int64_t)strlen(action)));
+		SUBCA_TRY(subca__sqlite_bind_text(s, stmt, i++, action));
+	}
+	SUBCA_TRY(subca__sqlite_bind_int(s, stmt, i, lim));
 	rv = SUBCA__SQLITE_COLLECT(s, stmt, out, subca__audit_row);
 	if (rv != SUBCA_OK)
 		subca_audit_list_cleanup(out);
 	return rv;
+}
+
+static subca_result subca__audit_list(struct subca_store *st,
+				      const char *authority, size_t limit,
+				      struct subca_audit_list *out)
+{
+	return subca__audit_query(st, authority, 0, NULL, limit, out);
 }
 
 /* ---- meta -------------------------------------------------------------- */
@@ -872,6 +888,7 @@ const struct subca_store_ops subca__sqlite_ops = {
 	.cert_count = subca__cert_count,
 	.audit_append = subca__audit_append,
 	.audit_list = subca__audit_list,
+	.audit_query = subca__audit_query,
 	.meta_get = subca__meta_get,
 	.meta_set = subca__meta_set,
 	.cert_revoke = subca__cert_revoke,

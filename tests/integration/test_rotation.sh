@@ -372,6 +372,14 @@ remote_rotate() {
 	grep '^token:' "$W/run.txt" >/dev/null
 	sqlite3 "$DB" "SELECT actor FROM audit_log WHERE action='rotation.done' ORDER BY id DESC LIMIT 1" >"$W/done.txt"
 	has "$W/done.txt" "server:rotation"
+	# the audit filter, locally and remotely alike
+	sc audit corp --action rotation. --limit 50 >"$W/rot-audit.txt"
+	[ "$(grep -vc ' rotation\.' "$W/rot-audit.txt")" = 0 ]
+	has "$W/rot-audit.txt" "rotation.run"
+	sc audit corp --action rotation.done --limit 1 --json >"$W/a-local.json"
+	remote audit corp --action rotation.done --limit 1 --json >"$W/a-remote.json"
+	cmp "$W/a-local.json" "$W/a-remote.json"
+	expect_fail USAGE 64 "lower-case letters" -- sc audit corp --action 'Rotation*'
 }
 step "remote intermediate rotate: the server's rotation thread runs the flow now, audited" remote_rotate
 step "and the remotely rotated intermediate issues" issue_now 4

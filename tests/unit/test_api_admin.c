@@ -742,7 +742,28 @@ static void test_rotation_run_is_queued_with_the_audit_id_to_watch_after(void **
 	assert_int_equal(fx_rotated, 1);
 	assert_int_equal(f->store->ops->audit_list(f->store, "demo", 1, &l), SUBCA_OK);
 	assert_string_equal(l.v[0].action, "rotation.run");
+	/* what a client watches: rotation entries after the ask */
+	{
+		char q[96];
+
+		snprintf(q, sizeof(q), "authority=demo&after=%lld&action=rotation.",
+			 (long long)(l.v[0].id - 1));
+		j = get_json(f, "/admin/v1/audit", q);
+		assert_int_equal(json_array_size(json_object_get(j, "entries")), 1);
+		json_decref(j);
+		snprintf(q, sizeof(q), "authority=demo&after=%lld&action=rotation.",
+			 (long long)l.v[0].id);
+		j = get_json(f, "/admin/v1/audit", q);
+		assert_int_equal(json_array_size(json_object_get(j, "entries")), 0);
+		json_decref(j);
+	}
 	subca_audit_list_cleanup(&l);
+	run(f, &r, f->global, "GET", "/admin/v1/audit", "action=Rotation", NULL, 0);
+	assert_problem(&r, 400, "urn:subca:error:invalid_argument", "lower-case letters");
+	subca_request_cleanup(&r);
+	run(f, &r, f->global, "GET", "/admin/v1/audit", "after=-1", NULL, 0);
+	assert_int_equal(r.status, 400);
+	subca_request_cleanup(&r);
 	/* no rotation thread: 503 */
 	f->env.rotate_now = NULL;
 	run(f, &r, f->global, "POST", "/admin/v1/authorities/demo/rotation/run", NULL, NULL, 0);

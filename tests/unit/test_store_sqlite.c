@@ -687,6 +687,42 @@ static void test_store_audit_list_is_newest_first_filtered_and_limited(void **st
 	subca_audit_list_cleanup(&l);
 }
 
+static void test_store_audit_query_narrows_by_id_and_action_prefix(void **state)
+{
+	struct fx *f = *state;
+	struct subca_audit_list l;
+
+	append_audit(f->st, TH_NOW, "acme", "rotation.run");	    /* 1 */
+	append_audit(f->st, TH_NOW, "acme", "certificate.issue");  /* 2 */
+	append_audit(f->st, TH_NOW, "acme", "rotation.request");   /* 3 */
+	append_audit(f->st, TH_NOW, "other", "rotation.done");	    /* 4 */
+	append_audit(f->st, TH_NOW, "acme", "rotation.done");	    /* 5 */
+	append_audit(f->st, TH_NOW, "acme", "rotationx");	    /* 6 */
+	assert_int_equal(f->st->ops->audit_query(f->st, "acme", 1, "rotation.", 0, &l),
+			 SUBCA_OK);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.v[0].action, "rotation.done");
+	assert_int_equal(l.v[0].id, 5);
+	assert_string_equal(l.v[1].action, "rotation.request");
+	subca_audit_list_cleanup(&l);
+	/* no authority: every authority's; limit keeps the newest */
+	assert_int_equal(f->st->ops->audit_query(f->st, NULL, 0, "rotation.done", 1, &l),
+			 SUBCA_OK);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.v[0].id, 5);
+	subca_audit_list_cleanup(&l);
+	/* a prefix is compared as bytes: "rotation" matches "rotationx" too */
+	assert_int_equal(f->st->ops->audit_query(f->st, "acme", 5, "rotation", 0, &l),
+			 SUBCA_OK);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.v[0].action, "rotationx");
+	subca_audit_list_cleanup(&l);
+	/* nothing after the newest */
+	assert_int_equal(f->st->ops->audit_query(f->st, "acme", 6, NULL, 0, &l), SUBCA_OK);
+	assert_int_equal(l.n, 0);
+	subca_audit_list_cleanup(&l);
+}
+
 static void test_store_audit_log_refuses_update_and_delete(void **state)
 {
 	struct fx *f = *state;
@@ -2365,6 +2401,8 @@ int main(void)
 		T(test_store_cert_of_another_authoritys_intermediate_is_not_found),
 		T(test_store_audit_list_is_newest_first_filtered_and_limited),
 		T(test_store_audit_log_refuses_update_and_delete),
+		T(test_store_audit_query_narrows_by_id_and_action_prefix),
+
 		T(test_store_meta_set_overwrites_and_unset_is_not_found),
 		T(test_store_rollback_of_outer_transaction_leaves_no_row),
 		T(test_store_inner_rollback_undoes_only_inner_work),
