@@ -339,14 +339,19 @@ failing_hook() {
 step "a failing hook: log line and metric, the current intermediate stays active" failing_hook
 step "the current intermediate still issues after the failed rotation" issue_now 2
 
-by_hand() {
+# rotated_by CMD...: with the hook as corp's signer command, CMD rotates
+# corp: it says so and another intermediate is active.
+rotated_by() {
 	local before
 	sc authority rotation corp --rotate-before 60s --signer-command "$W/hook.sh" >/dev/null
 	before=$(active_fp)
-	sc intermediate rotate corp 2>"$W/rotate.err" ||
-		{ cat "$W/rotate.err" >&2; return 1; }
+	"$@" 2>"$W/rotate.err" || { cat "$W/rotate.err" >&2; return 1; }
 	has "$W/rotate.err" "activated"
 	[ "$(active_fp)" != "$before" ]
+}
+
+by_hand() {
+	rotated_by sc intermediate rotate corp
 	sqlite3 "$DB" "SELECT detail FROM audit_log WHERE action='rotation.request' ORDER BY id DESC LIMIT 1" >"$W/req.txt"
 	has "$W/req.txt" "reuses pending intermediate"
 	sc authority rotation corp --off 2>/dev/null
@@ -361,13 +366,7 @@ remote() {
 }
 
 remote_rotate() {
-	local before
-	sc authority rotation corp --rotate-before 60s --signer-command "$W/hook.sh" >/dev/null
-	before=$(active_fp)
-	remote intermediate rotate corp 2>"$W/rrotate.err" ||
-		{ cat "$W/rrotate.err" >&2; return 1; }
-	has "$W/rrotate.err" "activated"
-	[ "$(active_fp)" != "$before" ]
+	rotated_by remote intermediate rotate corp
 	sqlite3 "$DB" "SELECT actor FROM audit_log WHERE action='rotation.run' ORDER BY id DESC LIMIT 1" >"$W/run.txt"
 	grep '^token:' "$W/run.txt" >/dev/null
 	sqlite3 "$DB" "SELECT actor FROM audit_log WHERE action='rotation.done' ORDER BY id DESC LIMIT 1" >"$W/done.txt"
