@@ -7,6 +7,7 @@
  * SUBCA__MAX_SERIES issuance label sets new ones count as "other".
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -197,6 +198,13 @@ void subca_metrics_issuance(const char *authority, const char *provisioner,
 	subca__m.iss[subca__m.niss++].count = 1;
 out:
 	pthread_mutex_unlock(&subca__m.mu);
+}
+
+static atomic_ulong subca__shed;
+
+void subca_metrics_connection_shed(void)
+{
+	atomic_fetch_add(&subca__shed, 1);
 }
 
 void subca_metrics_commit_batch(size_t n)
@@ -432,8 +440,12 @@ static subca_result subca__render(long connections, struct subca_buf *b)
 	SUBCA_TRY(subca_buf_printf(b,
 		"# HELP subca_connections_active Client connections open.\n"
 		"# TYPE subca_connections_active gauge\n"
-		"subca_connections_active %ld\n",
-		connections));
+		"subca_connections_active %ld\n"
+		"# HELP subca_connections_shed_total Connections closed at "
+		"accept, past twice the connection cap.\n"
+		"# TYPE subca_connections_shed_total counter\n"
+		"subca_connections_shed_total %lu\n",
+		connections, atomic_load(&subca__shed)));
 	SUBCA_TRY(subca__render_issuances(b));
 	SUBCA_TRY(subca__render_rotation(b));
 	SUBCA_TRY(subca_buf_append_str(b,

@@ -105,6 +105,7 @@ struct subca__conn {
 	struct subca_framing f; /* the requests the client sent */
 	bool busy;     /* a request is being answered */
 	bool over_cap; /* accepted past max_connections: answer 503 */
+	bool shed;     /* past twice that: closed at once, no answer */
 	bool closing;
 	bool head_timer; /* the deadline is the request's, not idleness */
 	bool taken;	 /* answered by us: evhttp gets no more bytes */
@@ -548,6 +549,7 @@ static struct subca__conn *subca__conn_new(struct subca__worker *w,
 		subca_gate_count(&w->srv->gate, w->index, 1);
 	}
 	c->over_cap = total > w->srv->cfg.max_connections;
+	c->shed = total > 2L * w->srv->cfg.max_connections;
 	return c;
 }
 
@@ -562,6 +564,14 @@ static bool subca__conn_police(struct subca__conn *c, struct event_base *base)
 	if (c->deadline == NULL || c->in_entry == NULL) {
 		c->closing = true;
 		return false;
+	}
+	/* a flood: what the caps allow and as many 503s, no more (each
+	 * waits for its request, up to the header timeout); the rest are
+	 * closed on the next turn of the loop, before any handshake */
+	if (c->shed) {
+		subca_metrics_connection_shed();
+		subca__deadline_arm(c, 0, false);
+		return true;
 	}
 	/* the handshake (if any) and the first request head in time */
 	subca__deadline_arm(c, c->w->srv->cfg.header_timeout, true);

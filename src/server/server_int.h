@@ -353,6 +353,8 @@ void subca_metrics_issuance(const char *authority, const char *provisioner,
 			    const char *result);
 /* One group-commit batch of `n` records (a subca_group_observer fits). */
 void subca_metrics_commit_batch(size_t n);
+/* A connection closed at accept: past twice --max-connections. */
+void subca_metrics_connection_shed(void);
 /* Rotation (rotation.c): a failed unattended rotation of `authority`, and
  * the seconds its issuing intermediate has left with the lifetime warning
  * (subca_lifetime_check). Bounded like the issuance series. */

@@ -494,6 +494,29 @@ over_cap() {
 }
 step "past --max-connections: 503 problem with Retry-After; served again after" over_cap
 
+# Past twice the cap a new connection is closed at once, without a
+# handshake or an answer: a flood holds at most about 2 x the cap.
+shed() {
+	local i rc=0
+	"$PY" "$W/client.py" --tls "$W/demo-roots-path.pem" hold "$PORT2" - 2 >"$W/hold1.out" &
+	local h1=$!
+	for i in $(seq 1 50); do grep -q held "$W/hold1.out" && break; sleep 0.1; done
+	"$PY" "$W/client.py" --tls "$W/demo-roots-path.pem" hold "$PORT2" - 2 >"$W/hold2.out" &
+	local h2=$!
+	for i in $(seq 1 50); do grep -q held "$W/hold2.out" && break; sleep 0.1; done
+	curl -sS --cacert "$W/demo-roots-path.pem" -o /dev/null \
+		"https://localhost:$PORT2/healthz" 2>"$W/shed.err" || rc=$?
+	[ "$rc" != 0 ] || { log "a third connection was served"; return 1; }
+	wait "$h1" "$h2"
+	for i in $(seq 1 50); do
+		curl -sS --cacert "$W/demo-roots-path.pem" "https://localhost:$PORT2/metrics" \
+			>"$W/shed.metrics" 2>/dev/null && break
+		sleep 0.1
+	done
+	grep -E '^subca_connections_shed_total [1-9]' "$W/shed.metrics" >/dev/null
+}
+step "past twice --max-connections: closed at once, no answer, counted" shed
+
 idle_close() {
 	EOF_PORT=$PORT2 EOF_CA=$W/demo-roots-path.pem \
 		s_client_close 'GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n'
