@@ -1929,7 +1929,7 @@ static subca_result subca__rotate_now(const struct subca_server_env *env,
 {
 	const struct subca__server *s = env->server;
 
-	/* set once the workers run: a request before is told to retry */
+	/* started before the workers, stopped after them */
 	return subca_rotator_run_now(s->rotator, authority_id);
 }
 
@@ -2011,15 +2011,16 @@ static subca_result subca__start_workers(struct subca__server *s)
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
+	/* before the workers, which ask it for runs (POST .../rotation/run),
+	 * and stopped after them */
+	if (subca_rotator_start(s->db, s->keys, s->cfg.rotation_interval,
+				&s->rotator) != SUBCA_OK)
+		rc = EAGAIN;
 	for (int i = 0; i < s->nworkers && rc == 0; i++) {
 		rc = pthread_create(&s->workers[i].thread, NULL,
 				    subca__worker_main, &s->workers[i]);
 		s->workers[i].started = rc == 0;
 	}
-	if (rc == 0 &&
-	    subca_rotator_start(s->db, s->keys, s->cfg.rotation_interval,
-				&s->rotator) != SUBCA_OK)
-		rc = EAGAIN;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	SUBCA_ENSURE(rc == 0, SUBCA_E_INTERNAL, "cannot start a worker: %s",
 		     strerror(rc));
@@ -2028,8 +2029,6 @@ static subca_result subca__start_workers(struct subca__server *s)
 
 static void subca__stop_workers(struct subca__server *s)
 {
-	subca_rotator_stop(s->rotator);
-	s->rotator = NULL;
 	for (int i = 0; i < s->nworkers; i++) {
 		if (!s->workers[i].started)
 			continue;
@@ -2037,6 +2036,8 @@ static void subca__stop_workers(struct subca__server *s)
 		pthread_join(s->workers[i].thread, NULL);
 		s->workers[i].started = false;
 	}
+	subca_rotator_stop(s->rotator);
+	s->rotator = NULL;
 }
 
 static void subca__free(struct subca__server *s)
