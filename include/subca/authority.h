@@ -246,13 +246,13 @@ void subca_pending_cleanup(struct subca_pending *p);
 SUBCA_MUST_CHECK subca_result subca_admin_token_revoke(const struct subca_ctx *c,
 						       int64_t id);
 
-/* Record an audit entry outside the lifecycle calls (e.g. "init"). */
 /* An audit action or its beginning, as a filter ("rotation.",
  * "certificate.issue"): 1..SUBCA_AUDIT_ACTION_MAX of a-z 0-9 . _ -;
  * SUBCA_E_INVALID_ARGUMENT otherwise. */
 #define SUBCA_AUDIT_ACTION_MAX 64
 SUBCA_MUST_CHECK subca_result subca_audit_action_check(const char *action);
 
+/* Record an audit entry outside the lifecycle calls (e.g. "init"). */
 SUBCA_MUST_CHECK subca_result subca_audit(const struct subca_ctx *c,
 					  const char *authority,
 					  const char *action, const char *fmt,

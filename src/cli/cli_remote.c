@@ -53,6 +53,19 @@ void cli_remote_close(struct cli *cli)
 	cli->curl = NULL;
 }
 
+subca_result cli_remote_authority_path(const char *name, const char *rest,
+				       char *out, size_t len)
+{
+	char esc[3 * SUBCA_MAX_LABEL + 1];
+
+	SUBCA_TRY(subca_label_validate("authority name", name));
+	SUBCA_TRY(cli_remote_escape(name, esc, sizeof(esc)));
+	SUBCA_ENSURE(snprintf(out, len, "/authorities/%s%s", esc, rest) <
+			     (int)len,
+		     SUBCA_E_TOO_LARGE, "URL path too long");
+	return SUBCA_OK;
+}
+
 subca_result cli_remote_escape(const char *s, char *out, size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF";

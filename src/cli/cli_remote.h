@@ -19,6 +19,11 @@ void cli_remote_close(struct cli *cli);
 SUBCA_MUST_CHECK subca_result cli_remote_escape(const char *s, char *out,
 						size_t len);
 
+/* "/authorities/NAME" + rest into `out`, NAME checked and escaped. */
+SUBCA_MUST_CHECK subca_result cli_remote_authority_path(const char *name,
+							const char *rest,
+							char *out, size_t len);
+
 /*
  * `method` /admin/v1`path` with `body` (of content type `ctype`, or no body
  * when ctype is NULL). A 2xx answer leaves its body in *resp (a C string,

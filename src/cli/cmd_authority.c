@@ -223,14 +223,14 @@ static subca_result cli_view_load(struct cli *cli, const char *name,
 {
 	struct subca_authority_view v = {0};
 	struct subca_store *st = cli->store;
-	char esc[3 * SUBCA_MAX_LABEL + 1], path[4 * SUBCA_MAX_LABEL + 32];
+	char path[4 * SUBCA_MAX_LABEL + 32];
 	subca_result rv;
 
 	*out = NULL;
 	SUBCA_TRY(subca_label_validate("authority name", name));
 	if (cli->server != NULL) {
-		SUBCA_TRY(cli_remote_escape(name, esc, sizeof(esc)));
-		snprintf(path, sizeof(path), "/authorities/%s", esc);
+		SUBCA_TRY(cli_remote_authority_path(name, "", path,
+						    sizeof(path)));
 		return cli_remote_json(cli, "GET", path, NULL, out, NULL);
 	}
 	SUBCA_TRY(subca_authority_get(&cli->ctx, name, &v.a));
@@ -438,12 +438,12 @@ static subca_result cli_rotation_print(const json_t *v, bool json)
 static subca_result cli_rotation_remote(struct cli *cli, const char *name,
 					const struct cli_rotation_opts *o)
 {
-	char esc[4 * SUBCA_MAX_LABEL + 1], path[4 * SUBCA_MAX_LABEL + 64];
+	char path[4 * SUBCA_MAX_LABEL + 64];
 	json_t *res = NULL, *body;
 	subca_result rv;
 
-	SUBCA_TRY(cli_remote_escape(name, esc, sizeof(esc)));
-	snprintf(path, sizeof(path), "/authorities/%s/rotation", esc);
+	SUBCA_TRY(cli_remote_authority_path(name, "/rotation", path,
+					    sizeof(path)));
 	if (o->off) {
 		SUBCA_TRY(cli_remote_json(cli, "DELETE", path, NULL, &res, NULL));
 		json_decref(res);

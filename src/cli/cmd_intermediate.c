@@ -1,7 +1,6 @@
 /* subca intermediate request | csr | discard | instructions | import | rotate */
-#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -100,20 +99,6 @@ static subca_result cli_request_parse(struct cli_request_opts *o, int argc,
 	return SUBCA_OK;
 }
 
-/* "/authorities/NAME" + rest, NAME checked and escaped. */
-static subca_result cli_path(const char *name, const char *rest, char *out,
-			     size_t len)
-{
-	char esc[3 * SUBCA_MAX_LABEL + 1];
-
-	SUBCA_TRY(subca_label_validate("authority name", name));
-	SUBCA_TRY(cli_remote_escape(name, esc, sizeof(esc)));
-	SUBCA_ENSURE(snprintf(out, len, "/authorities/%s%s", esc, rest) <
-			     (int)len,
-		     SUBCA_E_TOO_LARGE, "URL path too long");
-	return SUBCA_OK;
-}
-
 static void cli_json_names(json_t *o, const char *key,
 			   const struct cli_list *l)
 {
@@ -172,7 +157,7 @@ static subca_result cli_request_remote(struct cli *cli, const char *name,
 	char path[4 * SUBCA_MAX_LABEL + 64];
 	json_t *body;
 
-	SUBCA_TRY(cli_path(name, "/intermediates", path, sizeof(path)));
+	SUBCA_TRY(cli_remote_authority_path(name, "/intermediates", path, sizeof(path)));
 	body = cli_request_json(o);
 	SUBCA_ENSURE(body != NULL, SUBCA_E_NOMEM, "out of memory");
 	SUBCA_TRY(cli_remote_json(cli, "POST", path, body, res, NULL));
@@ -218,7 +203,7 @@ static size_t cli_older_pending(struct cli *cli, const char *name)
 		json_t *res = NULL, *v;
 		size_t i;
 
-		if (cli_path(name, "/intermediates", path, sizeof(path)) ==
+		if (cli_remote_authority_path(name, "/intermediates", path, sizeof(path)) ==
 			    SUBCA_OK &&
 		    cli_remote_json(cli, "GET", path, NULL, &res, NULL) ==
 			    SUBCA_OK)
@@ -320,7 +305,7 @@ static subca_result cli_remote_text(struct cli *cli, const char *name,
 	SUBCA_BUF_AUTO struct subca_buf resp = {0};
 	char path[4 * SUBCA_MAX_LABEL + 160];
 
-	SUBCA_TRY(cli_path(name, rest, path, sizeof(path)));
+	SUBCA_TRY(cli_remote_authority_path(name, rest, path, sizeof(path)));
 	SUBCA_TRY(cli_remote_call(cli, "GET", path, NULL, subca_slice_of("", 0),
 				  &resp, NULL));
 	return subca_file_write(out, resp.p, resp.len, 0644);
@@ -366,58 +351,51 @@ int cmd_intermediate_discard(struct cli *cli, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct subca_intermediate_rec d = {0};
-	const char *id_text = NULL;
-	long long id = 0;
-	char rest[64], *end = NULL;
+	int id = 0; /* 0: the newest pending request */
+	int64_t gone;
+	char rest[64];
 	subca_result rv;
 	int ch;
 
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (ch != 'i')
 			return cli_usage(cli_current, "unknown option");
-		id_text = optarg;
+		if (cli_parse_int("--id", optarg, 1, INT_MAX, &id) != SUBCA_OK)
+			return cli_usage(cli_current, "%s (an id of `subca "
+					 "intermediate list`)",
+					 subca_error_reason());
 	}
 	if (optind + 1 != argc)
 		return cli_usage(cli_current, "expected one NAME");
-	if (id_text != NULL) {
-		errno = 0;
-		id = id_text[0] >= '1' && id_text[0] <= '9'
-			     ? strtoll(id_text, &end, 10)
-			     : 0;
-		if (id <= 0 || errno != 0 || *end != '\0')
-			return cli_usage(cli_current,
-					 "--id takes an intermediate's id "
-					 "(see `subca intermediate list`)");
-	}
 	if (cli->server != NULL) {
 		json_t *res = NULL;
 		char path[4 * SUBCA_MAX_LABEL + 160];
 
 		if (id > 0)
-			snprintf(rest, sizeof(rest), "/intermediates/%lld", id);
+			snprintf(rest, sizeof(rest), "/intermediates/%d", id);
 		else
 			snprintf(rest, sizeof(rest), "/intermediates/pending");
-		rv = cli_path(argv[optind], rest, path, sizeof(path));
+		rv = cli_remote_authority_path(argv[optind], rest, path, sizeof(path));
 		if (rv == SUBCA_OK)
 			rv = cli_remote_json(cli, "DELETE", path, NULL, &res,
 					     NULL);
 		if (rv != SUBCA_OK)
 			return cli_fail(rv);
-		id = (long long)json_integer_value(json_object_get(
+		gone = (int64_t)json_integer_value(json_object_get(
 			json_object_get(res, "discarded"), "id"));
 		json_decref(res);
 	} else {
 		rv = subca_authority_discard_pending(&cli->ctx, argv[optind],
-						     (int64_t)id, &d);
+						     id, &d);
 		if (rv != SUBCA_OK)
 			return cli_fail(rv);
-		id = (long long)d.id;
+		gone = d.id;
 		subca_intermediate_rec_cleanup(&d);
 	}
 	fprintf(stderr,
 		"subca: pending intermediate %lld of \"%s\" discarded; its key "
 		"is destroyed\n",
-		id, argv[optind]);
+		(long long)gone, argv[optind]);
 	return 0;
 }
 
@@ -536,7 +514,7 @@ static subca_result cli_import_remote(struct cli *cli, const char *name,
 	if (activate_at != 0)
 		snprintf(rest + strlen(rest), sizeof(rest) - strlen(rest),
 			 "%lld", (long long)activate_at);
-	SUBCA_TRY(cli_path(name, rest, path, sizeof(path)));
+	SUBCA_TRY(cli_remote_authority_path(name, rest, path, sizeof(path)));
 	SUBCA_TRY(cli_remote_call(cli, "PUT", path, "application/pkix-cert",
 				  in, &resp, report));
 	*report = json_loadb((const char *)resp.p, resp.len, 0, NULL);
@@ -690,11 +668,11 @@ static subca_result cli_rotate_remote(struct cli *cli, const char *name)
 	time_t deadline;
 	int outcome = 0;
 
-	SUBCA_TRY(cli_path(name, "/rotation", path, sizeof(path)));
+	SUBCA_TRY(cli_remote_authority_path(name, "/rotation", path, sizeof(path)));
 	SUBCA_TRY(cli_remote_json(cli, "GET", path, NULL, &res, NULL));
 	timeout = json_integer_value(json_object_get(res, "hook_timeout_seconds"));
 	json_decref(res);
-	SUBCA_TRY(cli_path(name, "/rotation/run", path, sizeof(path)));
+	SUBCA_TRY(cli_remote_authority_path(name, "/rotation/run", path, sizeof(path)));
 	SUBCA_TRY(cli_remote_json(cli, "POST", path, NULL, &res, NULL));
 	after = json_integer_value(json_object_get(res, "audit_after"));
 	json_decref(res);

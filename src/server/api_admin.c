@@ -663,22 +663,16 @@ subca_result subca__admin_intermediate_list(struct subca_request *req)
 static subca_result subca__int_id_param(const struct subca_request *req,
 					int64_t *id)
 {
-	char text[24], *end = NULL;
-	long long v;
+	char text[24];
 
-	if (subca_request_param(req, 1, text, sizeof(text)) != SUBCA_OK)
-		SUBCA_BAIL(SUBCA_E_NOT_FOUND, "no intermediate with such an id");
-	if (strcmp(text, "pending") == 0) {
-		*id = 0;
+	*id = 0;
+	if (subca_request_param(req, 1, text, sizeof(text)) == SUBCA_OK &&
+	    (strcmp(text, "pending") == 0 ||
+	     subca__parse_i64("id", text, 1, INT64_MAX, id) == SUBCA_OK))
 		return SUBCA_OK;
-	}
-	errno = 0;
-	v = text[0] >= '1' && text[0] <= '9' ? strtoll(text, &end, 10) : 0;
-	SUBCA_ENSURE(v > 0 && errno == 0 && end != NULL && *end == '\0',
-		     SUBCA_E_NOT_FOUND,
-		     "no intermediate with such an id (a number, or pending)");
-	*id = (int64_t)v;
-	return SUBCA_OK;
+	subca_error_clear();
+	SUBCA_BAIL(SUBCA_E_NOT_FOUND,
+		   "no intermediate with such an id (a number, or pending)");
 }
 
 /* DELETE .../intermediates/{id}: discard a pending request and its key */

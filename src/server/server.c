@@ -216,7 +216,8 @@ static struct subca__conn **subca__plain_slot(struct subca__worker *w,
 }
 
 /* The one place a connection stops counting: when libevent frees its SSL
- * (HTTPS) or its filter bufferevent (plain HTTP). */
+ * (HTTPS), or when evhttp has let go of its bufferevent (plain HTTP: see
+ * subca__plain_gone). */
 static void subca__conn_release(struct subca__conn *c)
 {
 	struct subca__worker *w;
@@ -1882,24 +1883,23 @@ static subca_result subca__main_loop(struct subca__server *s)
 
 static long subca__connections(const struct subca_server_env *env)
 {
-	const struct subca__server *s = env->server;
+	struct subca__server *s = env->server;
 
-	struct subca__server *m = (struct subca__server *)s;
-
-	return atomic_load(&m->connections) +
-	       atomic_load(&m->plain_connections);
+	return atomic_load(&s->connections) +
+	       atomic_load(&s->plain_connections);
 }
 
 /*
- * Descriptors for every connection the caps allow: the soft limit is
- * raised to the hard one (1024 is a common soft default, below one
- * listener's default cap). Short of that, accept(2) would fail with
- * EMFILE before a cap answers 503; the log says so at start.
+ * Descriptors for every connection the caps allow (twice the cap per
+ * listener: the 503s up to the shedding point): the soft limit is raised
+ * to the hard one (1024 is a common soft default, below one listener's
+ * default cap). Short of that, accept(2) would fail with EMFILE before a
+ * cap answers; the log says so at start.
  */
 static void subca__nofile(const struct subca__server *s)
 {
 	struct rlimit rl;
-	rlim_t need = (rlim_t)s->cfg.max_connections *
+	rlim_t need = 2 * (rlim_t)s->cfg.max_connections *
 			      (s->cfg.http_listen != NULL ? 2 : 1) +
 		      SUBCA__FD_RESERVE;
 
